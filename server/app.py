@@ -1,0 +1,122 @@
+"""Start and stop one Raftis node process: storage, Raft, the peer port and the client port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from resp.framer import ReplyFramer
+from server.config import NodeConfig, split_address
+from server.connection import ClientConnection
+from server.node import Node
+from server.raft import RaftHost
+
+log = logging.getLogger("raftis")
+
+
+async def ask(host: str, port: int, argv: list[bytes], timeout: float = 5.0) -> bytes:
+    """Send one command to a Raftis (or Redis) client port; return its raw reply."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    try:
+        parts = [b"*%d\r\n" % len(argv)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in argv]
+        writer.write(b"".join(parts))
+        framer = ReplyFramer()
+        while True:
+            data = await asyncio.wait_for(reader.read(65536), timeout)
+            if not data:
+                raise ConnectionError(f"{host}:{port} closed the connection")
+            replies = framer.feed(data)
+            if replies:
+                return replies[0]
+    finally:
+        writer.close()
+
+
+def reply_text(raw: bytes) -> str:
+    """The text of a simple, error or bulk reply."""
+    if raw[:1] in (b"+", b"-"):
+        return raw[1:].rstrip(b"\r\n").decode(errors="replace")
+    if raw[:1] in (b"$", b"="):
+        body = raw.split(b"\r\n", 1)[1][:-2]
+        return body.decode(errors="replace")
+    return raw.decode(errors="replace")
+
+
+async def fetch_cluster_id(join: str) -> str:
+    host, port = split_address(join, 2)
+    while True:
+        try:
+            text = reply_text(await ask(host, int(port), [b"RAFT.INFO"]))
+            for line in text.splitlines():
+                if line.startswith("cluster_id:"):
+                    return line.split(":", 1)[1].strip()
+            raise ConnectionError(f"{join} did not report a cluster id")
+        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+            log.warning("cannot reach %s to join its cluster (%s); retrying", join, e)
+            await asyncio.sleep(1.0)
+
+
+async def join_cluster(node: Node, cfg: NodeConfig) -> None:
+    """Ask the cluster (through any member) to add this node, until it is a voter."""
+    host, port = split_address(cfg.join, 2)
+    me = cfg.address()
+    argv = [b"RAFT.ADDNODE", str(cfg.node_id).encode(), f"{me.host}:{me.raft_port}".encode(),
+            f"{me.host}:{me.port}".encode()]
+    while True:
+        raft = node.raft
+        if cfg.node_id in raft.core.membership.voters:
+            log.info("node %d joined the cluster", cfg.node_id)
+            return
+        try:
+            raw = await ask(host, int(port), argv, timeout=60.0)
+            if raw.startswith(b"+"):
+                continue
+            log.warning("joining through %s: %s", cfg.join, reply_text(raw))
+        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+            log.warning("joining through %s failed: %s", cfg.join, e)
+        await asyncio.sleep(1.0)
+
+
+async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    node = Node(cfg)
+    node._loop = loop
+    raft = RaftHost(node, cfg)
+    node.raft = raft
+    join_cluster_id = ""
+    if cfg.join and not os.path.exists(os.path.join(cfg.dir, "raftis.meta")):
+        join_cluster_id = await fetch_cluster_id(cfg.join)
+    await raft.start(join_cluster_id)
+    server = await loop.create_server(lambda: ClientConnection(node), cfg.bind, cfg.port,
+                                      reuse_address=True, backlog=4096)
+    log.info("node %d ready to accept connections on %s:%d (raft port %d, data in %s)",
+             cfg.node_id, cfg.bind, cfg.port, cfg.raft_port, cfg.dir)
+    stop = asyncio.Event()
+    node.shutdown_requested = stop
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    join_task = None
+    if cfg.join and not raft.is_member():
+        join_task = loop.create_task(join_cluster(node, cfg))
+    if started is not None:
+        started.set()
+    await stop.wait()
+    log.info("node %d shutting down", cfg.node_id)
+    if join_task is not None:
+        join_task.cancel()
+    await node.graceful_stop()
+    server.close()
+    await raft.stop()
+    log.info("node %d stopped", cfg.node_id)
+
+
+def run(cfg: NodeConfig) -> None:
+    logging.basicConfig(
+        level=getattr(logging, cfg.log_level.upper(), logging.INFO),
+        format=f"%(asctime)s node={cfg.node_id} %(levelname)s %(name)s: %(message)s",
+    )
+    import uvloop
+
+    uvloop.run(serve(cfg))

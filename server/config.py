@@ -1,0 +1,94 @@
+"""Node settings: one dataclass, filled from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(slots=True)
+class PeerAddress:
+    node_id: int
+    host: str
+    raft_port: int
+    port: int
+
+    def encode(self) -> str:
+        return f"{self.host}:{self.raft_port}:{self.port}"
+
+    @classmethod
+    def decode(cls, node_id: int, text: str) -> PeerAddress:
+        host, raft_port, port = split_address(text, 3)
+        return cls(node_id, host, int(raft_port), int(port))
+
+
+def split_address(text: str, parts: int) -> list[str]:
+    """``host:a:b`` -> [host, a, b]; the host may be an IPv6 literal in brackets."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        fields = [host] + rest.lstrip(":").split(":")
+    else:
+        fields = text.split(":")
+    if len(fields) != parts or not all(fields):
+        raise ConfigError(f"bad address {text!r}")
+    for p in fields[1:]:
+        if not p.isdigit() or not 0 < int(p) < 65536:
+            raise ConfigError(f"bad port in {text!r}")
+    return fields
+
+
+def parse_peers(text: str) -> dict[int, PeerAddress]:
+    """``"1=host:raftport:port,2=..."`` -> {1: PeerAddress, ...}"""
+    peers: dict[int, PeerAddress] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        nid, sep, addr = item.partition("=")
+        if not sep or not nid.strip().isdigit() or int(nid) < 1:
+            raise ConfigError(f"bad peer {item!r}: expected ID=HOST:RAFTPORT:PORT")
+        node_id = int(nid)
+        if node_id in peers:
+            raise ConfigError(f"node id {node_id} appears twice in --peers")
+        peers[node_id] = PeerAddress.decode(node_id, addr.strip())
+    if not peers:
+        raise ConfigError("--peers lists no nodes")
+    return peers
+
+
+@dataclass(slots=True)
+class NodeConfig:
+    node_id: int = 1
+    bind: str = "127.0.0.1"
+    port: int = 6379
+    raft_port: int = 0  # 0: port + 10000
+    advertise: str = ""  # host other nodes and clients reach this node at; default: bind
+    dir: str = "./raftis-data"
+    peers: dict[int, PeerAddress] = field(default_factory=dict)
+    join: str = ""
+    follower_mode: str = "forward"  # or "redirect"
+    tick_ms: int = 50
+    election_ticks: int = 20
+    heartbeat_ticks: int = 2
+    snapshot_threshold: int = 64 * 1024 * 1024  # bytes of log since the last snapshot
+    command_timeout: float = 10.0
+    cluster_secret: str = ""
+    stale_reads: bool = False  # serve reads from local state on every node (not linearizable)
+    unsafe_local_reads: bool = False  # test-only: leader reads without ReadIndex
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not self.raft_port:
+            self.raft_port = self.port + 10000
+
+    @property
+    def host(self) -> str:
+        if self.advertise:
+            return self.advertise
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "::", "") else self.bind
+
+    def address(self) -> PeerAddress:
+        return PeerAddress(self.node_id, self.host, self.raft_port, self.port)

@@ -1,0 +1,301 @@
+"""One client connection: parse requests, run them in order, write replies in order.
+
+Ordering rules (a client's replies always come back in the order of its requests, and a
+pipeline behaves as if its commands ran one after another):
+
+- consecutive writes are proposed together, so a pipeline of writes shares one log entry;
+- consecutive reads share one linearizable read check and then run in order;
+- a read that follows writes waits until those writes are applied (read your writes), and a
+  write that follows reads waits until those reads have run, so nothing overtakes;
+- connection commands (SELECT, HELLO, CLIENT ...) run once everything before them is done.
+
+Each request gets a sequence number; replies are placed by it, so a reply that completes
+early (an error, say) still goes out in its turn. Replies produced in one event-loop turn are
+written with one ``transport.write``.
+
+Back-pressure: when the client stops reading and the socket's write buffer passes the high
+mark, the connection stops reading requests until the buffer drains; past the hard output
+limit the client is disconnected, as Redis does, so a client that never reads cannot grow
+the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from resp.encoder import encode
+from resp.parser import ProtocolError, RequestParser
+from resp.types import ErrorReply
+from server import errors
+from server.commands.registry import COMMANDS, check_arity
+from server.session import Session
+
+if TYPE_CHECKING:
+    from server.node import Node
+
+from server.node import Route
+
+log = logging.getLogger("raftis.client")
+
+# States of the command that is running (the pipeline is processed in runs of one kind).
+IDLE, WRITES, READS, FORWARDED, ASYNC = range(5)
+
+WRITE_HIGH = 4 * 1024 * 1024
+OUTPUT_HARD_LIMIT = 64 * 1024 * 1024
+QUERYBUF_LIMIT = 1024 * 1024 * 1024
+
+
+class ClientConnection(asyncio.Protocol):
+    __slots__ = (
+        "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
+        "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream",
+        "read_group", "_dirty",
+    )
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.session: Session | None = None
+        self.parser = RequestParser()
+        self.transport: asyncio.Transport | None = None
+        self.queue: deque[tuple[Any, list[bytes], int]] = deque()  # (command, argv, seq) not started
+        self.running = IDLE
+        self.inflight = 0  # started commands whose reply has not been produced
+        self.next_seq = 0
+        self.next_out = 0
+        self.early: dict[int, bytes] = {}  # replies that completed ahead of their turn
+        self.wbuf: list[bytes] = []
+        self.closing = False
+        self.paused_reading = False
+        self.writing_paused = False
+        self.upstream = None  # LeaderLink when this connection's commands go to the leader
+        self.read_group: list[tuple[Any, list[bytes], int]] = []
+        self._dirty = False
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.set_write_buffer_limits(high=WRITE_HIGH)
+        self.session = self.node.new_session(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.queue.clear()
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        if self.session is not None:
+            self.node.end_session(self.session)
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        if not self.paused_reading and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused_reading = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.paused_reading and self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+            self.paused_reading = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        parser = self.parser
+        parser.feed(data)
+        err = None
+        try:
+            cmds = parser.get_commands()
+        except ProtocolError as e:
+            cmds = e.commands or []
+            err = str(e)
+        queue = self.queue
+        if cmds:
+            seq = self.next_seq
+            for argv in cmds:
+                queue.append((None, argv, seq))
+                seq += 1
+            self.next_seq = seq
+        if err is not None:
+            # Redis answers what came before, then the protocol error, then closes.
+            queue.append((None, [b"\x00protocol-error", err.encode()], self.next_seq))
+            self.next_seq += 1
+        elif parser.buffered() > QUERYBUF_LIMIT:
+            log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
+            self.transport.abort()  # type: ignore[union-attr]
+            return
+        self.pump()
+        self.flush()
+
+    # -- processing ------------------------------------------------------------------------
+    def pump(self) -> None:
+        """Start as many queued commands as the ordering rules allow."""
+        node = self.node
+        session = self.session
+        queue = self.queue
+        while queue and not self.closing:
+            cmd, argv, seq = queue[0]
+            if cmd is None:
+                name = argv[0].lower()
+                if name == b"\x00protocol-error":
+                    if self.inflight:
+                        return
+                    queue.clear()
+                    self.resolve(seq, encode(ErrorReply("ERR " + argv[1].decode()), False))
+                    self.closing = True
+                    self.flush()
+                    self.transport.close()  # type: ignore[union-attr]
+                    return
+                cmd = COMMANDS.get(name)
+                if cmd is None:
+                    queue.popleft()
+                    self._reply_now(seq, ErrorReply(errors.unknown_command(argv)))
+                    continue
+                err = check_arity(cmd, argv)
+                if err is not None:
+                    queue.popleft()
+                    self._reply_now(seq, err)
+                    continue
+                queue[0] = (cmd, argv, seq)
+            route = node.route(session, cmd, argv)
+            if route == Route.WRITE:
+                if self.running not in (IDLE, WRITES):
+                    return
+                queue.popleft()
+                self.running = WRITES
+                self.inflight += 1
+                node.propose(self, session.db_index, argv, seq)
+            elif route == Route.READ:
+                if self.running not in (IDLE, READS):
+                    return
+                queue.popleft()
+                if not self.read_group:
+                    self.running = READS
+                    node.read_barrier(self)
+                self.read_group.append((cmd, argv, seq))
+                self.inflight += 1
+            elif route == Route.FORWARD:
+                if self.running not in (IDLE, FORWARDED):
+                    return
+                queue.popleft()
+                self.running = FORWARDED
+                self.inflight += 1
+                node.forward(self, argv, seq)
+            elif route == Route.LOCAL_READ:
+                if self.inflight:
+                    return
+                queue.popleft()
+                self._reply_now(seq, node.execute_read(session, cmd, argv))
+            elif route == Route.ERROR:
+                if self.inflight:
+                    return
+                queue.popleft()
+                self._reply_now(seq, node.route_error(session, cmd, argv))
+            else:  # connection and server commands: run when everything before them is done
+                if self.inflight:
+                    return
+                queue.popleft()
+                try:
+                    reply = cmd.handler(session, argv)
+                except ErrorReply as e:
+                    reply = e
+                except Exception as e:  # a bug in one command must not take the node down
+                    log.exception("command %r failed", argv[0])
+                    reply = ErrorReply(f"ERR internal error: {type(e).__name__}")
+                if asyncio.iscoroutine(reply):
+                    self.running = ASYNC
+                    self.inflight += 1
+                    asyncio.get_running_loop().create_task(self._run_async(reply, seq))
+                    return
+                self._reply_now(seq, reply)
+                if session.close_after_reply:
+                    self.closing = True
+                    queue.clear()
+                    self.flush()
+                    self.transport.close()  # type: ignore[union-attr]
+                    return
+
+    async def _run_async(self, coro: Any, seq: int) -> None:
+        try:
+            reply = await coro
+        except ErrorReply as e:
+            reply = e
+        except Exception as e:
+            log.exception("command failed")
+            reply = ErrorReply(f"ERR internal error: {type(e).__name__}")
+        if self.closing:
+            return
+        self._reply_now(seq, reply)
+        self.done_one()
+        self.flush()
+
+    def _reply_now(self, seq: int, reply: Any) -> None:
+        self.resolve(seq, encode(reply, self.session.resp3))  # type: ignore[union-attr]
+
+    def resolve(self, seq: int, data: bytes) -> None:
+        """Place the encoded reply to request ``seq``; replies leave strictly in order."""
+        if seq == self.next_out:
+            self.wbuf.append(data)
+            seq += 1
+            early = self.early
+            while early and seq in early:
+                self.wbuf.append(early.pop(seq))
+                seq += 1
+            self.next_out = seq
+            if not self._dirty:
+                self._dirty = True
+                self.node.mark_dirty(self)
+        else:
+            self.early[seq] = data
+
+    def done_one(self) -> None:
+        """A started command produced its reply; when the run is over, start the next one."""
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.running = IDLE
+            if self.queue and not self.closing:
+                self.pump()
+
+    def run_reads(self) -> None:
+        """The read check for the current group passed: run the reads, in order."""
+        group = self.read_group
+        self.read_group = []
+        node = self.node
+        resp3 = self.session.resp3  # type: ignore[union-attr]
+        for cmd, argv, seq in group:
+            self.resolve(seq, encode(node.execute_read(self.session, cmd, argv), resp3))
+        self.inflight -= len(group)
+        if self.inflight == 0:
+            self.running = IDLE
+            if self.queue and not self.closing:
+                self.pump()
+
+    def fail_reads(self, reply: Any) -> None:
+        group = self.read_group
+        self.read_group = []
+        data = encode(reply, self.session.resp3)  # type: ignore[union-attr]
+        for _, _, seq in group:
+            self.resolve(seq, data)
+        self.inflight -= len(group)
+        if self.inflight == 0:
+            self.running = IDLE
+            if self.queue and not self.closing:
+                self.pump()
+
+    def flush(self) -> None:
+        self._dirty = False
+        if not self.wbuf or self.transport is None:
+            return
+        data = b"".join(self.wbuf) if len(self.wbuf) > 1 else self.wbuf[0]
+        self.wbuf.clear()
+        if self.transport.is_closing():
+            return
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > OUTPUT_HARD_LIMIT:
+            log.warning("client %s closed: output buffer over %d bytes (it does not read its replies)",
+                        self.session and self.session.addr, OUTPUT_HARD_LIMIT)
+            self.closing = True
+            self.transport.abort()

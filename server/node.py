@@ -1,0 +1,460 @@
+"""The Raftis node: client sessions, routing, the write and read paths, and the state machine.
+
+Write path: a connection asks ``propose``; every write that arrives in one loop turn goes
+into one log entry (``server.proposals``); when that entry is applied, each command's reply
+goes back to its connection. A proposal's waiters are keyed by (index, term): if another
+leader's entry lands at that index, the proposal was lost and its clients hear ``-TRYAGAIN``
+(certainly not applied); if nothing is heard within the command timeout, ``-TIMEOUT``
+(may have been applied).
+
+Read path: reads of one loop turn share one ReadIndex request; when the core confirms it
+and the applied index has reached it, each read runs on the local keyspace.
+
+On a follower, writes and linearizable reads go to the leader (``server.forwarding``), or
+are answered with ``-MOVED`` in redirect mode; ``READONLY`` connections read locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import os
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted
+from resp.encoder import encode
+from resp.types import ErrorReply
+from server import errors
+from server.commands.registry import COMMANDS, Kind
+from server.config import NodeConfig
+from server.keyspace import ExecContext, Keyspace
+from server.proposals import decode_batch, encode_batch
+from server.session import Session
+
+if TYPE_CHECKING:
+    from server.connection import ClientConnection
+
+log = logging.getLogger("raftis.node")
+
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
+
+class Route(IntEnum):
+    WRITE = 0
+    READ = 1
+    LOCAL_READ = 2
+    FORWARD = 3
+    ERROR = 4
+    CONN = 5
+
+
+@dataclass(slots=True)
+class _Waiters:
+    term: int
+    slots: list  # (conn, seq) or None per command of the entry
+    deadline: float
+
+
+TRYAGAIN_LOST = ErrorReply("TRYAGAIN leadership changed before the command was committed; it was not applied")
+TRYAGAIN_BUSY = ErrorReply("TRYAGAIN too many uncommitted writes; retry shortly")
+TRYAGAIN_NOT_LEADER = ErrorReply("TRYAGAIN this node is not the leader any more")
+TIMEOUT_WRITE = ErrorReply("TIMEOUT the command was not committed in time; it may or may not have been applied")
+TIMEOUT_READ = ErrorReply("TIMEOUT the read could not be confirmed by a quorum in time")
+CLUSTERDOWN = ErrorReply("CLUSTERDOWN No raft leader")
+NOCLUSTER = ErrorReply("NOCLUSTER this node is not part of a cluster yet")
+
+
+class Node:
+    """Everything a client connection talks to. The Raft plumbing lives in ``server.raft``."""
+
+    def __init__(self, cfg: NodeConfig) -> None:
+        self.cfg = cfg
+        self.keyspace = Keyspace()
+        self.sessions: dict[int, Session] = {}
+        self._next_client_id = 1
+        self.run_id = os.urandom(20).hex()
+        self.started = time.time()
+        self.raft: Any = None  # server.raft.RaftHost, set by start()
+        self.applied = 0
+        self.applied_term = 0
+        self.last_batch_ms = 0
+        # write batching
+        self._batch_cmds: list = []
+        self._batch_slots: list = []
+        self._batch_bytes = 0
+        self._batch_scheduled = False
+        self.waiters: dict[int, _Waiters] = {}
+        # reads
+        self._read_conns: list[ClientConnection] = []
+        self._read_scheduled = False
+        self._read_tokens: dict[int, tuple[float, list[ClientConnection]]] = {}
+        self._read_heap: list[tuple[int, int, list[ClientConnection]]] = []
+        self._next_token = 1
+        # output
+        self._dirty: list[ClientConnection] = []
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.ctx = ExecContext(self.keyspace)
+        self.stats_commands = 0
+        self.stats_connections = 0
+        self.stats_rejected = 0
+        self.stats_expired = 0
+        self.shutdown_requested: asyncio.Event | None = None
+
+    # -- sessions ------------------------------------------------------------------------------
+    def new_session(self, conn: ClientConnection) -> Session:
+        cid = self._next_client_id
+        self._next_client_id += 1
+        peer = conn.transport.get_extra_info("peername") if conn.transport else None
+        sock = conn.transport.get_extra_info("sockname") if conn.transport else None
+        s = Session(cid, _fmt_addr(peer), _fmt_addr(sock), self)
+        self.sessions[cid] = s
+        self.stats_connections += 1
+        return s
+
+    def end_session(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+
+    # -- the server interface sessions use (CONFIG GET, CLIENT LIST, INFO, TIME) -------------
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+    @property
+    def node_id(self) -> int:
+        return self.cfg.node_id
+
+    def clients(self) -> list[Session]:
+        return list(self.sessions.values())
+
+    def config_get(self, pattern: str) -> list[tuple[str, str]]:
+        from server.info import config_items
+
+        return config_items(self, pattern)
+
+    def info(self, section: str | None) -> str:
+        from server.info import render_info
+
+        return render_info(self, section)
+
+    # -- routing ------------------------------------------------------------------------------
+    def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
+        kind = cmd.kind
+        if kind == Kind.CONN:
+            return Route.CONN
+        raft = self.raft
+        if raft.role == Role.LEADER:
+            if kind == Kind.WRITE:
+                return Route.WRITE
+            if self.cfg.unsafe_local_reads:
+                return Route.LOCAL_READ
+            return Route.READ
+        if kind == Kind.READ and (session.readonly or self.cfg.stale_reads):
+            return Route.LOCAL_READ
+        if not raft.is_member():
+            return Route.ERROR
+        if raft.leader_id == 0 or session.forwarded or self.cfg.follower_mode == "redirect":
+            return Route.ERROR
+        return Route.FORWARD
+
+    def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> ErrorReply:
+        raft = self.raft
+        if raft.role == Role.LEADER:
+            return TRYAGAIN_NOT_LEADER
+        if not raft.is_member():
+            return NOCLUSTER
+        if raft.leader_id == 0:
+            return CLUSTERDOWN
+        if session.forwarded:
+            return TRYAGAIN_NOT_LEADER
+        leader = raft.address_of(raft.leader_id)
+        if leader is None:
+            return CLUSTERDOWN
+        from server.cluster import key_slot
+
+        keys = cmd.keys_of(argv) if hasattr(cmd, "keys_of") else []
+        slot = key_slot(keys[0]) if keys else 0
+        return ErrorReply(f"MOVED {slot} {leader.host}:{leader.port}")
+
+    # -- write path ---------------------------------------------------------------------------
+    def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int) -> None:
+        self._batch_cmds.append((db, argv))
+        self._batch_slots.append((conn, seq))
+        size = 16
+        for a in argv:
+            size += len(a)
+        self._batch_bytes += size
+        if self._batch_bytes >= MAX_BATCH_BYTES:
+            self.flush_proposals()
+        elif not self._batch_scheduled:
+            self._batch_scheduled = True
+            self._loop.call_soon(self.flush_proposals)  # type: ignore[union-attr]
+
+    def propose_internal(self, db: int, argv: list[bytes]) -> None:
+        """A write with no client waiting for it (expiry, for one)."""
+        self._batch_cmds.append((db, argv))
+        self._batch_slots.append(None)
+        self._batch_bytes += 16 + sum(len(a) for a in argv)
+        if not self._batch_scheduled:
+            self._batch_scheduled = True
+            self._loop.call_soon(self.flush_proposals)  # type: ignore[union-attr]
+
+    def flush_proposals(self) -> None:
+        self._batch_scheduled = False
+        cmds = self._batch_cmds
+        if not cmds:
+            return
+        slots = self._batch_slots
+        self._batch_cmds = []
+        self._batch_slots = []
+        self._batch_bytes = 0
+        now = self.now_ms()
+        if now < self.last_batch_ms:
+            now = self.last_batch_ms
+        self.last_batch_ms = now
+        raft = self.raft
+        result = raft.core.propose([encode_batch(now, cmds)])
+        if type(result) is Accepted:
+            self.waiters[result.first_index] = _Waiters(raft.core.term, slots,
+                                                       time.monotonic() + self.cfg.command_timeout)
+            raft.driver.kick()
+            return
+        if type(result) is NotLeader:
+            err = CLUSTERDOWN if result.leader_id == 0 else TRYAGAIN_NOT_LEADER
+        elif type(result) is TooManyUncommitted:
+            err = TRYAGAIN_BUSY
+        else:
+            err = ErrorReply(f"TRYAGAIN {getattr(result, 'reason', 'the leader cannot take writes now')}")
+        self.stats_rejected += len(slots)
+        self._fail_slots(slots, err)
+
+    def _fail_slots(self, slots: list, err: ErrorReply) -> None:
+        enc: dict[bool, bytes] = {}
+        for slot in slots:
+            if slot is None:
+                continue
+            conn, seq = slot
+            resp3 = conn.session.resp3
+            data = enc.get(resp3)
+            if data is None:
+                data = enc[resp3] = encode(err, resp3)
+            conn.resolve(seq, data)
+            conn.done_one()
+        self.flush_dirty()
+
+    # -- applying committed entries ---------------------------------------------------------
+    def apply_entries(self, entries: list[Entry]) -> None:
+        ctx = self.ctx
+        keyspace = self.keyspace
+        commands = COMMANDS
+        for e in entries:
+            if e.type == EntryType.CONF_CHANGE:
+                self.raft.on_conf_change_applied(e)
+            elif e.data:
+                now_ms, cmds = decode_batch(e.data)
+                w = self.waiters.pop(e.index, None)
+                if w is not None and w.term != e.term:
+                    self._fail_slots(w.slots, TRYAGAIN_LOST)
+                    w = None
+                ctx.now_ms = now_ms
+                ctx.index = e.index
+                if now_ms > self.last_batch_ms:
+                    self.last_batch_ms = now_ms
+                pos = 0
+                for item in cmds:
+                    db, argv = item[0], item[1]
+                    ctx.db_index = db
+                    ctx.db = keyspace.dbs[db]
+                    ctx.seed = (e.index << 20) | pos
+                    if len(item) > 2:
+                        reply = self.apply_exec(ctx, argv, item[2])
+                    else:
+                        cmd = commands.get(argv[0].lower())
+                        try:
+                            reply = cmd.handler(ctx, argv)  # type: ignore[union-attr]
+                        except ErrorReply as err:
+                            reply = err
+                        except Exception as exc:  # a bug must not stop the node applying the log
+                            log.exception("applying %r at index %d failed", argv[0], e.index)
+                            reply = ErrorReply(f"ERR internal error: {type(exc).__name__}")
+                    if w is not None:
+                        slot = w.slots[pos]
+                        if slot is not None:
+                            conn, seq = slot
+                            conn.resolve(seq, encode(reply, conn.session.resp3))
+                            conn.done_one()
+                    pos += 1
+                self.stats_commands += pos
+            self.applied = e.index
+            self.applied_term = e.term
+        if self._read_heap:
+            self._release_reads()
+        self.flush_dirty()
+
+    def apply_exec(self, ctx: ExecContext, queued: list, watches: list) -> Any:
+        from server.transactions import apply_exec
+
+        return apply_exec(self, ctx, queued, watches)
+
+    def fail_stale_waiters(self) -> None:
+        """Writes and reads not answered within the command timeout get -TIMEOUT."""
+        now = time.monotonic()
+        if self.waiters:
+            for index in [i for i, w in self.waiters.items() if w.deadline < now]:
+                self._fail_slots(self.waiters.pop(index).slots, TIMEOUT_WRITE)
+        if self._read_tokens:
+            horizon = now - self.cfg.command_timeout
+            for token in [t for t, (t0, _) in self._read_tokens.items() if t0 < horizon]:
+                _, conns = self._read_tokens.pop(token)
+                for conn in conns:
+                    conn.fail_reads(TIMEOUT_READ)
+            self.flush_dirty()
+
+    def fail_all_waiters(self, err: ErrorReply) -> None:
+        waiters, self.waiters = self.waiters, {}
+        for w in waiters.values():
+            self._fail_slots(w.slots, err)
+
+    def fail_all_waiters_fatal(self, exc: BaseException) -> None:
+        self.fail_all_waiters(ErrorReply(f"IOERR the node could not write to its log: {exc}; "
+                                         "the command may or may not have been applied"))
+
+    def on_snapshot_installed(self, index: int, term: int) -> None:
+        """The keyspace was replaced by the leader's snapshot up to ``index``."""
+        self.applied = index
+        self.applied_term = term
+        for i in [i for i in self.waiters if i <= index]:
+            self._fail_slots(self.waiters.pop(i).slots, TIMEOUT_WRITE)
+        if self._read_heap:
+            self._release_reads()
+        self.flush_dirty()
+
+    # -- read path ------------------------------------------------------------------------------
+    def read_barrier(self, conn: ClientConnection) -> None:
+        self._read_conns.append(conn)
+        if not self._read_scheduled:
+            self._read_scheduled = True
+            self._loop.call_soon(self._flush_reads)  # type: ignore[union-attr]
+
+    def _flush_reads(self) -> None:
+        self._read_scheduled = False
+        conns = self._read_conns
+        if not conns:
+            return
+        self._read_conns = []
+        token = self._next_token
+        self._next_token += 1
+        self._read_tokens[token] = (time.monotonic(), conns)
+        self.raft.core.read_index(token)
+        self.raft.driver.kick()
+
+    def on_read_states(self, states: list) -> None:
+        for rs in states:
+            entry = self._read_tokens.pop(rs.token, None)
+            if entry is None:
+                continue
+            conns = entry[1]
+            if rs.index <= self.applied:
+                for conn in conns:
+                    conn.run_reads()
+            else:
+                heapq.heappush(self._read_heap, (rs.index, rs.token, conns))
+        self.flush_dirty()
+
+    def _release_reads(self) -> None:
+        heap = self._read_heap
+        applied = self.applied
+        while heap and heap[0][0] <= applied:
+            _, _, conns = heapq.heappop(heap)
+            for conn in conns:
+                conn.run_reads()
+
+    def execute_read(self, session: Session, cmd: Any, argv: list[bytes]) -> Any:
+        ctx = self.ctx
+        ctx.db_index = session.db_index
+        ctx.db = self.keyspace.dbs[session.db_index]
+        ctx.now_ms = max(self.now_ms(), self.last_batch_ms)
+        ctx.index = 0
+        ctx.seed = None
+        try:
+            return cmd.handler(ctx, argv)
+        except ErrorReply as err:
+            return err
+        except Exception as exc:
+            log.exception("read %r failed", argv[0])
+            return ErrorReply(f"ERR internal error: {type(exc).__name__}")
+
+    # -- forwarding -----------------------------------------------------------------------------
+    def forward(self, conn: ClientConnection, argv: list[bytes], seq: int) -> None:
+        from server.forwarding import LeaderLink
+
+        raft = self.raft
+        leader = raft.leader_id
+        link = conn.upstream
+        if link is not None and (link.closed or (link.leader_id != leader and link.idle)):
+            link.close()
+            link = conn.upstream = None
+        if link is None:
+            addr = raft.address_of(leader)
+            if addr is None:
+                conn.resolve(seq, encode(CLUSTERDOWN, conn.session.resp3))
+                conn.done_one()
+                return
+            link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
+        link.send(conn.session.db_index, conn.session.resp3, argv, seq)
+
+    # -- output -------------------------------------------------------------------------------
+    def mark_dirty(self, conn: ClientConnection) -> None:
+        self._dirty.append(conn)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self.flush_dirty)  # type: ignore[union-attr]
+
+    def flush_dirty(self) -> None:
+        self._flush_scheduled = False
+        dirty = self._dirty
+        if dirty:
+            self._dirty = []
+            for conn in dirty:
+                conn.flush()
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    async def graceful_stop(self) -> None:
+        """Hand leadership over first (so the cluster does not wait out an election timeout),
+        then let in-flight commands finish for a moment."""
+        from server.raft import AdminError
+
+        raft = self.raft
+        if raft.role == Role.LEADER and len(raft.core.membership.voters) > 1:
+            try:
+                await raft.transfer_leadership(0, timeout=3.0)
+            except (AdminError, asyncio.TimeoutError) as e:
+                log.warning("could not hand over leadership before stopping: %s", e)
+        deadline = time.monotonic() + 2.0
+        while self.waiters and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    # -- expiry ---------------------------------------------------------------------------------
+    def propose_expirations(self) -> None:
+        """Leader only: propose deleting keys whose time is up (the deletion is decided once,
+        here, and every node applies the same entry)."""
+        now = max(self.now_ms(), self.last_batch_ms)
+        sample = self.keyspace.expired_sample(now, 64)
+        by_db: dict[int, list[bytes]] = {}
+        for db, key in sample:
+            by_db.setdefault(db, []).append(key)
+        for db, keys in by_db.items():
+            self.stats_expired += len(keys)
+            self.propose_internal(db, [b"RAFTIS.EXPIRE", *keys])
+
+
+def _fmt_addr(addr: Any) -> str:
+    if not addr:
+        return "?:0"
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(addr)

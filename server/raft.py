@@ -1,0 +1,439 @@
+"""RaftHost: the node's Raft plumbing. Opens storage, recovers, builds the core, the driver
+and the peer transport, takes snapshots, and carries out membership changes.
+
+Data directory layout::
+
+    DIR/raftis.meta        cluster id and node id (JSON), written once
+    DIR/wal/               WAL segments (storage.wal)
+    DIR/snapshots/         snapshots (storage.snapshots)
+
+Snapshots of the keyspace are written by a forked child (like Redis's BGSAVE), so the
+event loop keeps serving while a large keyspace is serialised; the parent only learns
+when the child is done, then compacts the core's log and the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from consensus.codec import decode_conf_change
+from consensus.config import Config
+from consensus.messages import (
+    Accepted,
+    ConfChange,
+    ConfChangeOp,
+    Entry,
+    EntryType,
+    HardState,
+    Membership,
+    NotLeader,
+    Role,
+    SnapshotMeta,
+)
+from consensus.transport import PeerTransport
+from server.config import NodeConfig, PeerAddress
+from server.driver import RaftDriver
+from server.persistence import NodeStorage, encode_membership
+
+if TYPE_CHECKING:
+    from server.node import Node
+
+log = logging.getLogger("raftis.raft")
+
+
+class AdminError(Exception):
+    """Becomes the error reply of an admin command (the text includes the prefix)."""
+
+
+def cluster_id_for(peers: dict[int, PeerAddress]) -> str:
+    text = ",".join(f"{nid}={peers[nid].encode()}" for nid in sorted(peers))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class RaftHost:
+    def __init__(self, node: Node, cfg: NodeConfig) -> None:
+        self.node = node
+        self.cfg = cfg
+        self.cluster_id = ""
+        self.core: Any = None
+        self.driver: RaftDriver | None = None
+        self.transport: PeerTransport | None = None
+        self.storage: NodeStorage | None = None
+        self._known_membership: Membership | None = None
+        self._apply_waits: list[tuple[int, asyncio.Future[None]]] = []
+        self._snapshot_child: int = 0
+        self._snapshot_started = 0.0
+        self._snapshot_waiters: list[asyncio.Future[None]] = []
+        self.log_bytes_since_snapshot = 0
+        self.last_snapshot_index = 0
+        self.last_snapshot_seconds = 0.0
+        self.snapshots_taken = 0
+        self.leader_changes = 0
+        self.role = Role.FOLLOWER
+        self.leader_id = 0
+        self._ticks = 0
+        self.fatal: BaseException | None = None
+        self.conf_applied: dict[int, int] = {}  # index -> term of applied membership changes
+
+    # -- start-up --------------------------------------------------------------------------------
+    def _load_meta(self) -> dict:
+        path = os.path.join(self.cfg.dir, "raftis.meta")
+        if os.path.exists(path):
+            with open(path) as f:
+                meta = json.load(f)
+            if meta.get("node_id") != self.cfg.node_id:
+                raise SystemExit(f"data directory {self.cfg.dir} belongs to node {meta.get('node_id')}, "
+                                 f"not node {self.cfg.node_id}")
+            return meta
+        return {}
+
+    def _save_meta(self, meta: dict) -> None:
+        path = os.path.join(self.cfg.dir, "raftis.meta")
+        tmp = path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(meta, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dfd = os.open(self.cfg.dir, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    async def start(self, join_cluster_id: str = "") -> None:
+        cfg = self.cfg
+        os.makedirs(cfg.dir, mode=0o700, exist_ok=True)
+        meta = self._load_meta()
+        fresh = not meta
+        bootstrap: Membership | None = None
+        if fresh:
+            if cfg.join:
+                cluster_id = join_cluster_id
+            elif cfg.peers:
+                if cfg.node_id not in cfg.peers:
+                    raise SystemExit(f"--peers does not list this node (id {cfg.node_id})")
+                cluster_id = cluster_id_for(cfg.peers)
+            else:
+                cluster_id = os.urandom(8).hex()
+            meta = {"cluster_id": cluster_id, "node_id": cfg.node_id, "format": 1}
+            self._save_meta(meta)
+        self.cluster_id = meta["cluster_id"]
+        if fresh and not cfg.join:
+            peers = cfg.peers or {cfg.node_id: cfg.address()}
+            bootstrap = Membership(frozenset(peers), frozenset(), {nid: p.encode() for nid, p in peers.items()})
+
+        self.storage = NodeStorage(cfg.dir, self.cluster_id, cfg.node_id)
+        hard_state, snapshot, entries = self.storage.recover(self.node.keyspace)
+        if snapshot is not None:
+            self.node.applied = snapshot.index
+            self.node.applied_term = snapshot.term
+            self.last_snapshot_index = snapshot.index
+        core_cfg = Config(
+            id=cfg.node_id,
+            election_tick=cfg.election_ticks,
+            heartbeat_tick=cfg.heartbeat_ticks,
+        )
+        self.core = self._make_core(core_cfg, hard_state, snapshot, entries, bootstrap)
+        self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,
+                                       secret=cfg.cluster_secret.encode(),
+                                       bind_host=cfg.bind if cfg.bind not in ("0.0.0.0", "::") else "",
+                                       max_frame=1 << 30)
+        await self.transport.listen(cfg.bind, cfg.raft_port)
+        self.driver = RaftDriver(
+            self.core, self.storage, self.transport, tick_ms=cfg.tick_ms,
+            apply=self._apply, install_snapshot=self._install_snapshot,
+            on_read_states=self.node.on_read_states, on_soft_state=self._on_soft_state,
+            on_fatal=self._on_fatal,
+        )
+        self.driver.tick_hooks.append(self._on_tick)
+        self._update_peers()
+        self.driver.start()
+        log.info("node %d of cluster %s started: term %d, commit %d, %d log entries, snapshot at %d",
+                 cfg.node_id, self.cluster_id, self.core.term, self.core.commit, len(entries),
+                 snapshot.index if snapshot else 0)
+
+    def _make_core(self, core_cfg: Config, hard_state: HardState | None, snapshot: SnapshotMeta | None,
+                   entries: list[Entry], bootstrap: Membership | None) -> Any:
+        from consensus.node import RaftNode
+
+        return RaftNode(core_cfg, random.Random(), hard_state=hard_state, snapshot=snapshot,
+                        entries=entries, bootstrap_membership=bootstrap, snapshot_source=self.storage)
+
+    async def stop(self) -> None:
+        if self.driver is not None:
+            self.driver.stop()
+        if self.transport is not None:
+            await self.transport.close()
+        if self.driver is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.driver.close)
+        if self.storage is not None:
+            self.storage.close()
+
+    # -- what the rest of the node asks ------------------------------------------------------
+    @property
+    def term(self) -> int:
+        return self.core.term
+
+    def is_member(self) -> bool:
+        return self.cfg.node_id in self.core.membership
+
+    def address_of(self, node_id: int) -> PeerAddress | None:
+        text = self.core.membership.addresses.get(node_id)
+        if not text:
+            return None
+        try:
+            return PeerAddress.decode(node_id, text)
+        except ValueError:
+            return None
+
+    # -- driver callbacks ----------------------------------------------------------------------
+    def _on_peer_batch(self, from_id: int, body: bytes) -> None:
+        self.driver.on_peer_batch(from_id, body)  # type: ignore[union-attr]
+
+    def _on_soft_state(self, ss: Any) -> None:
+        if ss.leader_id != self.leader_id:
+            self.leader_changes += 1
+            log.info("node %d: leader is now %s (term %d)", self.cfg.node_id, ss.leader_id or "unknown",
+                     self.core.term)
+        was_leader = self.role == Role.LEADER
+        self.role = ss.role
+        self.leader_id = ss.leader_id
+        if was_leader and ss.role != Role.LEADER:
+            log.info("node %d stepped down in term %d", self.cfg.node_id, self.core.term)
+
+    def _on_fatal(self, exc: BaseException) -> None:
+        self.fatal = exc
+        self.node.fail_all_waiters_fatal(exc)
+
+    def _apply(self, entries: list[Entry]) -> None:
+        for e in entries:
+            self.log_bytes_since_snapshot += len(e.data) + 32
+        self.node.apply_entries(entries)
+        if self._apply_waits:
+            applied = self.node.applied
+            keep = []
+            for index, fut in self._apply_waits:
+                if index <= applied:
+                    if not fut.done():
+                        fut.set_result(None)
+                else:
+                    keep.append((index, fut))
+            self._apply_waits = keep
+        if self.core.membership is not self._known_membership:
+            self._update_peers()
+        if (self.log_bytes_since_snapshot >= self.cfg.snapshot_threshold and not self._snapshot_child
+                and self.node.applied > self.last_snapshot_index):
+            self.start_snapshot()
+
+    def on_conf_change_applied(self, e: Entry) -> None:
+        cc = decode_conf_change(e.data)
+        self.conf_applied[e.index] = e.term
+        if len(self.conf_applied) > 64:
+            del self.conf_applied[min(self.conf_applied)]
+        log.info("node %d: membership change applied at %d: %s node %d", self.cfg.node_id, e.index,
+                 cc.op.name, cc.node_id)
+        if cc.op == ConfChangeOp.REMOVE and cc.node_id == self.cfg.node_id:
+            log.warning("node %d was removed from the cluster", self.cfg.node_id)
+
+    def _update_peers(self) -> None:
+        m = self.core.membership
+        self._known_membership = m
+        peers: dict[int, tuple[str, int]] = {}
+        for nid in m.members():
+            addr = self.address_of(nid)
+            if addr is not None and nid != self.cfg.node_id:
+                peers[nid] = (addr.host, addr.raft_port)
+        self.transport.set_peers(peers)  # type: ignore[union-attr]
+
+    def _install_snapshot(self, meta: SnapshotMeta) -> None:
+        t0 = time.perf_counter()
+        self.storage.load_into(meta, self.node.keyspace)  # type: ignore[union-attr]
+        self.node.on_snapshot_installed(meta.index, meta.term)
+        self.last_snapshot_index = meta.index
+        self.log_bytes_since_snapshot = 0
+        log.info("node %d installed a snapshot at index %d (term %d) from the leader in %.2fs",
+                 self.cfg.node_id, meta.index, meta.term, time.perf_counter() - t0)
+
+    def _on_tick(self) -> None:
+        self._ticks += 1
+        if self.membership_changed():
+            self._update_peers()
+        if self._snapshot_child:
+            self._poll_snapshot_child()
+        if self._ticks % 4 == 0 and self.role == Role.LEADER:
+            self.node.propose_expirations()
+        if self._ticks % 10 == 0:
+            self.node.fail_stale_waiters()
+
+    def membership_changed(self) -> bool:
+        return self.core.membership is not self._known_membership
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def start_snapshot(self) -> bool:
+        if self._snapshot_child:
+            return False
+        index = self.node.applied
+        if index <= self.core.log.snapshot_index:
+            return False
+        meta = self.core.snapshot_meta_at(index)
+        membership = encode_membership(meta.membership)
+        self._snapshot_started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # child: write the snapshot and leave without running any parent cleanup
+            code = 1
+            try:
+                self.storage.write_snapshot_in_child(meta.index, meta.term, membership,  # type: ignore[union-attr]
+                                                     self.node.keyspace)
+                code = 0
+            except BaseException as e:  # noqa: BLE001 - the child must always _exit
+                try:
+                    os.write(2, f"raftis: snapshot child failed: {e!r}\n".encode())
+                except OSError:
+                    pass
+            os._exit(code)
+        self._snapshot_child = pid
+        self._snapshot_meta = meta
+        self.log_bytes_since_snapshot = 0
+        log.info("node %d: snapshot at index %d started (child pid %d)", self.cfg.node_id, index, pid)
+        return True
+
+    def _poll_snapshot_child(self) -> None:
+        try:
+            pid, status = os.waitpid(self._snapshot_child, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self._snapshot_child, 1 << 8
+        if pid == 0:
+            return
+        self._snapshot_child = 0
+        meta = self._snapshot_meta
+        ok = os.waitstatus_to_exitcode(status) == 0
+        waiters, self._snapshot_waiters = self._snapshot_waiters, []
+        if not ok:
+            log.error("node %d: snapshot at index %d failed (status %d)", self.cfg.node_id, meta.index, status)
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(AdminError("ERR snapshot failed, see the server log"))
+            return
+        took = time.perf_counter() - self._snapshot_started
+        self.last_snapshot_seconds = took
+        self.last_snapshot_index = meta.index
+        self.snapshots_taken += 1
+        self.storage.note_snapshot(meta)  # type: ignore[union-attr]
+        self.core.compact(meta)
+        loop = asyncio.get_running_loop()
+        # The WAL is compacted on the storage thread, in order with the writes.
+        fut_c = loop.run_in_executor(self.driver.io, self.storage.compact_wal, meta.index, meta.term)  # type: ignore[union-attr]
+
+        def done(_f: Any) -> None:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+        fut_c.add_done_callback(done)
+        log.info("node %d: snapshot at index %d written in %.2fs", self.cfg.node_id, meta.index, took)
+
+    async def snapshot_now(self) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._snapshot_waiters.append(fut)
+        if not self._snapshot_child and not self.start_snapshot():
+            self._snapshot_waiters.remove(fut)
+            return
+        await fut
+
+    # -- membership changes (leader side) -------------------------------------------------------
+    async def wait_applied(self, index: int, timeout: float) -> None:
+        if self.node.applied >= index:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._apply_waits.append((index, fut))
+        await asyncio.wait_for(fut, timeout)
+
+    async def _propose_change(self, cc: ConfChange, deadline: float) -> None:
+        while True:
+            if self.role != Role.LEADER:
+                raise AdminError("TRYAGAIN this node is not the leader any more")
+            term = self.core.term
+            res = self.core.propose_conf_change(cc)
+            if type(res) is Accepted:
+                self.driver.kick()  # type: ignore[union-attr]
+                try:
+                    await self.wait_applied(res.last_index, max(0.1, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    raise AdminError("TIMEOUT the membership change was not committed in time") from None
+                if self.conf_applied.get(res.last_index, term) != term:
+                    raise AdminError("TRYAGAIN leadership changed before the change was committed")
+                return
+            if type(res) is NotLeader:
+                raise AdminError("TRYAGAIN this node is not the leader any more")
+            reason = getattr(res, "reason", "")
+            if "change" in reason or "own term" in reason or "committed" in reason:
+                # Another change is in flight, or this leader has not committed its first
+                # entry yet: wait a little and try again until the deadline.
+                if time.monotonic() > deadline:
+                    raise AdminError(f"TIMEOUT membership change not accepted in time: {reason}")
+                await asyncio.sleep(0.05)
+                continue
+            raise AdminError(f"ERR {reason or 'membership change refused'}")
+
+    async def add_node(self, node_id: int, address: PeerAddress, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        m = self.core.membership
+        if node_id in m.voters:
+            if m.addresses.get(node_id) == address.encode():
+                return
+            raise AdminError(f"ERR node {node_id} is already a member with address {m.addresses.get(node_id)}")
+        if node_id not in m.learners:
+            await self._propose_change(ConfChange(ConfChangeOp.ADD_LEARNER, node_id, address.encode()), deadline)
+        # Promote once the learner has caught up with the leader's log.
+        while True:
+            if self.role != Role.LEADER:
+                raise AdminError("TRYAGAIN this node is not the leader any more")
+            pr = self.core.progress.get(node_id)
+            if pr is not None and pr.match >= self.core.commit:
+                break
+            if time.monotonic() > deadline:
+                raise AdminError(f"TIMEOUT node {node_id} did not catch up in time; it stays a learner")
+            await asyncio.sleep(0.05)
+        await self._propose_change(ConfChange(ConfChangeOp.PROMOTE, node_id, ""), deadline)
+
+    async def remove_node(self, node_id: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        if node_id not in self.core.membership:
+            raise AdminError(f"ERR node {node_id} is not a member of the cluster")
+        await self._propose_change(ConfChange(ConfChangeOp.REMOVE, node_id, ""), deadline)
+
+    async def transfer_leadership(self, target: int, timeout: float = 10.0) -> int:
+        core = self.core
+        if self.role != Role.LEADER:
+            raise AdminError("TRYAGAIN this node is not the leader")
+        if target == 0:
+            best = None
+            for nid, pr in core.progress.items():
+                if nid != self.cfg.node_id and nid in core.membership.voters:
+                    if best is None or pr.match > best[1]:
+                        best = (nid, pr.match)
+            if best is None:
+                raise AdminError("ERR there is no other voter to transfer leadership to")
+            target = best[0]
+        if target == self.cfg.node_id:
+            return target
+        if target not in core.membership.voters:
+            raise AdminError(f"ERR node {target} is not a voter")
+        if not core.transfer_leadership(target):
+            raise AdminError(f"ERR cannot transfer leadership to node {target} now")
+        self.driver.kick()  # type: ignore[union-attr]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.leader_id == target:
+                return target
+            await asyncio.sleep(0.02)
+        raise AdminError(f"TIMEOUT leadership did not move to node {target} in time")

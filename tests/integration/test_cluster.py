@@ -1,0 +1,107 @@
+"""Three real nodes on loopback: replication, failover, forwarding, redirect, membership."""
+
+import signal
+
+import pytest
+import redis
+
+from tests.integration.cluster import wait_for
+
+
+def _set_many(r, prefix, n):
+    acked = {}
+    for i in range(n):
+        if r.set(f"{prefix}{i}", str(i)):
+            acked[f"{prefix}{i}"] = str(i).encode()
+    return acked
+
+
+def test_writes_on_leader_and_through_follower_survive_leader_kill(cluster_factory):
+    c = cluster_factory(3).start()
+    lead = c.leader()
+    fol = c.follower()
+    acked = _set_many(c.nodes[lead].client(), "L", 200)
+    acked.update(_set_many(c.nodes[fol].client(), "F", 200))
+    c.kill(lead, signal.SIGKILL)
+    new = c.leader(timeout=10)
+    assert new != lead
+    r = c.nodes[new].client()
+    for k, v in acked.items():
+        assert r.get(k) == v
+    acked.update(_set_many(r, "N", 100))
+    c.start_node(lead)
+    c.wait_serving(lead)
+    # The restarted node catches up: a local (READONLY) read on it sees the newest writes.
+    ro = c.nodes[lead].client()
+    ro.execute_command("READONLY")
+    wait_for(lambda: ro.get("N99") == b"99", what="restarted node to catch up")
+    for k, v in acked.items():
+        assert ro.get(k) == v
+
+
+def test_pipelined_reads_and_writes_keep_order(cluster_factory):
+    c = cluster_factory(3).start()
+    for nid in (c.leader(), c.follower()):
+        r = c.nodes[nid].client()
+        p = r.pipeline(transaction=False)
+        for i in range(50):
+            p.set("seq", i)
+            p.get("seq")
+            p.incr("ctr")
+        out = p.execute()
+        gets = out[1::3]
+        assert gets == [str(i).encode() for i in range(50)]
+        incs = out[2::3]
+        assert incs == sorted(incs) and len(set(incs)) == 50
+
+
+def test_redirect_mode_answers_moved(cluster_factory):
+    c = cluster_factory(3, extra_args=["--follower-mode", "redirect"]).start()
+    lead = c.leader()
+    fol = c.follower()
+    with pytest.raises(redis.ResponseError, match=r"MOVED \d+ 127.0.0.1:%d" % c.nodes[lead].port):
+        c.nodes[fol].client().set("foo", "bar")
+
+
+def test_no_leader_is_clusterdown(cluster_factory):
+    c = cluster_factory(3).start()
+    lead = c.leader()
+    others = [n for n in c.nodes if n != lead]
+    for n in others:
+        c.kill(n)
+    # The leader loses its quorum and steps down (check-quorum); nobody can be elected.
+    r = c.nodes[lead].client()
+    wait_for(lambda: c.raft_info(lead)["role"] != "leader", timeout=10)
+    with pytest.raises(redis.ResponseError, match="CLUSTERDOWN|TRYAGAIN|TIMEOUT"):
+        r.set("x", "1")
+
+
+def test_membership_add_snapshot_remove_and_remove_leader(cluster_factory):
+    c = cluster_factory(3, extra_args=["--snapshot-threshold", "20000"]).start()
+    lead = c.leader()
+    r = c.nodes[lead].client()
+    acked = _set_many(r, "m", 1500)
+    wait_for(lambda: int(c.raft_info(lead)["snapshot_index"]) > 0, what="leader to compact its log")
+    # A fourth node joins through a follower; it needs the snapshot since the log was compacted.
+    fol = c.follower()
+    nd4 = c.add_node(4, ["--join", f"127.0.0.1:{c.nodes[fol].port}"] + c.extra_args)
+    c.wait_serving(4)
+    wait_for(lambda: c.raft_info(4).get("role") in ("follower", "leader"), timeout=30, what="node 4 to become a voter")
+    ro = nd4.client()
+    ro.execute_command("READONLY")
+    wait_for(lambda: ro.get("m1499") == b"1499", timeout=20, what="node 4 to catch up")
+    assert c.raft_info(lead)["num_voters"] == "4"
+    # Remove a follower, then the leader; the cluster keeps serving.
+    victim = next(n for n in (1, 2, 3) if n != lead)
+    assert r.execute_command("RAFT.REMOVENODE", victim) in (b"OK", True, "OK")
+    c.kill(victim)
+    assert r.set("after-remove", "1")
+    assert r.execute_command("RAFT.REMOVENODE", lead) in (b"OK", True, "OK")
+    survivors = [n for n in c.nodes if n not in (victim, lead)]
+    new = c.leader(among=survivors, timeout=15)
+    assert new != lead
+    r2 = c.nodes[new].client()
+    assert r2.get("after-remove") == b"1"
+    assert r2.set("after-leader-removed", "1")
+    for k, v in list(acked.items())[::50]:
+        assert r2.get(k) == v
