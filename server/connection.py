@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any
 from resp.encoder import encode
 from resp.parser import ProtocolError, RequestParser
 from resp.types import ErrorReply
-from server import errors
-from server.commands.registry import COMMANDS, check_arity
+from server.commands.registry import lookup
 from server.session import Session
 
 if TYPE_CHECKING:
     from server.node import Node
 
 from server.node import Route
+from server.transactions import queue_command
 
 log = logging.getLogger("raftis.client")
 
@@ -139,8 +139,7 @@ class ClientConnection(asyncio.Protocol):
         while queue and not self.closing:
             cmd, argv, seq = queue[0]
             if cmd is None:
-                name = argv[0].lower()
-                if name == b"\x00protocol-error":
+                if argv[0] == b"\x00protocol-error":
                     if self.inflight:
                         return
                     queue.clear()
@@ -149,15 +148,12 @@ class ClientConnection(asyncio.Protocol):
                     self.flush()
                     self.transport.close()  # type: ignore[union-attr]
                     return
-                cmd = COMMANDS.get(name)
-                if cmd is None:
+                cmd = lookup(argv)
+                if type(cmd) is ErrorReply:
                     queue.popleft()
-                    self._reply_now(seq, ErrorReply(errors.unknown_command(argv)))
-                    continue
-                err = check_arity(cmd, argv)
-                if err is not None:
-                    queue.popleft()
-                    self._reply_now(seq, err)
+                    if session.multi is not None:
+                        session.multi.dirty = True
+                    self._reply_now(seq, cmd)
                     continue
                 queue[0] = (cmd, argv, seq)
             route = node.route(session, cmd, argv)
@@ -184,6 +180,21 @@ class ClientConnection(asyncio.Protocol):
                 self.running = FORWARDED
                 self.inflight += 1
                 node.forward(self, argv, seq)
+            elif route == Route.EXEC:
+                if self.running not in (IDLE, WRITES):
+                    return
+                queue.popleft()
+                err = node.propose_exec(self, seq)
+                if err is not None:
+                    self._reply_now(seq, err)
+                    continue
+                self.running = WRITES
+                self.inflight += 1
+            elif route == Route.QUEUE:
+                if self.inflight:
+                    return
+                queue.popleft()
+                self._reply_now(seq, queue_command(session, argv))
             elif route == Route.LOCAL_READ:
                 if self.inflight:
                     return

@@ -29,9 +29,11 @@ from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooM
 from resp.encoder import encode
 from resp.types import ErrorReply
 from server import errors
-from server.commands.registry import COMMANDS, Kind
+from server.commands.registry import CONN, READ, WRITE, lookup_internal
+from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 from server.config import NodeConfig
-from server.keyspace import ExecContext, Keyspace
+from server.commands.context import ExecContext
+from server.keyspace import Keyspace
 from server.proposals import decode_batch, encode_batch
 from server.session import Session
 
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("raftis.node")
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024
+NOT_QUEUED = frozenset((b"quit", b"reset"))
 
 
 class Route(IntEnum):
@@ -50,6 +53,8 @@ class Route(IntEnum):
     FORWARD = 3
     ERROR = 4
     CONN = 5
+    EXEC = 6
+    QUEUE = 7  # between MULTI and EXEC: check and queue
 
 
 @dataclass(slots=True)
@@ -142,22 +147,34 @@ class Node:
 
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
+        name = cmd.name
+        if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
+            return Route.QUEUE
         kind = cmd.kind
-        if kind == Kind.CONN:
+        tx = name in TX_NAMES
+        if kind == CONN and not tx and not session.forward_multi:
             return Route.CONN
         raft = self.raft
         if raft.role == Role.LEADER:
-            if kind == Kind.WRITE:
+            if tx:
+                if name == b"exec":
+                    return Route.EXEC
+                return Route.READ if name == b"watch" else Route.CONN
+            if kind == WRITE:
                 return Route.WRITE
             if self.cfg.unsafe_local_reads:
                 return Route.LOCAL_READ
             return Route.READ
-        if kind == Kind.READ and (session.readonly or self.cfg.stale_reads):
+        if kind == READ and not tx and (session.readonly or self.cfg.stale_reads):
             return Route.LOCAL_READ
         if not raft.is_member():
             return Route.ERROR
         if raft.leader_id == 0 or session.forwarded or self.cfg.follower_mode == "redirect":
             return Route.ERROR
+        if name == b"multi":
+            session.forward_multi = True
+        elif name in (b"exec", b"discard"):
+            session.forward_multi = False
         return Route.FORWARD
 
     def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> ErrorReply:
@@ -180,6 +197,21 @@ class Node:
         return ErrorReply(f"MOVED {slot} {leader.host}:{leader.port}")
 
     # -- write path ---------------------------------------------------------------------------
+    def propose_exec(self, conn: ClientConnection, seq: int) -> Any:
+        """EXEC on the leader: propose the queued commands as one item, or answer at once."""
+        item = exec_item(conn.session)
+        if isinstance(item, ErrorReply):
+            return item
+        queued, watches = item
+        db = conn.session.db_index
+        self._batch_cmds.append((db, queued, watches))
+        self._batch_slots.append((conn, seq))
+        self._batch_bytes += 16 + sum(len(a) for _, argv in queued for a in argv)
+        if not self._batch_scheduled:
+            self._batch_scheduled = True
+            self._loop.call_soon(self.flush_proposals)  # type: ignore[union-attr]
+        return None
+
     def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int) -> None:
         self._batch_cmds.append((db, argv))
         self._batch_slots.append((conn, seq))
@@ -248,8 +280,6 @@ class Node:
     # -- applying committed entries ---------------------------------------------------------
     def apply_entries(self, entries: list[Entry]) -> None:
         ctx = self.ctx
-        keyspace = self.keyspace
-        commands = COMMANDS
         for e in entries:
             if e.type == EntryType.CONF_CHANGE:
                 self.raft.on_conf_change_applied(e)
@@ -259,27 +289,22 @@ class Node:
                 if w is not None and w.term != e.term:
                     self._fail_slots(w.slots, TRYAGAIN_LOST)
                     w = None
-                ctx.now_ms = now_ms
-                ctx.index = e.index
                 if now_ms > self.last_batch_ms:
                     self.last_batch_ms = now_ms
                 pos = 0
                 for item in cmds:
-                    db, argv = item[0], item[1]
-                    ctx.db_index = db
-                    ctx.db = keyspace.dbs[db]
-                    ctx.seed = (e.index << 20) | pos
-                    if len(item) > 2:
-                        reply = self.apply_exec(ctx, argv, item[2])
-                    else:
-                        cmd = commands.get(argv[0].lower())
-                        try:
-                            reply = cmd.handler(ctx, argv)  # type: ignore[union-attr]
-                        except ErrorReply as err:
-                            reply = err
-                        except Exception as exc:  # a bug must not stop the node applying the log
-                            log.exception("applying %r at index %d failed", argv[0], e.index)
-                            reply = ErrorReply(f"ERR internal error: {type(exc).__name__}")
+                    ctx.for_write(e.index, now_ms, item[0])
+                    ctx.reseed((e.index << 20) | pos)
+                    try:
+                        if len(item) > 2:
+                            reply = apply_exec(self, ctx, item[1], item[2])
+                        else:
+                            argv = item[1]
+                            cmd = lookup_internal(argv)
+                            reply = cmd if isinstance(cmd, ErrorReply) else cmd.handler(ctx, argv)
+                    except Exception as exc:  # a bug must not stop the node applying the log
+                        log.exception("applying the command at index %d failed", e.index)
+                        reply = ErrorReply(f"ERR internal error: {type(exc).__name__}")
                     if w is not None:
                         slot = w.slots[pos]
                         if slot is not None:
@@ -293,11 +318,6 @@ class Node:
         if self._read_heap:
             self._release_reads()
         self.flush_dirty()
-
-    def apply_exec(self, ctx: ExecContext, queued: list, watches: list) -> Any:
-        from server.transactions import apply_exec
-
-        return apply_exec(self, ctx, queued, watches)
 
     def fail_stale_waiters(self) -> None:
         """Writes and reads not answered within the command timeout get -TIMEOUT."""
@@ -372,13 +392,15 @@ class Node:
             for conn in conns:
                 conn.run_reads()
 
+    def read_now_ms(self) -> int:
+        """The time reads judge expiry by: never behind the newest applied entry's."""
+        now = self.now_ms()
+        return now if now > self.last_batch_ms else self.last_batch_ms
+
     def execute_read(self, session: Session, cmd: Any, argv: list[bytes]) -> Any:
-        ctx = self.ctx
-        ctx.db_index = session.db_index
-        ctx.db = self.keyspace.dbs[session.db_index]
-        ctx.now_ms = max(self.now_ms(), self.last_batch_ms)
-        ctx.index = 0
-        ctx.seed = None
+        if cmd.name == b"watch":
+            return watch(self, session, argv)
+        ctx = self.ctx.for_read(self.read_now_ms(), session.db_index)
         try:
             return cmd.handler(ctx, argv)
         except ErrorReply as err:
@@ -441,8 +463,7 @@ class Node:
     def propose_expirations(self) -> None:
         """Leader only: propose deleting keys whose time is up (the deletion is decided once,
         here, and every node applies the same entry)."""
-        now = max(self.now_ms(), self.last_batch_ms)
-        sample = self.keyspace.expired_sample(now, 64)
+        sample = self.keyspace.expired_sample(self.read_now_ms(), 64)
         by_db: dict[int, list[bytes]] = {}
         for db, key in sample:
             by_db.setdefault(db, []).append(key)

@@ -1,0 +1,101 @@
+"""The peer transport over real loopback sockets: handshake rules and frame limits."""
+
+import asyncio
+
+import pytest
+
+from consensus.transport import K_BATCH, FrameReader, HandshakeError, PeerTransport, frame
+from tests.integration.cluster import free_ports
+
+
+def test_frame_reader_splits_and_limits():
+    r = FrameReader(max_frame=100)
+    data = frame(K_BATCH, b"abc") + frame(K_BATCH, b"")
+    assert r.feed(data[:3]) == []
+    assert r.feed(data[3:]) == [(K_BATCH, b"abc"), (K_BATCH, b"")]
+    with pytest.raises(HandshakeError):
+        r.feed(frame(K_BATCH, b"x" * 200))
+
+
+async def _pair(secret_a=b"", secret_b=b"", cluster_b="c1"):
+    pa, pb = free_ports(2)
+    got = []
+    a = PeerTransport(1, "c1", lambda f, b: got.append(("a", f, b)), secret=secret_a, handshake_timeout=2)
+    b = PeerTransport(2, cluster_b, lambda f, b: got.append(("b", f, b)), secret=secret_b, handshake_timeout=2)
+    await a.listen("127.0.0.1", pa)
+    await b.listen("127.0.0.1", pb)
+    a.set_peers({2: ("127.0.0.1", pb)})
+    b.set_peers({1: ("127.0.0.1", pa)})
+    return a, b, got
+
+
+async def _settle(a, b, n=40):
+    for _ in range(n):
+        if a.is_connected(2) and b.is_connected(1):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_messages_flow_both_ways():
+    a, b, got = await _pair()
+    try:
+        assert await _settle(a, b)
+        a.send(2, b"hello")
+        b.send(1, b"world")
+        for _ in range(40):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(got) == [("a", 2, b"world"), ("b", 1, b"hello")]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_other_cluster_is_refused():
+    a, b, got = await _pair(cluster_b="other")
+    try:
+        assert not await _settle(a, b, n=10)
+        a.send(2, b"x")
+        await asyncio.sleep(0.1)
+        assert got == []
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_secret_must_match():
+    a, b, got = await _pair(secret_a=b"s3cret", secret_b=b"s3cret")
+    try:
+        assert await _settle(a, b)
+    finally:
+        await a.close()
+        await b.close()
+    a, b, got = await _pair(secret_a=b"s3cret", secret_b=b"wrong")
+    try:
+        assert not await _settle(a, b, n=10)
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_garbage_closes_only_that_connection():
+    a, b, got = await _pair()
+    try:
+        assert await _settle(a, b)
+        port = b._server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"\xff\xff\xff\xffgarbage")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 2) is not None
+        writer.close()
+        a.send(2, b"still")
+        for _ in range(40):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        assert got == [("b", 1, b"still")]
+    finally:
+        await a.close()
+        await b.close()
