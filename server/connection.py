@@ -123,7 +123,7 @@ class ClientConnection(asyncio.Protocol):
             # Redis answers what came before, then the protocol error, then closes.
             queue.append((None, [b"\x00protocol-error", err.encode()], self.next_seq))
             self.next_seq += 1
-        elif parser.buffered() > QUERYBUF_LIMIT:
+        elif parser.buffered > QUERYBUF_LIMIT:
             log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
             self.transport.abort()  # type: ignore[union-attr]
             return

@@ -71,6 +71,9 @@ class RaftDriver:
         self.messages_in = 0
         self.messages_out = 0
         self.tick_hooks: list[Callable[[], None]] = []
+        # Called after each advance: the one moment the state machine and the core agree on
+        # the applied index (snapshots are taken then).
+        self.after_advance: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -136,25 +139,47 @@ class RaftDriver:
             self.on_soft_state(rd.soft_state)
         if rd.messages:
             self._send(rd.messages)
-        if rd.hard_state is not None or rd.entries or rd.snapshot is not None or rd.snapshot_chunks:
+        applied_early = False
+        if rd.snapshot is None:
+            # Committed entries are already durable here (the core never hands out more than
+            # the local log has persisted), so they are applied while this Ready's new
+            # entries are written: a reply never waits for the next batch's fsync.
+            self._apply_ready(rd)
+            applied_early = True
+        if self.storage.needs_sync(rd):
             fut = self._loop.run_in_executor(self.io, self._persist, rd)  # type: ignore[union-attr]
-            fut.add_done_callback(lambda f: self._after_persist(rd, f))
+            fut.add_done_callback(lambda f: self._after_persist(rd, f, applied_early))
         else:
-            self._after_persist(rd, None)
+            # Nothing to fsync (at most a new commit index): write it inline.
+            try:
+                self.storage.persist(rd)
+            except Exception as exc:  # noqa: BLE001 - any storage error stops the write path
+                self._storage_failed(exc)
+                return
+            self._after_persist(rd, None, applied_early)
+
+    def _apply_ready(self, rd: Ready) -> None:
+        if rd.committed_entries:
+            self.apply(rd.committed_entries)  # type: ignore[arg-type]
+        if rd.read_states:
+            self.on_read_states(rd.read_states)  # type: ignore[arg-type]
 
     def _persist(self, rd: Ready) -> float:
         t0 = time.perf_counter()
         self.storage.persist(rd)
         return time.perf_counter() - t0
 
-    def _after_persist(self, rd: Ready, fut: asyncio.Future[float] | None) -> None:
+    def _storage_failed(self, exc: BaseException) -> None:
+        self.failed = exc
+        self._inflight = False
+        log.error("storage failed, this node stops taking part in the cluster: %s", exc)
+        self.on_fatal(exc)
+
+    def _after_persist(self, rd: Ready, fut: asyncio.Future[float] | None, applied: bool) -> None:
         if fut is not None:
             exc = fut.exception()
             if exc is not None:
-                self.failed = exc
-                self._inflight = False
-                log.error("storage failed, this node stops taking part in the cluster: %s", exc)
-                self.on_fatal(exc)
+                self._storage_failed(exc)
                 return
             took = fut.result()
             self.fsyncs += 1
@@ -166,14 +191,17 @@ class RaftDriver:
             self._send(rd.persisted_messages)
         if rd.snapshot is not None:
             self.install_snapshot(rd.snapshot)
-        if rd.committed_entries:
-            self.apply(rd.committed_entries)  # type: ignore[arg-type]
-        if rd.read_states:
-            self.on_read_states(rd.read_states)  # type: ignore[arg-type]
+        if not applied:
+            self._apply_ready(rd)
         self.core.advance(rd)
         self._inflight = False
+        if self.after_advance is not None:
+            self.after_advance()
         if self.core.has_ready():
-            self.kick()
+            if fut is None:
+                self.kick()  # no recursion through consecutive inline Readys
+            else:
+                self._process()  # straight on: the replies to this batch go out now
 
     def _send(self, messages: tuple[Message, ...]) -> None:
         by_peer: dict[int, list[bytes]] = {}

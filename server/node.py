@@ -29,7 +29,7 @@ from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooM
 from resp.encoder import encode
 from resp.types import ErrorReply
 from server import errors
-from server.commands.registry import CONN, READ, WRITE, lookup_internal
+from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 from server.config import NodeConfig
 from server.commands.context import ExecContext
@@ -116,7 +116,9 @@ class Node:
         self._next_client_id += 1
         peer = conn.transport.get_extra_info("peername") if conn.transport else None
         sock = conn.transport.get_extra_info("sockname") if conn.transport else None
-        s = Session(cid, _fmt_addr(peer), _fmt_addr(sock), self)
+        s = Session(self, addr=_fmt_addr(peer), laddr=_fmt_addr(sock), created_ms=self.now_ms(), client_id=cid)
+        s.forwarded = False
+        s.forward_multi = False
         self.sessions[cid] = s
         self.stats_connections += 1
         return s
@@ -135,10 +137,10 @@ class Node:
     def clients(self) -> list[Session]:
         return list(self.sessions.values())
 
-    def config_get(self, pattern: str) -> list[tuple[str, str]]:
+    def config_get(self, pattern: bytes) -> list[tuple[bytes, bytes]]:
         from server.info import config_items
 
-        return config_items(self, pattern)
+        return [(k.encode(), v.encode()) for k, v in config_items(self, pattern.decode(errors="replace"))]
 
     def info(self, section: str | None) -> str:
         from server.info import render_info
@@ -192,7 +194,7 @@ class Node:
             return CLUSTERDOWN
         from server.cluster import key_slot
 
-        keys = cmd.keys_of(argv) if hasattr(cmd, "keys_of") else []
+        keys = keys_of(cmd, argv)
         slot = key_slot(keys[0]) if keys else 0
         return ErrorReply(f"MOVED {slot} {leader.host}:{leader.port}")
 

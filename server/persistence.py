@@ -52,6 +52,9 @@ class NodeStorage:
         self._incoming_key: tuple[int, int] | None = None
         self._readers: dict[tuple[int, int], SnapshotReader] = {}
         self._lock = threading.Lock()
+        hs = self.wal.recovered.hard_state
+        self._synced_term_vote = (hs.term, hs.vote)
+        self.syncs = 0
 
     # -- start-up ------------------------------------------------------------------------------
     def recover(self, keyspace: Any) -> tuple[HardState | None, SnapshotMeta | None, list[Entry]]:
@@ -79,6 +82,13 @@ class NodeStorage:
         return hard, meta, entries
 
     # -- the Ready's durability work (storage thread) ------------------------------------------
+    def needs_sync(self, rd: Ready) -> bool:
+        """Whether persisting ``rd`` involves an fsync (and so belongs on the storage thread)."""
+        if rd.entries or rd.snapshot is not None or rd.snapshot_chunks:
+            return True
+        hs = rd.hard_state
+        return hs is not None and (hs.term, hs.vote) != self._synced_term_vote
+
     def persist(self, rd: Ready) -> None:
         for ch in rd.snapshot_chunks:
             key = (ch.meta.index, ch.meta.term)
@@ -100,9 +110,17 @@ class NodeStorage:
             if self.wal.last_index > meta.index:
                 # The leader's snapshot replaces the whole log: entries after it are void.
                 self.wal.write_batches([Batch(truncate_from=meta.index + 1)])
-        if rd.entries or rd.hard_state is not None:
-            self.wal.write_batches([Batch(entries=rd.entries, hard_state=rd.hard_state)])
-        self.wal.sync()
+        must_sync = self.needs_sync(rd)
+        hs = rd.hard_state
+        if rd.entries or hs is not None:
+            self.wal.write_batches([Batch(entries=rd.entries, hard_state=hs)])
+        # As etcd's MustSync: a new commit index alone need not be fsync'd at once (after a
+        # crash it is learnt again from the leader); entries, term and vote must be.
+        if must_sync:
+            self.wal.sync()
+            self.syncs += 1
+            if hs is not None:
+                self._synced_term_vote = (hs.term, hs.vote)
 
     # -- snapshots --------------------------------------------------------------------------------
     def _stored(self, index: int, term: int) -> StoredSnapshot:

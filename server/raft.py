@@ -155,6 +155,7 @@ class RaftHost:
             on_fatal=self._on_fatal,
         )
         self.driver.tick_hooks.append(self._on_tick)
+        self.driver.after_advance = self._after_advance
         self._update_peers()
         self.driver.start()
         log.info("node %d of cluster %s started: term %d, commit %d, %d log entries, snapshot at %d",
@@ -230,6 +231,8 @@ class RaftHost:
             self._apply_waits = keep
         if self.core.membership is not self._known_membership:
             self._update_peers()
+
+    def _after_advance(self) -> None:
         if (self.log_bytes_since_snapshot >= self.cfg.snapshot_threshold and not self._snapshot_child
                 and self.node.applied > self.last_snapshot_index):
             self.start_snapshot()
@@ -282,8 +285,8 @@ class RaftHost:
         if self._snapshot_child:
             return False
         index = self.node.applied
-        if index <= self.core.log.snapshot_index:
-            return False
+        if index <= self.core.log.snapshot_index or index != self.core.applied:
+            return False  # (RAFT.SNAPSHOT retries from the next advance)
         meta = self.core.snapshot_meta_at(index)
         membership = encode_membership(meta.membership)
         self._snapshot_started = time.perf_counter()
@@ -342,11 +345,18 @@ class RaftHost:
         log.info("node %d: snapshot at index %d written in %.2fs", self.cfg.node_id, meta.index, took)
 
     async def snapshot_now(self) -> None:
+        """Take a snapshot now (or join the one being taken) and wait until it is durable."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._snapshot_waiters.append(fut)
-        if not self._snapshot_child and not self.start_snapshot():
-            self._snapshot_waiters.remove(fut)
-            return
+        deadline = time.monotonic() + 5.0
+        while not self._snapshot_child and not self.start_snapshot():
+            if self.node.applied <= self.core.log.snapshot_index:
+                self._snapshot_waiters.remove(fut)  # nothing new since the last snapshot
+                return
+            if time.monotonic() > deadline:
+                self._snapshot_waiters.remove(fut)
+                raise AdminError("TIMEOUT could not start a snapshot")
+            await asyncio.sleep(0.005)
         await fut
 
     # -- membership changes (leader side) -------------------------------------------------------

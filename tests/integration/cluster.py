@@ -107,6 +107,7 @@ class Cluster:
             self.start_node(nid)
         for nid in self.nodes:
             self.wait_serving(nid)
+        self.leader()
         return self
 
     def wait_serving(self, nid: int, timeout: float = 20.0) -> None:
@@ -115,7 +116,7 @@ class Cluster:
         def up() -> bool:
             if not nd.alive:
                 raise RuntimeError(f"node {nid} exited:\n{self.tail(nid)}")
-            return nd.client(socket_timeout=1).ping()
+            return nd.client(socket_timeout=1).execute_command("RAFT.INFO")
 
         wait_for(up, timeout, what=f"node {nid} to accept connections")
 

@@ -56,7 +56,7 @@ def test_default_command_runs_single_node(tmp_path):
         import redis
 
         r = redis.Redis(port=port, socket_timeout=5)
-        wait_for(lambda: r.ping(), what="server")
+        wait_for(lambda: r.execute_command("RAFT.INFO"), what="server")
         wait_for(lambda: r.set("a", "1"), what="a leader")
         assert r.get("a") == b"1"
         assert (tmp_path / "raftis-data" / "wal").is_dir()
