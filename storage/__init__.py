@@ -18,7 +18,9 @@ from .errors import (
 )
 from .fs import OsFs
 from .group_commit import GroupCommitter
+from .memory import MemorySnapshotStore, MemoryWal
 from .records import HardState, LogEntry
+from .snapshots import SnapshotMeta, SnapshotReader, SnapshotStore, SnapshotWriter
 from .wal import Batch, Recovery, TornTail, Wal
 
 __all__ = [
@@ -31,9 +33,15 @@ __all__ = [
     "HardState",
     "LogCompactedError",
     "LogEntry",
+    "MemorySnapshotStore",
+    "MemoryWal",
     "OsFs",
     "Recovery",
     "SnapshotCorruptError",
+    "SnapshotMeta",
+    "SnapshotReader",
+    "SnapshotStore",
+    "SnapshotWriter",
     "StorageError",
     "TornTail",
     "Wal",

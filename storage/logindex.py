@@ -17,10 +17,11 @@ means entries between the snapshot and the oldest segment are missing.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import EntryUnavailableError, LogCompactedError
-from .records import HardState, LogEntry
+from .records import ENTRY, HARD_STATE, TRUNCATE, HardState, LogEntry
 
 SEG_SHIFT = 40
 OFF_MASK = (1 << SEG_SHIFT) - 1
@@ -102,3 +103,41 @@ class LogIndex:
         if index == self.snap_index:
             return self.snap_term
         return self.terms[self.pos(index)]
+
+
+def plan_batches(idx: LogIndex, batches: Iterable[Any]) -> list[tuple[int, Any]]:
+    """Check batches against the log and turn them into records ``(type, value)``.
+
+    Entries starting at or below the last index imply a truncation there. Truncating
+    committed or snapshotted entries, or entries that do not follow on, raise
+    ``ValueError`` before anything is written.
+    """
+    plan: list[tuple[int, Any]] = []
+    last = idx.last
+    commit = idx.hard_state.commit
+    for b in batches:
+        t = b.truncate_from
+        entries = b.entries
+        if entries and t is None and entries[0].index <= last:
+            t = entries[0].index
+        if t is not None and t <= last:
+            if t <= idx.snap_index or t <= commit:
+                raise ValueError(
+                    f"cannot truncate at {t}: committed through {commit}, snapshot at {idx.snap_index}"
+                )
+            plan.append((TRUNCATE, t))
+            last = t - 1
+        for e in entries:
+            if e.index != last + 1:
+                raise ValueError(f"entry {e.index} does not follow {last}")
+            plan.append((ENTRY, e))
+            last = e.index
+        if b.hard_state is not None:
+            hs = as_hard_state(b.hard_state)
+            plan.append((HARD_STATE, hs))
+            commit = hs.commit
+    return plan
+
+
+def as_hard_state(hs: Any) -> HardState:
+    return hs if isinstance(hs, HardState) else HardState(hs.term, hs.vote, hs.commit)

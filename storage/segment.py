@@ -79,4 +79,6 @@ def check_identity(h: SegmentHeader, path: str, *, cluster_id: str, node_id: int
             offset=0,
         )
     if h.node_id != node_id:
-        raise WalIdentityError(f"segment belongs to node {h.node_id}, this is node {node_id}", path=path, offset=0)
+        raise WalIdentityError(
+            f"segment belongs to node {h.node_id}, this is node {node_id}", path=path, offset=0
+        )

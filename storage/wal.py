@@ -41,7 +41,7 @@ from . import segment as seg
 from .dirlock import DirLock
 from .errors import CorruptWalError, WalFailedError, WalWriteError
 from .fs import OsFs
-from .logindex import OFF_MASK, SEG_SHIFT, LogIndex
+from .logindex import OFF_MASK, SEG_SHIFT, LogIndex, plan_batches
 from .records import EntryLike, HardState, LogEntry
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,6 @@ class Batch:
     entries: Sequence[EntryLike] = ()
     hard_state: Any = None  # anything with term, vote, commit
     truncate_from: int | None = None
-
-
-def as_hard_state(hs: Any) -> HardState:
-    return hs if isinstance(hs, HardState) else HardState(hs.term, hs.vote, hs.commit)
 
 
 class _Segment:
@@ -177,9 +173,11 @@ class Wal:
             if parsed:
                 found.append((parsed[0], parsed[1], os.path.join(self.directory, name)))
         found.sort()
-        for (a, _, pa), (b, _, pb) in zip(found, found[1:], strict=False):
+        for (a, _, _pa), (b, _, pb) in zip(found, found[1:], strict=False):
             if b != a + 1:
-                raise CorruptWalError(f"segment sequence jumps from {a} to {b}: a segment is missing", path=pb)
+                raise CorruptWalError(
+                    f"segment sequence jumps from {a} to {b}: a segment is missing", path=pb
+                )
         return found
 
     def _replay(self) -> tuple[LogIndex, TornTail | None, int]:
@@ -203,7 +201,9 @@ class Wal:
             if (header.seq, header.first_index) != (seq, first):
                 raise CorruptWalError("segment header does not match its file name", path=path, offset=0)
             if first != idx.last + 1:
-                raise CorruptWalError(f"segment starts at index {first}, expected {idx.last + 1}", path=path, offset=0)
+                raise CorruptWalError(
+                    f"segment starts at index {first}, expected {idx.last + 1}", path=path, offset=0
+                )
             pos = seg.HEADER_SIZE
             loc_base = seq << SEG_SHIFT
             end = len(buf)
@@ -215,7 +215,10 @@ class Wal:
                         torn = TornTail(path, pos, end - pos, str(e))
                         log.warning(
                             "WAL %s: torn record at offset %d (%s); cutting %d bytes from the end",
-                            path, pos, e, end - pos,
+                            path,
+                            pos,
+                            e,
+                            end - pos,
                         )
                         fd = fs.open_write(path)
                         try:
@@ -255,7 +258,9 @@ class Wal:
         fs = self._fs
         path = os.path.join(self.directory, seg.segment_name(seq, first_index))
         tmp = path + seg.TMP_SUFFIX
-        parts: list[Any] = [seg.encode_header(seg.SegmentHeader(seq, first_index, self.node_id, self.cluster_id))]
+        parts: list[Any] = [
+            seg.encode_header(seg.SegmentHeader(seq, first_index, self.node_id, self.cluster_id))
+        ]
         rec.encode_hard_state(parts, idx.hard_state)
         rec.encode_snapshot(parts, *(snapshot or (idx.snap_index, idx.snap_term)))
         head = b"".join(parts)
@@ -346,9 +351,13 @@ class Wal:
                     try:
                         rtype, e, _ = rec.decode_at(buf, off)
                     except rec.RecordError as err:
-                        raise CorruptWalError(f"damaged record on read ({err})", path=s.path, offset=start + off) from None
+                        raise CorruptWalError(
+                            f"damaged record on read ({err})", path=s.path, offset=start + off
+                        ) from None
                     if rtype != rec.ENTRY or e.index != idx.base + m:
-                        raise CorruptWalError("index points at the wrong record", path=s.path, offset=start + off)
+                        raise CorruptWalError(
+                            "index points at the wrong record", path=s.path, offset=start + off
+                        )
                     out.append(e)
                 k = j
         return out
@@ -376,37 +385,18 @@ class Wal:
         with self._write_lock:
             self._check_usable()
             idx = self._idx
+            plan = plan_batches(idx, batches)
             parts: list[Any] = []
-            plan: list[tuple[int, Any, int, int]] = []  # (type, value, offset in buf, size)
-            last = idx.last
-            commit = idx.hard_state.commit
+            offsets = []
             pos = 0
-            for b in batches:
-                t = b.truncate_from
-                if b.entries and t is None and b.entries[0].index <= last:
-                    t = b.entries[0].index
-                if t is not None and t <= last:
-                    if t <= idx.snap_index or t <= commit:
-                        raise ValueError(
-                            f"cannot truncate at {t}: committed through {commit}, snapshot at {idx.snap_index}"
-                        )
-                    size = rec.encode_truncate(parts, t)
-                    plan.append((rec.TRUNCATE, t, pos, size))
-                    pos += size
-                    last = t - 1
-                for e in b.entries:
-                    if e.index != last + 1:
-                        raise ValueError(f"entry {e.index} does not follow {last}")
-                    size = rec.encode_entry(parts, e)
-                    plan.append((rec.ENTRY, e, pos, size))
-                    pos += size
-                    last = e.index
-                if b.hard_state is not None:
-                    hs = as_hard_state(b.hard_state)
-                    size = rec.encode_hard_state(parts, hs)
-                    plan.append((rec.HARD_STATE, hs, pos, size))
-                    pos += size
-                    commit = hs.commit
+            for rtype, value in plan:
+                offsets.append(pos)
+                if rtype == rec.ENTRY:
+                    pos += rec.encode_entry(parts, value)
+                elif rtype == rec.TRUNCATE:
+                    pos += rec.encode_truncate(parts, value)
+                else:
+                    pos += rec.encode_hard_state(parts, value)
             if not plan:
                 return idx.last
             buf = b"".join(parts)
@@ -422,9 +412,10 @@ class Wal:
             loc = (active.seq << SEG_SHIFT) | off
             with self._lock:
                 active.size = off + len(buf)
-                for rtype, value, p, size in plan:
+                offsets.append(pos)
+                for n, (rtype, value) in enumerate(plan):
                     if rtype == rec.ENTRY:
-                        idx.append(value.index, value.term, loc + p, size)
+                        idx.append(value.index, value.term, loc + offsets[n], offsets[n + 1] - offsets[n])
                     elif rtype == rec.TRUNCATE:
                         idx.truncate(value)
                         self._durable_last = min(self._durable_last, value - 1)
