@@ -211,7 +211,10 @@ class Wal:
                 try:
                     rtype, value, size = rec.decode_at(buf, pos)
                 except rec.RecordError as e:
-                    if is_last and (e.torn or rec.valid_record_after(buf, pos + 1) is None):
+                    # Only the tail of the last segment may be unsynced, so only there can
+                    # damage be a torn write, and only if no intact record follows it (a
+                    # flipped length field can look "torn" in the middle of a file).
+                    if is_last and rec.valid_record_after(buf, pos + 1) is None:
                         torn = TornTail(path, pos, end - pos, str(e))
                         log.warning(
                             "WAL %s: torn record at offset %d (%s); cutting %d bytes from the end",
