@@ -39,7 +39,7 @@ from typing import Any
 from . import records as rec
 from . import segment as seg
 from .dirlock import DirLock
-from .errors import CorruptWalError, WalFailedError, WalWriteError
+from .errors import CorruptWalError, StorageError, WalFailedError, WalWriteError
 from .fs import OsFs
 from .logindex import OFF_MASK, SEG_SHIFT, LogIndex, plan_batches
 from .records import EntryLike, HardState, LogEntry
@@ -126,18 +126,21 @@ class Wal:
         self._failed: BaseException | None = None
         self._segments: list[_Segment] = []
         self._durable_last = 0
+        self._dirlock = None
         fs_ = self._fs
-        if not fs_.exists(directory):
-            fs_.makedirs(directory)
-            parent = os.path.dirname(os.path.abspath(directory))
-            fs_.fsync_dir(parent)
-        self._dirlock = DirLock(directory).acquire() if lock else None
         try:
+            if not fs_.exists(directory):
+                fs_.makedirs(directory)
+                parent = os.path.dirname(os.path.abspath(directory))
+                fs_.fsync_dir(parent)
+            self._dirlock = DirLock(directory).acquire() if lock else None
             self.recovered = self._recover()
-        except BaseException:
+        except BaseException as e:
             self._close_fds()
             if self._dirlock:
                 self._dirlock.release()
+            if isinstance(e, OSError):
+                raise StorageError(f"cannot open WAL in {directory}: {e}") from e
             raise
         return self
 

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import ents
+from storage_faults import FaultFs
+
+from storage import GroupCommitter, HardState, MemoryWal, Wal
+
+
+@pytest.fixture(params=["file", "memory"])
+def wal(request, waldir):
+    if request.param == "memory":
+        yield MemoryWal()
+    else:
+        w = Wal.open(waldir, cluster_id="c", node_id=1, fs=FaultFs())
+        yield w
+        w.close()
+
+
+def test_many_concurrent_appenders_share_fsyncs(wal):
+    done: list[int] = []
+    gc = GroupCommitter(wal, on_durable=done.append)
+    lock = threading.Lock()
+    nxt = [1]
+
+    def appender() -> None:
+        for _ in range(200):
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+                fut = gc.submit(ents(i, i + 1))
+            assert fut.result(10) == i
+
+    threads = [threading.Thread(target=appender) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    gc.close()
+    assert done == list(range(1, 3201))  # completed in submission order
+    assert gc.batches == 3200 and gc.rounds < 3200
+    assert wal.durable_index == 3200 and gc.durable_index == 3200
+    if isinstance(wal, Wal):
+        assert wal._fs.fsyncs <= gc.rounds + 3  # + creating the first segment
+
+
+def test_tokens_hard_state_truncation_and_wait_durable(wal):
+    gc = GroupCommitter(wal)
+    assert gc.submit(ents(1, 11), HardState(1, 1, 0), token="a").result(5) == "a"
+    assert gc.submit(hard_state=HardState(1, 1, 3)).result(5) == 10
+    assert gc.submit(ents(6, 8, term=2)).result(5) == 7  # implicit truncation at 6
+    assert gc.submit(truncate_from=7).result(5) == 6
+    assert gc.wait_durable(6, timeout=5)
+    assert not gc.wait_durable(50, timeout=0.05)
+    assert wal.last_index == 6 and wal.term(6) == 2 and wal.hard_state == HardState(1, 1, 3)
+    gc.flush(5)
+    gc.close()
+
+
+def test_an_invalid_batch_fails_alone(wal):
+    gc = GroupCommitter(wal)
+    gc.submit(ents(1, 3)).result(5)
+    bad = gc.submit(ents(10, 11))
+    good = gc.submit(ents(3, 5))
+    with pytest.raises(ValueError, match="does not follow"):
+        bad.result(5)
+    assert good.result(5) == 4
+    gc.close()
+
+
+def test_compaction_runs_in_order_with_batches(wal):
+    gc = GroupCommitter(wal)
+    gc.submit(ents(1, 100), HardState(1, 0, 90))
+    assert gc.compact(50, 1).result(5) == 50
+    gc.submit(ents(100, 110)).result(5)
+    assert wal.first_index == 51 and wal.last_index == 109
+    gc.close()
+
+
+def test_close_drains_the_queue_and_refuses_more(wal):
+    gc = GroupCommitter(wal)
+    futs = [gc.submit(ents(i, i + 1)) for i in range(1, 50)]
+    gc.close()
+    assert all(f.done() and f.result() == n + 1 for n, f in enumerate(futs))
+    with pytest.raises(Exception, match="closed"):
+        gc.submit(ents(50, 51))
