@@ -151,9 +151,13 @@ class SnapshotWriter:
             fs.close(self._fd)
             self._fd = None
             final = os.path.join(self._store.directory, self.name)
+            replacing = fs.exists(final)  # the same snapshot again: never remove the old copy
             fs.rename(self._tmp, final)
+            if not replacing:
+                self._tmp = final  # from here on, abort removes the renamed file
             fs.fsync_dir(self._store.directory)
         except BaseException:
+            # Not durable, so not committed: do not leave it visible either.
             self.abort()
             raise
         self._done = True
