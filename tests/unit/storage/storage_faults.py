@@ -26,7 +26,9 @@ from storage.fs import OsFs
 class FaultFs(OsFs):
     def __init__(self) -> None:
         self.synced: dict[str, int] = {}  # path -> bytes covered by the last fsync
-        self.pending_dir_ops: list[tuple] = []  # ("create", path) / ("rename", src, dst) / ("unlink", path, data, synced)
+        self.pending_dir_ops: list[
+            tuple
+        ] = []  # ("create", path) / ("rename", src, dst) / ("unlink", path, data, synced)
         self._paths: dict[int, str] = {}
         self._faults: list[tuple[str, OSError, int]] = []  # (op, error, skip count)
         self.fsyncs = 0
@@ -127,7 +129,9 @@ class FaultFs(OsFs):
         super().fsync_dir(path)
         self.fsyncs += 1
         d = os.path.abspath(path)
-        self.pending_dir_ops = [op for op in self.pending_dir_ops if os.path.dirname(os.path.abspath(op[1])) != d]
+        self.pending_dir_ops = [
+            op for op in self.pending_dir_ops if os.path.dirname(os.path.abspath(op[1])) != d
+        ]
 
     # ---------------------------------------------------------------- crash and damage
 

@@ -28,7 +28,13 @@ def test_stream_write_commit_and_read_back(store):
     for off in range(0, len(data), 7_777):
         w.write(data[off : off + 7_777])
     meta = w.commit()
-    assert (meta.index, meta.term, meta.membership, meta.size, meta.crc) == (10, 2, b"voters=1,2,3", len(data), crc32c(data))
+    assert (meta.index, meta.term, meta.membership, meta.size, meta.crc) == (
+        10,
+        2,
+        b"voters=1,2,3",
+        len(data),
+        crc32c(data),
+    )
     assert store.latest() == meta
     with store.open(meta, verify=True) as r:
         assert r.read_chunk(1000, 10) == data[1000:1010]

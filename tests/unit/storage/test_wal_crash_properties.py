@@ -51,7 +51,12 @@ def state_of(idx: LogIndex) -> tuple:
 
 
 def recovered_state(r) -> tuple:
-    return (r.hard_state, r.snapshot_index, r.snapshot_term, [(e.index, e.term, e.type, e.data) for e in r.entries])
+    return (
+        r.hard_state,
+        r.snapshot_index,
+        r.snapshot_term,
+        [(e.index, e.term, e.type, e.data) for e in r.entries],
+    )
 
 
 def replay(records) -> tuple:
@@ -104,7 +109,9 @@ class Harness:
                 self.both("truncate_suffix", t)
         elif o[0] == "hs":
             self.term += o[1] == 0
-            commit = hs.commit + int((m.last_index - hs.commit) * o[2]) if m.last_index > hs.commit else hs.commit
+            commit = (
+                hs.commit + int((m.last_index - hs.commit) * o[2]) if m.last_index > hs.commit else hs.commit
+            )
             self.both("set_hard_state", HardState(self.term, o[1], commit))
         elif o[0] == "sync":
             assert w.sync() == m.sync()
@@ -150,7 +157,9 @@ class Harness:
             assert self.wal.snapshot_index <= latest.index
         # Reads agree with recovery.
         if self.wal.last_index >= self.wal.first_index:
-            assert self.wal.entries(self.wal.first_index, self.wal.last_index + 1) == self.wal.recovered.entries
+            assert (
+                self.wal.entries(self.wal.first_index, self.wal.last_index + 1) == self.wal.recovered.entries
+            )
 
 
 @SETTINGS

@@ -18,7 +18,9 @@ def open_wal(d, fs=None, **kw):
     return Wal.open(d, cluster_id="c", node_id=1, fs=fs, **kw)
 
 
-@pytest.mark.parametrize("err, text", [(ENOSPC, "No space left"), (EIO, "Input/output error"), (EROFS, "Read-only")])
+@pytest.mark.parametrize(
+    "err, text", [(ENOSPC, "No space left"), (EIO, "Input/output error"), (EROFS, "Read-only")]
+)
 def test_failed_write_is_not_written_and_wal_continues(waldir, err, text):
     fs = FaultFs()
     with open_wal(waldir, fs) as w:
@@ -121,7 +123,9 @@ def tiny_tmpfs(tmp_path):
     mnt.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mnt)], capture_output=True
+    )
     if r.returncode != 0:
         pytest.skip(f"cannot mount tmpfs: {r.stderr.decode().strip()}")
     try:
