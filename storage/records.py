@@ -31,12 +31,12 @@ HEADER_SIZE = 9  # crc, length, type
 MAX_PAYLOAD = 1 << 30  # a length above this is damage, not data
 
 _crc = struct.Struct("<I")
-_head = struct.Struct("<IIB")  # crc, length, type
+HEAD = _head = struct.Struct("<IIB")  # crc, length, type
 _entry_prefix = struct.Struct("<IBQQB")  # length, type, index, term, entry type
 _hs_body = struct.Struct("<IBQQQ")  # length, type, term, vote, commit
 _trunc_body = struct.Struct("<IBQ")
 _snap_body = struct.Struct("<IBQQ")
-_entry_fields = struct.Struct("<QQB")
+ENTRY_FIELDS = _entry_fields = struct.Struct("<QQB")
 _hs_fields = struct.Struct("<QQQ")
 _trunc_fields = struct.Struct("<Q")
 _snap_fields = struct.Struct("<QQ")
@@ -50,9 +50,11 @@ class EntryLike(Protocol):
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LogEntry:
-    """An entry as read back from storage."""
+    """An entry as read back from storage. Treat as immutable: it is not frozen only
+    because a frozen dataclass costs five times as much to build, and recovery builds
+    one per entry."""
 
     index: int
     term: int

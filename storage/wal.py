@@ -36,6 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crc32c import crc32c
+
 from . import records as rec
 from . import segment as seg
 from .dirlock import DirLock
@@ -194,6 +196,8 @@ class Wal:
             self._segments.append(self._create_segment(0, 1, idx))
             return idx, None, 0
         idx = LogIndex(found[0][1], collect=True)
+        head = rec.HEAD.unpack_from
+        entry_fields = rec.ENTRY_FIELDS.unpack_from
         torn: TornTail | None = None
         discarded = 0
         for n, (seq, first, path) in enumerate(found):
@@ -210,7 +214,29 @@ class Wal:
             pos = seg.HEADER_SIZE
             loc_base = seq << SEG_SHIFT
             end = len(buf)
+            mv = memoryview(buf)
+            terms, locs, sizes, objs = idx.terms, idx.locs, idx.sizes, idx.objs
+            assert objs is not None
             while pos < end:
+                # Fast path for the common record, an intact entry that follows on;
+                # anything else goes through the general decoder below.
+                if end - pos >= rec.ENTRY_OVERHEAD:
+                    crc, length, rtype = head(buf, pos)
+                    stop = pos + rec.HEADER_SIZE + length
+                    if (
+                        rtype == rec.ENTRY
+                        and 17 <= length
+                        and stop <= end
+                        and crc32c(mv[pos + 4 : stop]) == crc
+                    ):
+                        index, term, etype = entry_fields(buf, pos + rec.HEADER_SIZE)
+                        if index == idx.base + len(terms):
+                            terms.append(term)
+                            locs.append(loc_base | pos)
+                            sizes.append(stop - pos)
+                            objs.append(LogEntry(index, term, etype, buf[pos + rec.ENTRY_OVERHEAD : stop]))
+                            pos = stop
+                            continue
                 try:
                     rtype, value, size = rec.decode_at(buf, pos)
                 except rec.RecordError as e:
