@@ -19,8 +19,25 @@ DIR_MODE = 0o700
 class OsFs:
     """Real files. Methods raise ``OSError`` unchanged."""
 
-    def makedirs(self, path: str) -> None:
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    def makedirs(self, path: str) -> list[str]:
+        """Create ``path`` and any missing parents, each 0700 (``os.makedirs`` would
+        give the parents the default mode); return the directories created, outermost first."""
+        missing = []
+        p = os.path.abspath(path)
+        while not os.path.isdir(p):
+            missing.append(p)
+            p = os.path.dirname(p)
+        for d in reversed(missing):
+            try:
+                os.mkdir(d, DIR_MODE)
+            except FileExistsError:
+                pass
+        return missing[::-1]
+
+    def make_dirs_durable(self, path: str) -> None:
+        """Create ``path`` if needed and fsync each parent whose entries changed."""
+        for d in self.makedirs(path):
+            self.fsync_dir(os.path.dirname(d))
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)

@@ -257,7 +257,7 @@ class SnapshotStore:
         self._fs = fs or OsFs()
         self._counter = itertools.count()
         self._lock = threading.Lock()
-        self._fs.makedirs(directory)
+        self._fs.make_dirs_durable(directory)
         stale = [n for n in self._fs.listdir(directory) if n.endswith(TMP_SUFFIX)]
         for n in stale:
             self._fs.unlink(os.path.join(directory, n))

@@ -131,10 +131,7 @@ class Wal:
         self._dirlock = None
         fs_ = self._fs
         try:
-            if not fs_.exists(directory):
-                fs_.makedirs(directory)
-                parent = os.path.dirname(os.path.abspath(directory))
-                fs_.fsync_dir(parent)
+            fs_.make_dirs_durable(directory)
             self._dirlock = DirLock(directory).acquire() if lock else None
             self.recovered = self._recover()
         except BaseException as e:

@@ -4,7 +4,7 @@ import stat
 from dataclasses import dataclass
 
 import pytest
-from conftest import ents
+from storage_faults import ents
 
 from storage import (
     CorruptWalError,
@@ -34,13 +34,15 @@ class ForeignEntry:  # any object with index/term/type/data will do
     data: bytes
 
 
-def test_empty_open_creates_segment_with_owner_only_modes(waldir):
+def test_empty_open_creates_segment_with_owner_only_modes(tmp_path):
+    waldir = str(tmp_path / "data" / "wal")
     with open_wal(waldir) as w:
         r = w.recovered
         assert (r.hard_state, r.snapshot_index, r.entries) == (HardState(), 0, [])
         assert (w.first_index, w.last_index) == (1, 0)
         paths = w.segment_paths
     assert stat.S_IMODE(os.stat(waldir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(os.path.dirname(waldir)).st_mode) == 0o700
     for p in [*paths, os.path.join(waldir, "LOCK")]:
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
 

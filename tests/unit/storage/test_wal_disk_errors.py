@@ -8,8 +8,7 @@ import subprocess
 import uuid
 
 import pytest
-from conftest import ents
-from storage_faults import EIO, ENOSPC, EROFS, FaultFs
+from storage_faults import EIO, ENOSPC, EROFS, FaultFs, ents
 
 from storage import GroupCommitter, HardState, StorageError, Wal, WalFailedError, WalWriteError
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import ents
-from storage_faults import FaultFs
+from storage_faults import FaultFs, ents
 
 from storage import GroupCommitter, HardState, MemoryWal, Wal
 
