@@ -111,11 +111,16 @@ class Wal:
         segment_size: int = DEFAULT_SEGMENT_SIZE,
         fs: OsFs | None = None,
         lock: bool = True,
+        repair: bool = False,
     ) -> Wal:
         """Open (creating if empty) the WAL in ``directory`` and recover it.
 
         The result of recovery is ``wal.recovered``. ``lock`` takes a `DirLock` on the
-        directory for as long as the WAL is open.
+        directory for as long as the WAL is open. ``repair`` is for an operator who has
+        read the `CorruptWalError`: damage in the LAST segment is then cut off there
+        (with everything after it, logged as an error) instead of refusing to open.
+        A crash can leave such damage without any acknowledged record being lost, when
+        the kernel wrote back later pages of an unsynced write but not an earlier one.
         """
         self = object.__new__(cls)
         self.directory = directory
@@ -126,6 +131,7 @@ class Wal:
         self._write_lock = threading.RLock()
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
+        self._repair = False
         self._segments: list[_Segment] = []
         self._durable_last = 0
         self._dirlock = None
@@ -133,6 +139,7 @@ class Wal:
         try:
             fs_.make_dirs_durable(directory)
             self._dirlock = DirLock(directory).acquire() if lock else None
+            self._repair = repair
             self.recovered = self._recover()
         except BaseException as e:
             self._close_fds()
@@ -240,9 +247,10 @@ class Wal:
                     # Only the tail of the last segment may be unsynced, so only there can
                     # damage be a torn write, and only if no intact record follows it (a
                     # flipped length field can look "torn" in the middle of a file).
-                    if is_last and rec.valid_record_after(buf, pos + 1) is None:
+                    repairing = is_last and self._repair
+                    if is_last and (repairing or rec.valid_record_after(buf, pos + 1) is None):
                         torn = TornTail(path, pos, end - pos, str(e))
-                        log.warning(
+                        (log.error if repairing else log.warning)(
                             "WAL %s: torn record at offset %d (%s); cutting %d bytes from the end",
                             path,
                             pos,

@@ -285,3 +285,25 @@ def test_directory_lock(waldir, tmp_path):
         with pytest.raises(DirLockedError, match=d):
             DirLock(d).acquire()
     DirLock(d).acquire().release()
+
+
+def test_hole_in_the_tail_is_reported_and_repair_cuts_it(waldir, caplog):
+    """A lost page in the middle of an unsynced write, with later pages written: recovery
+    cannot tell it from damage to acknowledged data, so it refuses; ``repair`` cuts there."""
+    with open_wal(waldir) as w:
+        w.append(ents(1, 50, size=30))
+        w.sync()
+        path = w.segment_paths[-1]
+        loc = w._idx.locs[40] & ((1 << 40) - 1)
+    with open(path, "r+b") as f:
+        f.seek(loc)
+        f.write(bytes(20))
+    with pytest.raises(CorruptWalError) as ei:
+        open_wal(waldir)
+    assert ei.value.offset == loc
+    with caplog.at_level(logging.ERROR), open_wal(waldir, repair=True) as w:
+        assert w.last_index == 40
+        assert w.recovered.torn_tail.offset == loc
+        assert any("cutting" in m for m in caplog.messages)
+    with open_wal(waldir) as w:
+        assert w.last_index == 40

@@ -25,7 +25,7 @@ from storage.logindex import LogIndex
 from storage.memory import MemoryWal
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 op = st.one_of(
