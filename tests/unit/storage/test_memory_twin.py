@@ -88,3 +88,24 @@ def test_same_answers(calls):
         f.close()
     finally:
         shutil.rmtree(d)
+
+
+def test_memory_wal_crash_drops_unsynced_and_injected_errors():
+    from storage import GroupCommitter, WalWriteError
+
+    m = MemoryWal()
+    m.append([LogEntry(i, 1, 0, b"x") for i in range(1, 6)], HardState(1, 1, 2))
+    m.sync()
+    m.append([LogEntry(i, 1, 0, b"y") for i in range(6, 9)], HardState(2, 0, 2))
+    r = m.crash()
+    assert [e.index for e in r.entries] == [1, 2, 3, 4, 5] and r.hard_state == HardState(1, 1, 2)
+    m.fail_next_write = OSError(28, "No space left on device")
+    gc = GroupCommitter(m)
+    with pytest.raises(WalWriteError, match="No space"):
+        gc.submit([LogEntry(6, 1, 0, b"z")]).result(5)
+    m.fail_next_sync = OSError(5, "Input/output error")
+    with pytest.raises(WalWriteError, match="Input/output"):
+        gc.submit([LogEntry(6, 1, 0, b"z")]).result(5)
+    assert m.last_index == 5
+    assert gc.submit([LogEntry(6, 1, 0, b"z")]).result(5) == 6
+    gc.close()
