@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 
 import hypothesis.strategies as st
 import pytest
 from hypothesis import given, settings
+from storage_faults import scratch_dir
 
 from storage import EntryUnavailableError, HardState, LogEntry, MemoryWal, Wal
 
@@ -40,7 +40,7 @@ def view(w) -> tuple:
 @settings(max_examples=60, deadline=None)
 @given(calls=calls)
 def test_same_answers(calls):
-    d = tempfile.mkdtemp()
+    d = scratch_dir("twin-")
     try:
         f = Wal.open(d + "/w", cluster_id="c", node_id=1, segment_size=600)
         m = MemoryWal()

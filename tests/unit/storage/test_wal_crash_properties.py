@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import tempfile
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis import given as hgiven
-from storage_faults import FaultFs
+from storage_faults import FaultFs, scratch_dir
 
 from storage import CorruptWalError, HardState, LogEntry, SnapshotStore, Wal
 from storage import records as rec
@@ -165,7 +164,7 @@ class Harness:
 @SETTINGS
 @hgiven(ops=st.lists(op, min_size=1, max_size=40), seed=st.integers(0, 2**32 - 1))
 def test_random_histories_survive_crashes(ops, seed):
-    root = tempfile.mkdtemp(prefix="walprop-")
+    root = scratch_dir("walprop-")
     try:
         h = Harness(root, seed)
         for o in ops:
@@ -192,7 +191,7 @@ def record_spans(buf: bytes) -> list[tuple[int, int]]:
     zero=st.booleans(),
 )
 def test_damage_to_synced_data_is_reported_not_skipped(ops, seed, zero):
-    root = tempfile.mkdtemp(prefix="waldmg-")
+    root = scratch_dir("waldmg-")
     try:
         h = Harness(root, seed)
         for o in ops:
