@@ -261,8 +261,8 @@ class SnapshotStore:
         stale = [n for n in self._fs.listdir(directory) if n.endswith(TMP_SUFFIX)]
         for n in stale:
             self._fs.unlink(os.path.join(directory, n))
-        if stale:
-            self._fs.fsync_dir(directory)
+        # Also covers a rename whose directory fsync a killed process never made.
+        self._fs.fsync_dir(directory)
         self.removed_temp_files = stale
 
     def create(self, index: int, term: int, membership: bytes = b"") -> SnapshotWriter:

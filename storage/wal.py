@@ -161,6 +161,11 @@ class Wal:
             log.warning("WAL %s: removed unfinished files %s", self.directory, ", ".join(removed))
             fs.fsync_dir(self.directory)
         self._idx, torn, discarded = self._replay()
+        # A process that was killed (not a power cut) leaves its unsynced writes in the
+        # page cache, where recovery reads them as part of the log. Make them durable
+        # before anyone acts on them: only the last segment can hold such writes.
+        fs.fdatasync(self._segments[-1].fd)
+        fs.fsync_dir(self.directory)
         idx = self._idx
         entries = idx.objs or []
         idx.objs = None

@@ -42,7 +42,7 @@ def test_many_concurrent_appenders_share_fsyncs(wal):
     assert gc.batches == 3200 and gc.rounds < 3200
     assert wal.durable_index == 3200 and gc.durable_index == 3200
     if isinstance(wal, Wal):
-        assert wal._fs.fsyncs <= gc.rounds + 3  # + creating the first segment
+        assert wal._fs.fsyncs <= gc.rounds + 5  # + creating the first segment, syncing at open
 
 
 def test_tokens_hard_state_truncation_and_wait_durable(wal):
