@@ -20,7 +20,7 @@ from .snapshots import SnapshotMeta, snapshot_name
 from .wal import Batch, Recovery
 
 
-def _frozen(e: EntryLike) -> LogEntry:
+def _as_log_entry(e: EntryLike) -> LogEntry:
     return e if isinstance(e, LogEntry) else LogEntry(e.index, e.term, e.type, bytes(e.data))
 
 
@@ -103,7 +103,7 @@ class MemoryWal:
                 raise WalWriteError(f"WAL write failed: {e}") from e
             for rtype, value in plan:
                 if rtype == ENTRY:
-                    value = _frozen(value)
+                    value = _as_log_entry(value)
                 self._records.append((rtype, value))
                 self._apply(self._idx, rtype, value)
                 if rtype == TRUNCATE:

@@ -158,6 +158,8 @@ def valid_record_after(buf: bytes | memoryview, start: int) -> int | None:
     """
     end = len(buf)
     mv = memoryview(buf)
+    if bytes(mv[start:]).count(0) == end - start:
+        return None  # a zero-filled tail (extended file, data never written): common, fast
     for pos in range(start, end - HEADER_SIZE + 1):
         rtype = mv[pos + 8]
         if rtype not in RECORD_TYPES:
