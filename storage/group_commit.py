@@ -60,7 +60,7 @@ class GroupCommitter:
         self.on_durable = on_durable
         self.on_error = on_error
         self.max_round_bytes = max_round_bytes
-        self.rounds = 0  # fsyncs issued
+        self.rounds = 0  # rounds written, one fsync each
         self.batches = 0  # batches made durable
         self._queue: deque[_Item] = deque()
         self._cond = threading.Condition()

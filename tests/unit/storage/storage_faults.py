@@ -33,7 +33,7 @@ def ents(lo: int, hi: int, term: int = 1, size: int = 8) -> list[LogEntry]:
 class FaultFs(OsFs):
     def __init__(self, *, real_sync: bool = False) -> None:
         # Durability is modelled (``synced``, ``crash``), so the real fsyncs only cost
-        # time; ``real_sync`` issues them anyway.
+        # time; ``real_sync`` makes them anyway.
         self.real_sync = real_sync
         self.synced: dict[str, int] = {}  # path -> bytes covered by the last fsync
         self.pending_dir_ops: list[
