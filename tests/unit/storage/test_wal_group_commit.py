@@ -85,3 +85,45 @@ def test_close_drains_the_queue_and_refuses_more(wal):
     assert all(f.done() and f.result() == n + 1 for n, f in enumerate(futs))
     with pytest.raises(Exception, match="closed"):
         gc.submit(ents(50, 51))
+
+
+def test_readers_on_other_threads_see_consistent_entries_while_writing_and_compacting(waldir):
+    from storage import EntryUnavailableError
+
+    w = Wal.open(waldir, cluster_id="c", node_id=1, segment_size=4096, fs=FaultFs())
+    gc = GroupCommitter(w)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            lo, hi = w.first_index, w.durable_index
+            if hi < lo:
+                continue
+            try:
+                got = w.entries(lo, hi + 1)
+            except EntryUnavailableError:
+                continue  # compacted or truncated meanwhile
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+                return
+            if [e.index for e in got] != list(range(lo, lo + len(got))) or any(
+                e.data != ents(e.index, e.index + 1, size=50)[0].data for e in got
+            ):
+                errors.append(AssertionError(f"inconsistent read {lo}..{hi}"))
+                return
+
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for t in readers:
+        t.start()
+    for i in range(1, 2000, 20):
+        gc.submit(ents(i, i + 20, size=50), HardState(1, 1, max(0, i - 40)))
+        if i % 200 == 1 and i > 200:
+            gc.compact(i - 100, 1)
+    gc.flush(10)
+    stop.set()
+    for t in readers:
+        t.join()
+    gc.close()
+    w.close()
+    assert not errors, errors[0]
