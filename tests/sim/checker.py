@@ -7,6 +7,8 @@
 * State machine safety: every node applies the same entry at each index, in order, and a
   snapshot restores exactly the state other nodes had at its index.
 * Commit indexes of a live node never go backwards.
+* A leader moves its commit index only to an entry of its own term (Raft 5.4.2): older
+  entries commit along with it, never by counting their replicas (figure 8).
 * Linearizable reads: a read index is at least the commit index known when the read was asked.
 * Every proposal reported committed (applied anywhere) is in the final log (simulator.py).
 """
@@ -29,6 +31,7 @@ def chain_hash(h: int, e: Entry) -> int:
 class Checker:
     def __init__(self) -> None:
         self.leaders: dict[int, int] = {}  # term -> leader id
+        self._leader_commit: dict[int, int] = {}  # node id -> term it was last seen leading
         self._entries: dict[tuple[int, int], tuple] = {}  # (index, term) -> (type, data, prev term)
         self.applied: list[tuple | None] = [None]  # index -> (term, type, data), first node to apply
         self.hashes: list[int] = [0]  # index -> state hash after applying it
@@ -52,6 +55,15 @@ class Checker:
             self._check_leader_completeness(node)
         elif known != node.id:
             self.fail(f"two leaders in term {node.term}: {known} and {node.id}")
+
+    def on_leader_commit(self, node, previous_commit: int) -> None:
+        if self._leader_commit.get(node.id) != node.term:
+            # Elected since the last check: the commit index it came in with is not its own.
+            self._leader_commit[node.id] = node.term
+            return
+        if node.commit > previous_commit and node.log.term_at(node.commit) != node.term:
+            self.fail(f"leader {node.id} of term {node.term} committed {node.commit} by counting an entry "
+                      f"of term {node.log.term_at(node.commit)}")
 
     def _check_leader_completeness(self, node) -> None:
         log = node.log

@@ -28,6 +28,11 @@ class SimNode:
         self.id = node_id
         self.rng = rng
         self.phase = rng.randrange(TICK_STEPS)
+        self.tick_prob = 1.0  # < 1: a slow clock that misses ticks
+        # A paused process (GC pause, SIGSTOP, overloaded host) neither ticks nor reads its
+        # sockets until ``paused_until``; messages for it wait in ``held``.
+        self.paused_until = 0
+        self.held: list = []
         self.storage = SimStorage()
         self.node: RaftNode | None = None
         self.persisting: tuple[Ready, int] | None = None
@@ -73,6 +78,7 @@ class SimCluster:
         self.checker = Checker()
         self.nodes: dict[int, SimNode] = {}
         self.next_id = voters + 1
+        self.clock_skew = 0.0  # new nodes get a tick probability in [1 - clock_skew, 1]
         self.on_step: Callable[[], None] | None = None
         self.snapshots_installed = 0
         boot = Membership(frozenset(range(1, voters + 1)), frozenset(), {i: f"n{i}" for i in range(1, voters + 1)})
@@ -83,6 +89,8 @@ class SimCluster:
 
     def add_node(self, node_id: int, bootstrap: Membership | None = None) -> SimNode:
         sn = SimNode(node_id, random.Random(self.rng.getrandbits(64)))
+        if self.clock_skew:
+            sn.tick_prob = 1.0 - self.rng.random() * self.clock_skew
         self.nodes[node_id] = sn
         sn.bootstrap = bootstrap
         self._start(sn)
@@ -119,6 +127,14 @@ class SimCluster:
         sn.node = None
         sn.persisting = None
         sn.crashes += 1
+        sn.paused_until = 0
+        sn.held = []
+
+    def pause(self, node_id: int, steps: int) -> None:
+        self.nodes[node_id].paused_until = self.now + steps
+
+    def is_paused(self, node_id: int) -> bool:
+        return self.nodes[node_id].paused_until > self.now
 
     def restart(self, node_id: int) -> None:
         sn = self.nodes[node_id]
@@ -173,18 +189,33 @@ class SimCluster:
     def step(self) -> None:
         self.now += 1
         self.checker.now = self.now
+        for sn in self.live():
+            if sn.held and sn.paused_until <= self.now:
+                # Waking up: whatever the process had queued locally goes out before it reads
+                # the messages that piled up meanwhile.
+                self._drive(sn)
+                held, sn.held = sn.held, []
+                for m in held:
+                    sn.node.step(m)
         if self.ticking:
             for sn in self.live():
+                if sn.paused_until > self.now:
+                    continue
                 if (self.now + sn.phase) % TICK_STEPS == 0:
-                    sn.node.tick()
+                    if sn.tick_prob >= 1.0 or self.rng.random() < sn.tick_prob:
+                        sn.node.tick()
         for m in self.net.due(self.now):
             sn = self.nodes.get(m.to)
             if sn is not None and sn.node is not None:
-                sn.node.step(m)
+                if sn.paused_until > self.now:
+                    sn.held.append(m)
+                else:
+                    sn.node.step(m)
         if self.on_step is not None:
             self.on_step()
         for sn in self.live():
-            self._drive(sn)
+            if sn.paused_until <= self.now:
+                self._drive(sn)
         self.check()
 
     def run(self, steps: int) -> None:
@@ -244,6 +275,8 @@ class SimCluster:
             n = sn.node
             if n.commit < sn.last_commit:
                 ck.fail(f"node {sn.id} commit went back from {sn.last_commit} to {n.commit}")
+            if n.role == Role.LEADER:
+                ck.on_leader_commit(n, sn.last_commit)
             sn.last_commit = n.commit
             if n.applied > n.commit:
                 ck.fail(f"node {sn.id} applied {n.applied} > commit {n.commit}")

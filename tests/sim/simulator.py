@@ -50,10 +50,13 @@ class Swarm:
     drop: float
     duplicate: float
     persist_delay: tuple[int, int]
+    clock_skew: float
     config: dict
     p_propose: float
     p_read: float
     p_crash: float
+    p_reboot: float
+    p_pause: float
     p_restart: float
     p_partition: float
     p_heal: float
@@ -70,8 +73,11 @@ class Swarm:
             drop=c([0.0, 0.0, 0.01, 0.05, 0.2]),
             duplicate=c([0.0, 0.01, 0.1]),
             persist_delay=c([(0, 0), (0, 0), (0, 3), (1, 8)]),
+            clock_skew=c([0.0, 0.0, 0.1, 0.5]),
             config=dict(
-                max_size_per_msg=c([48, 256, 1 << 20]),
+                pre_vote=c([True, True, True, False]),
+                check_quorum=c([True, True, True, False]),
+                max_size_per_msg=c([1, 48, 256, 1 << 20]),
                 max_inflight=c([1, 2, 8, 256]),
                 max_uncommitted_bytes=c([150, 1 << 20, 1 << 20]),
                 snapshot_chunk_size=c([16, 64, 4096]),
@@ -79,7 +85,9 @@ class Swarm:
             ),
             p_propose=c([0.05, 0.2, 0.5]),
             p_read=c([0.0, 0.05, 0.2]),
-            p_crash=c([0.0, 0.002, 0.005, 0.02]),
+            p_crash=c([0.0, 0.002, 0.005, 0.02, 0.05]),
+            p_reboot=c([0.0, 0.005, 0.02]),
+            p_pause=c([0.0, 0.002, 0.01]),
             p_restart=c([0.01, 0.05, 0.2]),
             p_partition=c([0.0, 0.003, 0.01, 0.03]),
             p_heal=c([0.005, 0.02, 0.1]),
@@ -102,9 +110,12 @@ class Simulation:
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)
         self.cluster = SimCluster(rng, voters=sw.voters, node_cls=node_cls, config=sw.config, net=net,
                                   persist_delay=sw.persist_delay)
+        self.cluster.clock_skew = sw.clock_skew
+        for sn in self.cluster.nodes.values():
+            sn.tick_prob = 1.0 - rng.random() * sw.clock_skew
         self._payload = 0
         self._token = 0
-        self.stats = dict(proposed=0, conf_changes=0, transfers=0, compactions=0, crashes=0, partitions=0,
+        self.stats = dict(proposed=0, conf_changes=0, transfers=0, compactions=0, crashes=0, pauses=0, partitions=0,
                           snapshots_installed=0)
 
     # --- random actions ----------------------------------------------------------------
@@ -131,6 +142,23 @@ class Simulation:
         if live and r() < sw.p_crash:
             cl.crash(rng.choice(live).id)
             self.stats["crashes"] += 1
+        if live and r() < sw.p_reboot:
+            # A process restart: everything not yet persisted is lost, back at once.
+            sn = rng.choice(live)
+            cl.crash(sn.id)
+            cl.restart(sn.id)
+            self.stats["crashes"] += 1
+        if live and r() < sw.p_pause:
+            sn = rng.choice(live)
+            if not cl.is_paused(sn.id):
+                cl.pause(sn.id, rng.randint(10, 200))
+                self.stats["pauses"] += 1
+        for sn in live:
+            if sn.paused_until == cl.now + 1 and r() < 0.5:
+                # A client request that was waiting in the socket is the first thing the
+                # process sees when it wakes up, before any message from its peers.
+                self._token += 1
+                cl.read(sn.id, ("r", self._token))
         if r() < sw.p_restart:
             down = [sn for sn in cl.nodes.values() if sn.node is None]
             if down:
@@ -222,7 +250,11 @@ class Simulation:
         for sn in cl.nodes.values():
             if sn.node is None:
                 cl.restart(sn.id)
-        deadline = cl.now + self.liveness_steps
+        # Entries proposed but not yet committed must drain first; with one entry per message
+        # and one message in flight that takes a round trip each, so the bound grows with them.
+        backlog = max((sn.node.log.last_index - sn.node.commit for sn in cl.live()), default=0)
+        budget = self.liveness_steps + backlog * (2 * self.swarm.max_delay + 4)
+        deadline = cl.now + budget
         final: list[bytes] = []
         last_try = -10**9
         read_token = None
@@ -253,7 +285,7 @@ class Simulation:
                 read_token = None
         summary = {sn.id: (sn.node.role.name, sn.node.term, sn.node.commit, sn.applied,
                            sorted(sn.node.membership.voters)) for sn in cl.live()}
-        raise SimViolation(f"liveness: no leader committing and serving reads within {self.liveness_steps} "
+        raise SimViolation(f"liveness: no leader committing and serving reads within {budget} "
                            f"steps after healing; nodes: {summary}")
 
     def final_checks(self) -> None:
