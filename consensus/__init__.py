@@ -1,0 +1,56 @@
+"""Raft consensus core (sans-I/O). See docs/internals.md for how a driver uses it."""
+
+from .config import Config, SnapshotSource
+from .messages import (
+    CAMPAIGN_TRANSFER,
+    Accepted,
+    ConfChange,
+    ConfChangeOp,
+    Dropped,
+    Entry,
+    EntryType,
+    HardState,
+    Membership,
+    Message,
+    MessageType,
+    NotLeader,
+    ProposalResult,
+    ReadState,
+    Ready,
+    Role,
+    SnapshotChunk,
+    SnapshotMeta,
+    SoftState,
+    TooManyUncommitted,
+)
+from .node import RaftNode, bootstrap_entries
+from .progress import FollowerProgress, ProgressState
+
+__all__ = [
+    "CAMPAIGN_TRANSFER",
+    "Accepted",
+    "Config",
+    "ConfChange",
+    "ConfChangeOp",
+    "Dropped",
+    "Entry",
+    "EntryType",
+    "FollowerProgress",
+    "HardState",
+    "Membership",
+    "Message",
+    "MessageType",
+    "NotLeader",
+    "ProgressState",
+    "ProposalResult",
+    "RaftNode",
+    "ReadState",
+    "Ready",
+    "Role",
+    "SnapshotChunk",
+    "SnapshotMeta",
+    "SnapshotSource",
+    "SoftState",
+    "TooManyUncommitted",
+    "bootstrap_entries",
+]

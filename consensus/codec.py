@@ -1,0 +1,165 @@
+"""Binary encoding of the core's records (msgpack via msgspec).
+
+Every record is a msgpack array of its fields in declaration order, so the encoding is
+compact and decoding needs no field names. The TCP transport frames the bytes; this module
+only turns records into bytes and back. Decoding malformed input raises ``CodecError``.
+
+Wire layout (version 1)::
+
+    Entry        [index, term, type, data]
+    Membership   [voters, learners, [[id, address], ...]]
+    SnapshotMeta [index, term, Membership]
+    Message      [type, to, from, term, log_term, index, commit, [Entry...], reject,
+                  reject_hint, context, SnapshotMeta | nil, offset, data, done]
+    ConfChange   [op, node_id, address]
+    HardState    [term, vote, commit]
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .messages import (
+    ConfChange,
+    ConfChangeOp,
+    Entry,
+    EntryType,
+    HardState,
+    Membership,
+    Message,
+    MessageType,
+    SnapshotMeta,
+)
+
+
+class CodecError(ValueError):
+    pass
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder()
+_ENTRY_TYPES = tuple(EntryType)
+_MESSAGE_TYPES = tuple(MessageType)
+
+
+def _entry_fields(e: Entry) -> tuple:
+    return (e.index, e.term, int(e.type), e.data)
+
+
+def _entry_from(f: list) -> Entry:
+    index, term, ty, data = f
+    return Entry(index, term, _ENTRY_TYPES[ty], data)
+
+
+def _membership_fields(m: Membership) -> tuple:
+    return (sorted(m.voters), sorted(m.learners), sorted(m.addresses.items()))
+
+
+def _membership_from(f: list) -> Membership:
+    voters, learners, addresses = f
+    return Membership(frozenset(voters), frozenset(learners), {int(k): v for k, v in addresses})
+
+
+def _meta_fields(s: SnapshotMeta) -> tuple:
+    return (s.index, s.term, _membership_fields(s.membership))
+
+
+def _meta_from(f: list) -> SnapshotMeta:
+    index, term, m = f
+    return SnapshotMeta(index, term, _membership_from(m))
+
+
+def encode_message(m: Message) -> bytes:
+    return _encoder.encode(
+        (
+            int(m.type),
+            m.to,
+            m.from_,
+            m.term,
+            m.log_term,
+            m.index,
+            m.commit,
+            [(e.index, e.term, int(e.type), e.data) for e in m.entries],
+            m.reject,
+            m.reject_hint,
+            m.context,
+            None if m.snapshot is None else _meta_fields(m.snapshot),
+            m.offset,
+            m.data,
+            m.done,
+        )
+    )
+
+
+def decode_message(buf: bytes) -> Message:
+    try:
+        f = _decoder.decode(buf)
+        (ty, to, frm, term, log_term, index, commit, ents, reject, hint, ctx, snap, offset, data, done) = f
+        E = Entry
+        types = _ENTRY_TYPES
+        entries = tuple([E(i, t, types[k], d) for i, t, k, d in ents])
+        return Message(
+            _MESSAGE_TYPES[ty],
+            to,
+            frm,
+            term,
+            log_term,
+            index,
+            commit,
+            entries,
+            reject,
+            hint,
+            ctx,
+            None if snap is None else _meta_from(snap),
+            offset,
+            data,
+            done,
+        )
+    except (msgspec.DecodeError, ValueError, TypeError, IndexError) as e:
+        raise CodecError(f"malformed message: {e}") from e
+
+
+def encode_entry(e: Entry) -> bytes:
+    return _encoder.encode(_entry_fields(e))
+
+
+def decode_entry(buf: bytes) -> Entry:
+    try:
+        return _entry_from(_decoder.decode(buf))
+    except (msgspec.DecodeError, ValueError, TypeError, IndexError) as e:
+        raise CodecError(f"malformed entry: {e}") from e
+
+
+def encode_conf_change(cc: ConfChange) -> bytes:
+    return _encoder.encode((int(cc.op), cc.node_id, cc.address))
+
+
+def decode_conf_change(buf: bytes) -> ConfChange:
+    try:
+        op, node_id, address = _decoder.decode(buf)
+        return ConfChange(ConfChangeOp(op), node_id, address)
+    except (msgspec.DecodeError, ValueError, TypeError) as e:
+        raise CodecError(f"malformed conf change: {e}") from e
+
+
+def encode_snapshot_meta(s: SnapshotMeta) -> bytes:
+    return _encoder.encode(_meta_fields(s))
+
+
+def decode_snapshot_meta(buf: bytes) -> SnapshotMeta:
+    try:
+        return _meta_from(_decoder.decode(buf))
+    except (msgspec.DecodeError, ValueError, TypeError) as e:
+        raise CodecError(f"malformed snapshot meta: {e}") from e
+
+
+def encode_hard_state(h: HardState) -> bytes:
+    return _encoder.encode((h.term, h.vote, h.commit))
+
+
+def decode_hard_state(buf: bytes) -> HardState:
+    try:
+        term, vote, commit = _decoder.decode(buf)
+        return HardState(term, vote, commit)
+    except (msgspec.DecodeError, ValueError, TypeError) as e:
+        raise CodecError(f"malformed hard state: {e}") from e

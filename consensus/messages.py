@@ -1,0 +1,216 @@
+"""The records the Raft core consumes and produces.
+
+Everything here is a frozen, slotted dataclass: cheap to build, safe to share between the
+core, the driver and the codec. Node ids are integers >= 1; 0 always means "none".
+
+A ``Message`` is one record for every message type; each type uses the fields listed in
+its ``MessageType`` comment and leaves the rest at their defaults, so the codec can encode
+every message the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class EntryType(IntEnum):
+    NORMAL = 0
+    CONF_CHANGE = 1  # data is an encoded ConfChange (consensus.codec.encode_conf_change)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One log entry. The leader's term-start no-op is a NORMAL entry with empty data."""
+
+    index: int
+    term: int
+    type: EntryType = EntryType.NORMAL
+    data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class HardState:
+    """What must be durable before any message that depends on it is sent."""
+
+    term: int = 0
+    vote: int = 0  # 0: no vote in this term
+    commit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """Voters and learners. A node id is in at most one of the two sets.
+
+    ``addresses`` is opaque to the core; the server keeps ``host:raftport:clientport`` there.
+    """
+
+    voters: frozenset[int] = frozenset()
+    learners: frozenset[int] = frozenset()
+    addresses: dict[int, str] = field(default_factory=dict, hash=False)
+
+    def __contains__(self, node_id: int) -> bool:
+        return node_id in self.voters or node_id in self.learners
+
+    def members(self) -> frozenset[int]:
+        return self.voters | self.learners
+
+
+class ConfChangeOp(IntEnum):
+    ADD_LEARNER = 0
+    PROMOTE = 1  # learner -> voter
+    REMOVE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ConfChange:
+    op: ConfChangeOp
+    node_id: int
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotMeta:
+    """A snapshot covers every entry up to and including ``index``."""
+
+    index: int
+    term: int
+    membership: Membership
+
+
+class MessageType(IntEnum):
+    # index/log_term: the entry preceding ``entries``; commit: the leader's commit index.
+    APPEND = 0
+    # accept: index = last index now known to match. reject: index = the rejected prev index,
+    # reject_hint = conflict index, log_term = conflict term (0 if unknown).
+    APPEND_RESP = 1
+    # index/log_term: the candidate's last entry; context: CAMPAIGN_TRANSFER when a transfer.
+    VOTE = 2
+    VOTE_RESP = 3  # reject
+    PRE_VOTE = 4  # as VOTE, with term = the term the candidate would campaign in
+    PRE_VOTE_RESP = 5
+    HEARTBEAT = 6  # commit: min(follower match, leader commit); context: read-index round
+    HEARTBEAT_RESP = 7  # context: echoed
+    # snapshot, offset, data, done: one chunk of the snapshot's bytes.
+    INSTALL_SNAPSHOT = 8
+    # index: snapshot index; offset: the next offset the follower expects; done: installed;
+    # reject: the chunk was out of sequence, resend from ``offset``.
+    INSTALL_SNAPSHOT_RESP = 9
+    READ_INDEX = 10  # follower -> leader; context: the follower's request id
+    READ_INDEX_RESP = 11  # index: the read index; context: echoed; reject: leader could not serve it
+    TIMEOUT_NOW = 12  # leadership transfer: campaign at once, skipping pre-vote
+
+
+CAMPAIGN_TRANSFER = 1  # Message.context of a VOTE sent because of TIMEOUT_NOW
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    type: MessageType
+    to: int
+    from_: int
+    term: int
+    log_term: int = 0
+    index: int = 0
+    commit: int = 0
+    entries: tuple[Entry, ...] = ()
+    reject: bool = False
+    reject_hint: int = 0
+    context: int = 0
+    snapshot: SnapshotMeta | None = None
+    offset: int = 0
+    data: bytes = b""
+    done: bool = False
+
+
+class Role(IntEnum):
+    FOLLOWER = 0
+    PRE_CANDIDATE = 1
+    CANDIDATE = 2
+    LEADER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SoftState:
+    """Volatile state the driver may want to show or react to; not persisted."""
+
+    role: Role
+    leader_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """A linearizable read is safe once the applied index reaches ``index``."""
+
+    token: object
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChunk:
+    """Part of a snapshot arriving from the leader, to write through the snapshot store."""
+
+    meta: SnapshotMeta
+    offset: int
+    data: bytes
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """One batch of work for the driver. Carry it out in this order, then ``advance(ready)``:
+
+    1. write ``snapshot_chunks``; persist ``hard_state``, ``snapshot`` and ``entries`` (when
+       ``entries[0].index`` is at or below the last index written, truncate from there first).
+       ``messages`` may be sent at any point, even before this persistence completes.
+    2. once that is durable, send ``persisted_messages``.
+    3. restore the state machine from ``snapshot`` if set, then apply ``committed_entries``.
+    4. ``node.advance(ready)``.
+    """
+
+    soft_state: SoftState | None = None
+    hard_state: HardState | None = None
+    entries: tuple[Entry, ...] = ()
+    snapshot: SnapshotMeta | None = None
+    snapshot_chunks: tuple[SnapshotChunk, ...] = ()
+    messages: tuple[Message, ...] = ()
+    persisted_messages: tuple[Message, ...] = ()
+    committed_entries: tuple[Entry, ...] = ()
+    read_states: tuple[ReadState, ...] = ()
+
+
+# --- the outcome of a proposal -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The entries were appended at first_index..last_index (inclusive)."""
+
+    first_index: int
+    last_index: int
+
+    @property
+    def indexes(self) -> range:
+        return range(self.first_index, self.last_index + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class NotLeader:
+    """This node is not the leader; ``leader_id`` is the one it knows of (0: none)."""
+
+    leader_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """The leader cannot take this now (transfer in progress, change pending, ...)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TooManyUncommitted:
+    """Back-pressure: the uncommitted tail is at max_uncommitted_bytes."""
+
+
+ProposalResult = Accepted | NotLeader | Dropped | TooManyUncommitted

@@ -1,0 +1,146 @@
+"""Checker: the safety invariants, checked as the simulation runs.
+
+* Election safety: at most one leader per term.
+* Log matching: an entry is identified by (index, term); every copy of it anywhere must
+  have the same type, data and predecessor term (by induction: identical prefixes).
+* Leader completeness: a new leader of term T has every entry committed before T.
+* State machine safety: every node applies the same entry at each index, in order, and a
+  snapshot restores exactly the state other nodes had at its index.
+* Commit indexes of a live node never go backwards.
+* A leader moves its commit index only to an entry of its own term (Raft 5.4.2): older
+  entries commit along with it, never by counting their replicas (figure 8).
+* Linearizable reads: a read index is at least the commit index known when the read was asked.
+* Every proposal reported committed (applied anywhere) is in the final log (simulator.py).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from consensus.messages import Entry, ReadState
+
+
+class SimViolation(AssertionError):
+    pass
+
+
+def chain_hash(h: int, e: Entry) -> int:
+    return zlib.crc32(e.data, zlib.crc32(b"%d:%d:%d" % (e.index, e.term, e.type), h))
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.leaders: dict[int, int] = {}  # term -> leader id
+        self._leader_commit: dict[int, int] = {}  # node id -> term it was last seen leading
+        self._entries: dict[tuple[int, int], tuple] = {}  # (index, term) -> (type, data, prev term)
+        self.applied: list[tuple | None] = [None]  # index -> (term, type, data), first node to apply
+        self.hashes: list[int] = [0]  # index -> state hash after applying it
+        self.commit_terms: list[int] = [0]  # index -> term of the committed entry (0: unknown)
+        self.commit_seen_in: list[int] = [0]  # index -> term of the node that first saw it committed
+        self.commit_high = 0
+        self.acked: dict[bytes, int] = {}  # proposal payload -> index where it was applied
+        self._reads: dict[object, int] = {}
+        self.reads_served = 0
+        self.now = 0
+
+    def fail(self, what: str) -> None:
+        raise SimViolation(f"step {self.now}: {what}")
+
+    # --- elections ---------------------------------------------------------------------
+
+    def on_leader(self, node) -> None:
+        known = self.leaders.get(node.term)
+        if known is None:
+            self.leaders[node.term] = node.id
+            self._check_leader_completeness(node)
+        elif known != node.id:
+            self.fail(f"two leaders in term {node.term}: {known} and {node.id}")
+
+    def on_leader_commit(self, node, previous_commit: int) -> None:
+        if self._leader_commit.get(node.id) != node.term:
+            # Elected since the last check: the commit index it came in with is not its own.
+            self._leader_commit[node.id] = node.term
+            return
+        if node.commit > previous_commit and node.log.term_at(node.commit) != node.term:
+            self.fail(f"leader {node.id} of term {node.term} committed {node.commit} by counting an entry "
+                      f"of term {node.log.term_at(node.commit)}")
+
+    def _check_leader_completeness(self, node) -> None:
+        log = node.log
+        lo = max(1, log.snapshot_index + 1)
+        for i in range(lo, self.commit_high + 1):
+            t = self.commit_terms[i]
+            if t and self.commit_seen_in[i] < node.term and log.term_at(i) != t:
+                self.fail(
+                    f"leader completeness: node {node.id} leads term {node.term} without committed "
+                    f"entry {i} (term {t}); it has term {log.term_at(i)}"
+                )
+
+    # --- logs --------------------------------------------------------------------------
+
+    def on_entries(self, node, entries: tuple[Entry, ...]) -> None:
+        if not entries:
+            return
+        prev = node.log.term_at(entries[0].index - 1)
+        table = self._entries
+        for e in entries:
+            key = (e.index, e.term)
+            got = table.get(key)
+            if got is None:
+                table[key] = (e.type, e.data, prev)
+            elif got[0] != e.type or got[1] != e.data or (prev is not None and got[2] is not None and got[2] != prev):
+                self.fail(f"log matching: node {node.id} has a different entry {key}: {got} vs {(e.type, e.data, prev)}")
+            prev = e.term
+
+    def record_commits(self, node) -> None:
+        c = node.commit
+        if c <= self.commit_high:
+            return
+        log = node.log
+        for i in range(self.commit_high + 1, c + 1):
+            self.commit_terms.append(log.term_at(i) or 0)
+            self.commit_seen_in.append(node.term)
+        self.commit_high = c
+
+    # --- state machines ----------------------------------------------------------------
+
+    def on_apply(self, sim_node, e: Entry) -> None:
+        if e.index != sim_node.applied + 1:
+            self.fail(f"node {sim_node.id} applied {e.index} after {sim_node.applied}")
+        h = chain_hash(sim_node.hash, e)
+        rec = (e.term, e.type, e.data)
+        if e.index < len(self.applied):
+            if self.applied[e.index] != rec:
+                self.fail(f"state machine safety: node {sim_node.id} applied {rec} at {e.index}, "
+                          f"another node applied {self.applied[e.index]}")
+        elif e.index == len(self.applied):
+            self.applied.append(rec)
+            self.hashes.append(h)
+        else:
+            self.fail(f"node {sim_node.id} applied {e.index} beyond anything known")
+        sim_node.applied = e.index
+        sim_node.hash = h
+        if e.data:
+            prev = self.acked.setdefault(e.data, e.index)
+            if prev != e.index:
+                self.fail(f"payload {e.data!r} applied at {prev} and {e.index}")
+
+    def on_restore(self, sim_node, index: int, h: int) -> None:
+        if index >= len(self.hashes) or self.hashes[index] != h:
+            self.fail(f"node {sim_node.id} restored a snapshot at {index} that matches no applied state")
+        sim_node.applied = index
+        sim_node.hash = h
+
+    # --- reads -------------------------------------------------------------------------
+
+    def on_read_request(self, token: object) -> None:
+        self._reads[token] = self.commit_high
+
+    def on_read_state(self, node_id: int, rs: ReadState) -> None:
+        need = self._reads.pop(rs.token, None)
+        if need is None:
+            self.fail(f"node {node_id}: read state for unknown or repeated token {rs.token!r}")
+        if rs.index < need:
+            self.fail(f"stale read: node {node_id} got read index {rs.index} for a read asked when "
+                      f"{need} was already committed")
+        self.reads_served += 1

@@ -1,0 +1,285 @@
+"""SimCluster: simulated nodes, each a RaftNode plus a driver that follows the Ready contract.
+
+The driver here is the reference for the real one in server/driver.py: on ``ready()`` it
+sends ``messages`` at once and starts persisting; when persistence completes (possibly
+some steps later) it records the Ready in SimStorage, sends ``persisted_messages``,
+applies ``committed_entries`` and calls ``advance``. A crash drops whatever was not yet
+recorded. Scenario tests use this class directly; simulator.py adds random faults.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from consensus.config import Config
+from consensus.messages import ConfChange, ConfChangeOp, Membership, ProposalResult, Ready, Role
+from consensus.node import RaftNode
+
+from .checker import Checker, SimViolation
+from .network import SimNetwork
+from .storage import SimSnapshotSource, SimStorage
+
+TICK_STEPS = 4  # simulator steps per node tick
+
+
+class SimNode:
+    def __init__(self, node_id: int, rng: random.Random):
+        self.id = node_id
+        self.rng = rng
+        self.phase = rng.randrange(TICK_STEPS)
+        self.tick_prob = 1.0  # < 1: a slow clock that misses ticks
+        # A paused process (GC pause, SIGSTOP, overloaded host) neither ticks nor reads its
+        # sockets until ``paused_until``; messages for it wait in ``held``.
+        self.paused_until = 0
+        self.held: list = []
+        self.storage = SimStorage()
+        self.node: RaftNode | None = None
+        self.persisting: tuple[Ready, int] | None = None
+        self.applied = 0
+        self.hash = 0
+        self.last_commit = 0
+        self.crashes = 0
+        self.bootstrap: Membership | None = None  # given again on restart, like --peers
+
+    @property
+    def alive(self) -> bool:
+        return self.node is not None
+
+
+def snapshot_bytes(index: int, h: int, pad: int) -> bytes:
+    return b"%d:%d:" % (index, h) + b"s" * pad
+
+
+def parse_snapshot(data: bytes) -> tuple[int, int]:
+    index, h, _ = data.split(b":", 2)
+    return int(index), int(h)
+
+
+class SimCluster:
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        voters: int = 3,
+        node_cls: type[RaftNode] = RaftNode,
+        config: dict | None = None,
+        net: SimNetwork | None = None,
+        persist_delay: tuple[int, int] = (0, 0),
+        ticking: bool = True,
+    ):
+        self.rng = rng
+        self.node_cls = node_cls
+        self.config = dict(config or {})
+        self.net = net or SimNetwork(rng)
+        self.persist_delay = persist_delay
+        self.ticking = ticking
+        self.now = 0
+        self.checker = Checker()
+        self.nodes: dict[int, SimNode] = {}
+        self.next_id = voters + 1
+        self.clock_skew = 0.0  # new nodes get a tick probability in [1 - clock_skew, 1]
+        self.on_step: Callable[[], None] | None = None
+        self.snapshots_installed = 0
+        boot = Membership(frozenset(range(1, voters + 1)), frozenset(), {i: f"n{i}" for i in range(1, voters + 1)})
+        for i in range(1, voters + 1):
+            self.add_node(i, boot)
+
+    # --- nodes -------------------------------------------------------------------------
+
+    def add_node(self, node_id: int, bootstrap: Membership | None = None) -> SimNode:
+        sn = SimNode(node_id, random.Random(self.rng.getrandbits(64)))
+        if self.clock_skew:
+            sn.tick_prob = 1.0 - self.rng.random() * self.clock_skew
+        self.nodes[node_id] = sn
+        sn.bootstrap = bootstrap
+        self._start(sn)
+        return sn
+
+    def new_node(self) -> SimNode:
+        """A fresh, empty node waiting to be added to the cluster."""
+        nid = self.next_id
+        self.next_id += 1
+        return self.add_node(nid)
+
+    def _start(self, sn: SimNode) -> None:
+        st = sn.storage
+        cfg = Config(id=sn.id, **self.config)
+        sn.node = self.node_cls(
+            cfg,
+            sn.rng,
+            hard_state=st.hard_state,
+            snapshot=st.snapshot,
+            entries=list(st.entries),
+            bootstrap_membership=sn.bootstrap,
+            snapshot_source=SimSnapshotSource(st),
+        )
+        sn.persisting = None
+        sn.last_commit = sn.node.commit
+        if st.snapshot is not None:
+            index, h = parse_snapshot(st.snapshot_data())
+            self.checker.on_restore(sn, index, h)
+        else:
+            sn.applied, sn.hash = 0, 0
+
+    def crash(self, node_id: int) -> None:
+        sn = self.nodes[node_id]
+        sn.node = None
+        sn.persisting = None
+        sn.crashes += 1
+        sn.paused_until = 0
+        sn.held = []
+
+    def pause(self, node_id: int, steps: int) -> None:
+        self.nodes[node_id].paused_until = self.now + steps
+
+    def is_paused(self, node_id: int) -> bool:
+        return self.nodes[node_id].paused_until > self.now
+
+    def restart(self, node_id: int) -> None:
+        sn = self.nodes[node_id]
+        if sn.node is None:
+            self._start(sn)
+
+    def live(self) -> list[SimNode]:
+        return [sn for sn in self.nodes.values() if sn.node is not None]
+
+    def node(self, node_id: int) -> RaftNode:
+        n = self.nodes[node_id].node
+        assert n is not None, f"node {node_id} is down"
+        return n
+
+    def leader(self) -> RaftNode | None:
+        """The live leader with the highest term, if any."""
+        best = None
+        for sn in self.live():
+            n = sn.node
+            if n.role == Role.LEADER and (best is None or n.term > best.term):
+                best = n
+        return best
+
+    # --- client operations -------------------------------------------------------------
+
+    def propose(self, node_id: int, datas: list[bytes]) -> ProposalResult:
+        return self.node(node_id).propose(datas)
+
+    def propose_conf_change(self, node_id: int, op: ConfChangeOp, target: int) -> ProposalResult:
+        return self.node(node_id).propose_conf_change(ConfChange(op, target, f"n{target}"))
+
+    def read(self, node_id: int, token: object) -> bool:
+        self.checker.on_read_request(token)
+        ok = self.node(node_id).read_index(token)
+        if not ok:
+            self.checker._reads.pop(token, None)
+        return ok
+
+    def compact(self, node_id: int, pad: int = 0) -> bool:
+        """The node's application snapshots its state at its applied index."""
+        sn = self.nodes[node_id]
+        n = sn.node
+        if n is None or sn.persisting is not None or n.applied <= n.log.snapshot_index:
+            return False
+        meta = n.snapshot_meta_at(n.applied)
+        sn.storage.save_snapshot(meta, snapshot_bytes(meta.index, sn.hash, pad))
+        n.compact(meta)
+        return True
+
+    # --- time --------------------------------------------------------------------------
+
+    def step(self) -> None:
+        self.now += 1
+        self.checker.now = self.now
+        for sn in self.live():
+            if sn.held and sn.paused_until <= self.now:
+                # Waking up: whatever the process had queued locally goes out before it reads
+                # the messages that piled up meanwhile.
+                self._drive(sn)
+                held, sn.held = sn.held, []
+                for m in held:
+                    sn.node.step(m)
+        if self.ticking:
+            for sn in self.live():
+                if sn.paused_until > self.now:
+                    continue
+                if (self.now + sn.phase) % TICK_STEPS == 0:
+                    if sn.tick_prob >= 1.0 or self.rng.random() < sn.tick_prob:
+                        sn.node.tick()
+        for m in self.net.due(self.now):
+            sn = self.nodes.get(m.to)
+            if sn is not None and sn.node is not None:
+                if sn.paused_until > self.now:
+                    sn.held.append(m)
+                else:
+                    sn.node.step(m)
+        if self.on_step is not None:
+            self.on_step()
+        for sn in self.live():
+            if sn.paused_until <= self.now:
+                self._drive(sn)
+        self.check()
+
+    def run(self, steps: int) -> None:
+        for _ in range(steps):
+            self.step()
+
+    def run_until(self, pred: Callable[[], bool], max_steps: int) -> bool:
+        for _ in range(max_steps):
+            if pred():
+                return True
+            self.step()
+        return pred()
+
+    def ticks(self, n: int) -> None:
+        self.run(n * TICK_STEPS)
+
+    def _drive(self, sn: SimNode) -> None:
+        for _ in range(4):
+            if sn.persisting is not None:
+                rd, at = sn.persisting
+                if at > self.now:
+                    return
+                self._complete(sn, rd)
+            n = sn.node
+            if n is None or not n.has_ready():
+                return
+            rd = n.ready()
+            self.checker.on_entries(n, rd.entries)
+            for m in rd.messages:
+                self.net.send(m, self.now)
+            for rs in rd.read_states:
+                self.checker.on_read_state(sn.id, rs)
+            lo, hi = self.persist_delay
+            delay = self.rng.randint(lo, hi) if hi > lo else lo
+            sn.persisting = (rd, self.now + delay)
+            if delay > 0:
+                return
+
+    def _complete(self, sn: SimNode, rd: Ready) -> None:
+        sn.storage.persist(rd)
+        for m in rd.persisted_messages:
+            self.net.send(m, self.now)
+        if rd.snapshot is not None:
+            index, h = parse_snapshot(sn.storage.snapshot_data())
+            if index != rd.snapshot.index:
+                raise SimViolation(f"node {sn.id}: snapshot data for {index} under meta {rd.snapshot.index}")
+            self.checker.on_restore(sn, index, h)
+            self.snapshots_installed += 1
+        for e in rd.committed_entries:
+            self.checker.on_apply(sn, e)
+        sn.persisting = None
+        sn.node.advance(rd)
+
+    def check(self) -> None:
+        ck = self.checker
+        for sn in self.live():
+            n = sn.node
+            if n.commit < sn.last_commit:
+                ck.fail(f"node {sn.id} commit went back from {sn.last_commit} to {n.commit}")
+            if n.role == Role.LEADER:
+                ck.on_leader_commit(n, sn.last_commit)
+            sn.last_commit = n.commit
+            if n.applied > n.commit:
+                ck.fail(f"node {sn.id} applied {n.applied} > commit {n.commit}")
+            ck.record_commits(n)
+            if n.role == Role.LEADER:
+                ck.on_leader(n)
