@@ -197,17 +197,24 @@ def command(
 
 
 def container(
-    name: str, flags: str = "", kind: str = CONN, *, group: str = "server", summary: str = ""
+    name: str,
+    flags: str = "",
+    kind: str = CONN,
+    *,
+    group: str = "server",
+    summary: str = "",
+    bare: Callable[[Any, list[bytes]], Any] | None = None,
 ) -> Command:
     """Register a container command (CLIENT, CONFIG, ...) whose subcommands register with
-    ``subcommand``.  Its own handler is never called: ``lookup`` resolves the subcommand."""
+    ``subcommand``.  ``lookup`` resolves the subcommand; the container's own handler runs
+    only for the bare name and only when ``bare`` is given (COMMAND with no subcommand)."""
 
     def no_handler(target: Any, argv: list[bytes]) -> Any:
         return errors.unknown_subcommand(argv[1] if len(argv) > 1 else b"", name)
 
     cmd = _make(
         name,
-        -2,
+        -1 if bare is not None else -2,
         flags,
         0,
         0,
@@ -216,7 +223,7 @@ def container(
         group,
         summary or f"A container for {name.upper()} commands",
         "2.0.0",
-        no_handler,
+        bare or no_handler,
     )
     cmd.subcommands = {}
     COMMANDS[cmd.name] = cmd
@@ -292,6 +299,8 @@ def lookup(argv: list[bytes]) -> Command | ErrorReply:
         return errors.wrong_arity(cmd.name)
     subs = cmd.subcommands
     if subs is not None:
+        if n == 1:
+            return cmd  # a container that answers on its own (COMMAND)
         sub = subs.get(argv[1].lower())
         if sub is None:
             return errors.unknown_subcommand(argv[1], cmd.name)

@@ -77,7 +77,18 @@ def _doc(cmd: Command) -> Map:
     return Map(pairs)
 
 
-container("command", "", CONN, group="server", summary="Get array of Redis command details")
+def _all_commands(session: Session, argv: list[bytes]):
+    return [command_entry(c) for c in _visible()]
+
+
+container(
+    "command",
+    "loading stale",
+    CONN,
+    group="server",
+    summary="Get array of Redis command details",
+    bare=_all_commands,
+)
 
 
 @subcommand("command", "count", 2, _FLAGS, group="server", since="2.8.13")
@@ -139,7 +150,7 @@ def command_list(session: Session, argv: list[bytes]):
     return errors.SYNTAX
 
 
-@subcommand("command", "getkeys", -3, _FLAGS, group="server", since="2.8.13")
+@subcommand("command", "getkeys", -4, _FLAGS, group="server", since="2.8.13")
 def command_getkeys(session: Session, argv: list[bytes]):
     """Extract keys given a full Redis command"""
     target = argv[2:]

@@ -33,9 +33,9 @@ def _sorted(x):
     return x
 
 
-def run_script(script: str, redis_client, executor) -> list[str]:
-    """Returns a list of mismatch descriptions (empty when everything matched)."""
-    problems: list[str] = []
+def parse_script(script: str) -> list[tuple[int, str, list[bytes]]]:
+    """(line number, marker, argv) for each command line."""
+    out = []
     for lineno, raw in enumerate(script.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -43,7 +43,17 @@ def run_script(script: str, redis_client, executor) -> list[str]:
         mode = ""
         if line.startswith("?"):
             mode, _, line = line.partition(" ")
-        args = [_unescape(w) for w in shlex.split(line)]
+        out.append((lineno, mode, [_unescape(w) for w in shlex.split(line)]))
+    return out
+
+
+def run_script(script: str | list[tuple[int, str, list[bytes]]], redis_client, executor) -> list[str]:
+    """Returns a list of mismatch descriptions (empty when everything matched).  ``script`` is
+    text (see the module docstring) or already parsed entries."""
+    problems: list[str] = []
+    entries = parse_script(script) if isinstance(script, str) else script
+    for lineno, mode, args in entries:
+        line = b" ".join(args).decode("latin-1")
         if mode == "?ours":
             executor.wire(*args)
             continue

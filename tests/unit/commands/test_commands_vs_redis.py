@@ -319,8 +319,212 @@ unknowncmd a b c
 UNKNOWN
 """
 
+HASHES = r"""
+hset h f1 v1 f2 v2
+hset h f1 x
+hset h f1
+hset h
+hmset h f3 v3
+hmset h f3
+hget h f1
+hget h nofield
+hget nokey f
+hmget h f1 nofield f2
+hmget nokey a b
+hmget h
+hlen h
+hlen nokey
+hstrlen h f1
+hstrlen h nofield
+hexists h f1
+hexists h nofield
+hexists nokey f
+hkeys h
+hvals h
+hgetall h
+hgetall nokey
+hkeys nokey
+hsetnx h f1 y
+hsetnx h f9 y
+hdel h f9 nofield
+hdel nokey f
+hincrby h n 5
+hincrby h n -10
+hincrby h n x
+hincrby h f1 1
+hset h big 9223372036854775807
+hincrby h big 1
+hincrbyfloat h fl 0.1
+hincrbyfloat h fl 0.2
+hincrbyfloat h fl inf
+hincrbyfloat h fl nan
+hincrbyfloat h fl x
+hincrbyfloat h f1 1
+hincrbyfloat h n 1.5
+hset h e 1e3
+hincrbyfloat h e 1
+hgetall h
+hrandfield nokey
+hrandfield nokey 5
+hrandfield h 0
+hrandfield h x
+hrandfield h 1 withvalues x
+hrandfield h 1 foo
+hrandfield h -9223372036854775808
+hrandfield h 9223372036854775807 withvalues
+?sort hrandfield h 100
+?sort hrandfield h 100 withvalues
+hscan h 0
+hscan h x
+hscan nokey 0 foo
+hscan h 0 foo
+hscan h 0 count 0
+hscan h 0 match f*
+del h
+hdel h f1
+hset d a 1
+hdel d a
+exists d
+set s str
+hset s f v
+hget s f
+hgetall s
+hlen s
+hincrby s f 1
+hincrbyfloat s f 1
+hrandfield s
+hscan s 0
+hsetnx s f v
+hdel s f
+"""
 
-@pytest.mark.parametrize("script", [STRINGS, KEYS], ids=["strings", "keys"])
+CONNECTION = r"""
+ping
+ping hello
+ping a b
+PING
+echo hi
+echo
+select 0
+select 15
+select 16
+select -1
+select x
+select 1
+set k v
+select 0
+get k
+select 1
+get k
+select 0
+?same-shape hello
+?same-shape hello 2
+hello 4
+hello 1
+hello x
+hello 2 foo
+hello 2 setname "bad name"
+hello 2 auth default
+?same-shape hello 2 setname good
+client getname
+client setname "a b"
+client setname ok-name
+client getname
+client setname ""
+client getname
+client setname
+client foo
+client
+?same-shape client id
+client no-evict on
+client no-evict off
+client no-evict maybe
+config get save
+config get appendonly
+config get nonexistent
+config foo
+config get
+command foo
+command count x
+command info nosuchcommand
+object help x
+reset x
+"""
+
+_GLOB_KEYS = [
+    b"a",
+    b"b",
+    b"ab",
+    b"abc",
+    b"a*c",
+    b"a?c",
+    b"a[c",
+    b"a]c",
+    b"a\\c",
+    b"x-y",
+    b"xay",
+    b"h\xe9llo",
+    b"hello",
+    b"hallo",
+    b"hxllo",
+    b"-",
+    b"^",
+    b"A",
+    b"h\xffllo",
+    b"",
+]
+_GLOB_PATTERNS = [
+    b"*",
+    b"a*",
+    b"*c",
+    b"a?c",
+    b"a\\*c",
+    b"a\\?c",
+    b"a[bc]c",
+    b"a[^b]c",
+    b"a[a-c]c",
+    b"a[c-a]c",
+    b"[a-]",
+    b"[-a]",
+    b"x[-]y",
+    b"a[\\]]c",
+    b"a[",
+    b"a[b",
+    b"a\\",
+    b"h[^e]llo",
+    b"h[a-z]llo",
+    b"h?llo",
+    b"**a**",
+    b"*[",
+    b"\\",
+    b"[^]",
+    b"[]",
+    b"[]a]",
+    b"[!a]",
+    b"a[\\",
+    b"[A-a]",
+    b"?",
+    b"??",
+    b"*?*?*",
+    b"h*o",
+    b"*l*l*o*",
+    b"[^-]",
+    b"h[\x80-\xff]llo",
+    b"h[a-\xff]llo",
+    b"",
+]
+GLOB = (
+    [(0, "", [b"set", k, b"1"]) for k in _GLOB_KEYS]
+    + [(i, "?sort", [b"keys", p]) for i, p in enumerate(_GLOB_PATTERNS)]
+    + [(0, "", [b"flushall"])]
+)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [STRINGS, KEYS, HASHES, CONNECTION, GLOB],
+    ids=["strings", "keys", "hashes", "connection", "glob"],
+)
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_matches_redis(redis_server, script, resp3):
     client = redis_server.client()
