@@ -30,6 +30,8 @@ for a pending large bulk without rescanning.
 
 from __future__ import annotations
 
+import re
+
 import hiredis
 
 __all__ = ["ProtocolError", "RequestParser", "split_args"]
@@ -43,6 +45,12 @@ _LLONG_MAX = 2**63 - 1
 
 # Bytes a canonical header takes: "$<n>\r\n" is 3 + digits(n).
 _HEADER_LEN = [3 + len(str(i)) for i in range(4096)]
+
+# hiredis allocates an aggregate's whole list as soon as it reads the header, and freeing a
+# reader holding a half-read "*2000000000" takes many seconds.  So hiredis never sees a
+# '*' (or RESP3 '~', '>', '|') followed by six digits or more: the bytes from there on go
+# through the Python state machine, which allocates only for elements that arrived.
+_BIG_AGGREGATES = [re.compile(re.escape(c) + rb"[0-9]{6}") for c in (b"*", b"~", b">", b"|")]
 
 
 class ProtocolError(Exception):
@@ -160,6 +168,7 @@ class RequestParser:
         "_bulklen",
         "_partial_bytes",
         "_error",
+        "_reader",
         "max_bulk_len",
         "max_multibulk_len",
         "max_inline_len",
@@ -184,6 +193,9 @@ class RequestParser:
         self._bulklen = -1
         self._partial_bytes = 0
         self._error: ProtocolError | None = None
+        # A hiredis reader known to hold no bytes, kept for the next call (creating one costs
+        # about a microsecond, as much as parsing a small command).
+        self._reader: hiredis.Reader | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         self._buf += data
@@ -239,12 +251,26 @@ class RequestParser:
 
     def _fast(self, buf: bytearray, pos: int, n: int, out: list[list[bytes]]) -> int:
         """Complete canonical multibulks from ``pos`` via hiredis; returns where it stopped."""
-        reader = hiredis.Reader()
-        reader.feed(buf, pos)
+        limit = n
+        star = _BIG_AGGREGATES[0].search(buf, pos)
+        if star is not None:
+            limit = star.start()
+        for c, pattern in zip(b"~>|", _BIG_AGGREGATES[1:], strict=True):
+            if buf.find(c, pos, limit) >= 0:
+                m = pattern.search(buf, pos, limit)
+                if m is not None:
+                    limit = m.start()
+        if limit <= pos:
+            return pos
+        reader = self._reader
+        self._reader = None
+        if reader is None:
+            reader = hiredis.Reader()
+        reader.feed(buf, pos, limit - pos)
         gets = reader.gets
         maxb = self.max_bulk_len
         hl = _HEADER_LEN
-        while pos < n and buf[pos] == 42:
+        while pos < limit and buf[pos] == 42:
             try:
                 cmd = gets()
             except hiredis.ProtocolError:
@@ -262,6 +288,9 @@ class RequestParser:
                 p += (hl[m] if m < 4096 else 3 + len(str(m))) + m + 2
             out.append(cmd)
             pos = p
+        if pos == limit:
+            # hiredis consumed exactly what it was given: it holds nothing, reuse it.
+            self._reader = reader
         return pos
 
     def _multibulk(self, buf: bytearray, pos: int, n: int, out: list[list[bytes]]) -> tuple[int, bool]:

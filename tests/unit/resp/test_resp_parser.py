@@ -165,7 +165,8 @@ def test_roundtrip_in_arbitrary_chunks(cmds, data):
 
 
 inline_word = st.binary(min_size=1, max_size=10).filter(
-    lambda b: not any(c in b for c in b" \t\r\n\x0b\x0c\"'\x00")
+    # A line starting with '*' is a multibulk, whatever follows.
+    lambda b: not any(c in b for c in b" \t\r\n\x0b\x0c\"'\x00") and not b.startswith(b"*")
 )
 
 
@@ -185,3 +186,34 @@ def test_inline_roundtrip_mixed_with_multibulk(cmds, data):
         p.feed(wire[i : i + step])
         got += p.get_commands()
     assert got == cmds
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"*2147483647\r\n",
+        b"*1\r\n*2000000000\r\n",
+        b"*2\r\n$1\r\na\r\n>2000000000\r\n",
+        b"*1\r\n~2000000000\r\n",
+        b"*1\r\n|2000000000\r\n",
+    ],
+)
+def test_huge_aggregate_headers_cost_nothing(data):
+    # hiredis would allocate (and later free, for seconds) the whole announced array.
+    import time
+
+    start = time.monotonic()
+    p = RequestParser()
+    p.feed(data)
+    try:
+        p.get_commands()
+    except ProtocolError:
+        pass
+    del p
+    assert time.monotonic() - start < 0.5
+
+
+def test_value_that_looks_like_a_big_header_still_parses():
+    argv = [b"SET", b"*1234567", b"~9999999>1234567|7654321"]
+    data = encode_command(argv) * 3
+    assert parse_all(data) == [argv] * 3
