@@ -33,7 +33,7 @@ def ping(session: Session, argv: list[bytes]):
     return PONG
 
 
-@command("echo", 2, "fast", kind=CONN, group="connection")
+@command("echo", 2, "fast loading stale", kind=CONN, group="connection")
 def echo(session: Session, argv: list[bytes]):
     """Echo the given string"""
     return argv[1]
@@ -66,7 +66,14 @@ def _valid_client_attr(value: bytes) -> bool:
     return all(33 <= c <= 126 for c in value)
 
 
-@command("hello", -1, "noscript loading stale fast no_auth", kind=CONN, group="connection", since="6.0.0")
+@command(
+    "hello",
+    -1,
+    "noscript loading stale fast no_auth allow_busy",
+    kind=CONN,
+    group="connection",
+    since="6.0.0",
+)
 def hello(session: Session, argv: list[bytes]):
     """Handshake with Redis"""
     ver = 0
@@ -115,7 +122,7 @@ def hello(session: Session, argv: list[bytes]):
     )
 
 
-@command("auth", -2, "noscript loading stale fast no_auth", kind=CONN, group="connection")
+@command("auth", -2, "noscript loading stale fast no_auth allow_busy", kind=CONN, group="connection")
 def auth(session: Session, argv: list[bytes]):
     """Authenticate to the server"""
     if len(argv) > 3:

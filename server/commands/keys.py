@@ -211,7 +211,7 @@ def raftis_expire(ctx: ExecContext, argv: list[bytes]):
 # --- listing ----------------------------------------------------------------------------------------
 
 
-@command("keys", 2, "readonly", 1, 1, 1, READ)
+@command("keys", 2, "readonly", 0, 0, 0, READ, acl="@dangerous")
 def keys(ctx: ExecContext, argv: list[bytes]):
     """Find all keys matching the given pattern"""
     match = compile_glob(argv[1])
@@ -270,7 +270,7 @@ def _flush_options(argv: list[bytes]) -> None:
         raise errors.SYNTAX
 
 
-@command("flushdb", -1, "write", 0, 0, 0, WRITE)
+@command("flushdb", -1, "write", 0, 0, 0, WRITE, acl="@dangerous")
 def flushdb(ctx: ExecContext, argv: list[bytes]):
     """Remove all keys from the current database"""
     _flush_options(argv)
@@ -278,7 +278,7 @@ def flushdb(ctx: ExecContext, argv: list[bytes]):
     return OK
 
 
-@command("flushall", -1, "write", 0, 0, 0, WRITE)
+@command("flushall", -1, "write", 0, 0, 0, WRITE, acl="@dangerous")
 def flushall(ctx: ExecContext, argv: list[bytes]):
     """Remove all keys from all databases"""
     _flush_options(argv)
@@ -376,7 +376,7 @@ def move(ctx: ExecContext, argv: list[bytes]):
     return 1
 
 
-@command("swapdb", 3, "write fast", 0, 0, 0, WRITE, since="4.0.0")
+@command("swapdb", 3, "write fast", 0, 0, 0, WRITE, since="4.0.0", acl="@dangerous")
 def swapdb(ctx: ExecContext, argv: list[bytes]):
     """Swaps two Redis databases"""
     a = string2ll(argv[1])

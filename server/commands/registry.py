@@ -111,27 +111,44 @@ def _wrap(fn: Callable[[Any, list[bytes]], Any]) -> Callable[[Any, list[bytes]],
     return handler
 
 
-def _acl(flags: tuple[str, ...], group: str, kind: str) -> tuple[str, ...]:
-    cats = []
+# Redis lists a command's ACL categories in this order.
+_ACL_ORDER = (
+    "@keyspace @read @write @set @sortedset @list @hash @string @bitmap @hyperloglog @geo @stream @pubsub "
+    "@admin @fast @slow @blocking @dangerous @connection @transaction @scripting"
+).split()
+_GROUP_CATEGORY = {
+    "generic": "@keyspace",
+    "string": "@string",
+    "hash": "@hash",
+    "list": "@list",
+    "set": "@set",
+    "sorted_set": "@sortedset",
+    "sortedset": "@sortedset",
+    "bitmap": "@bitmap",
+    "hyperloglog": "@hyperloglog",
+    "geo": "@geo",
+    "stream": "@stream",
+    "pubsub": "@pubsub",
+    "connection": "@connection",
+    "transactions": "@transaction",
+    "scripting": "@scripting",
+}
+
+
+def _acl(flags: tuple[str, ...], group: str, extra: str) -> tuple[str, ...]:
+    cats = set(extra.split())
     if "write" in flags:
-        cats.append("@write")
+        cats.add("@write")
     if "readonly" in flags:
-        cats.append("@read")
-    if group in ("string", "hash", "list", "set", "sortedset", "bitmap", "hyperloglog", "geo", "stream"):
-        cats.append("@" + group)
-    elif group == "generic":
-        cats.append("@keyspace")
-    elif group == "connection":
-        cats.append("@connection")
-    elif group == "server":
-        cats.append("@admin" if "admin" in flags else "@slow")
+        cats.add("@read")
     if "admin" in flags:
-        cats.append("@dangerous")
-    if "fast" in flags:
-        cats.append("@fast")
-    elif "@slow" not in cats:
-        cats.append("@slow")
-    return tuple(dict.fromkeys(cats))
+        cats.update(("@admin", "@dangerous"))
+    if "blocking" in flags:
+        cats.add("@blocking")
+    if group in _GROUP_CATEGORY:
+        cats.add(_GROUP_CATEGORY[group])
+    cats.add("@fast" if "fast" in flags else "@slow")
+    return tuple(sorted(cats, key=lambda c: _ACL_ORDER.index(c) if c in _ACL_ORDER else len(_ACL_ORDER)))
 
 
 def _make(
@@ -146,6 +163,7 @@ def _make(
     summary: str,
     since: str,
     fn: Callable[[Any, list[bytes]], Any],
+    acl: str = "",
 ) -> Command:
     if kind not in _KINDS:
         raise ValueError(f"{name}: kind must be WRITE, READ or CONN")
@@ -165,7 +183,7 @@ def _make(
         group=group,
         summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
         since=since,
-        acl_categories=_acl(flag_tuple, group, kind),
+        acl_categories=_acl(flag_tuple, group, acl),
     )
 
 
@@ -181,11 +199,13 @@ def command(
     group: str = "generic",
     summary: str = "",
     since: str = "1.0.0",
+    acl: str = "",
 ) -> Callable[[Callable], Callable]:
-    """Register a top-level command.  Returns the function undecorated (tests call it)."""
+    """Register a top-level command.  Returns the function undecorated (tests call it).
+    ``acl`` adds ACL categories to those derived from flags and group (e.g. "@dangerous")."""
 
     def deco(fn: Callable) -> Callable:
-        cmd = _make(name, arity, flags, first_key, last_key, step, kind, group, summary, since, fn)
+        cmd = _make(name, arity, flags, first_key, last_key, step, kind, group, summary, since, fn, acl)
         if cmd.name in COMMANDS:
             raise ValueError(f"command {name} registered twice")
         COMMANDS[cmd.name] = cmd
@@ -204,6 +224,7 @@ def container(
     group: str = "server",
     summary: str = "",
     bare: Callable[[Any, list[bytes]], Any] | None = None,
+    acl: str = "",
 ) -> Command:
     """Register a container command (CLIENT, CONFIG, ...) whose subcommands register with
     ``subcommand``.  ``lookup`` resolves the subcommand; the container's own handler runs
@@ -225,6 +246,7 @@ def container(
         "2.0.0",
         bare or no_handler,
     )
+    cmd.acl_categories = ("@slow",) if bare is None else _acl(cmd.flags, group, acl)
     cmd.subcommands = {}
     COMMANDS[cmd.name] = cmd
     _FAST[cmd.name] = cmd
@@ -245,6 +267,7 @@ def subcommand(
     group: str | None = None,
     summary: str = "",
     since: str = "2.0.0",
+    acl: str = "",
 ) -> Callable[[Callable], Callable]:
     """Register ``PARENT NAME``; arity and key positions count the container's name too, as in
     Redis 7 (``CLIENT SETNAME name`` has arity 3)."""
@@ -264,6 +287,7 @@ def subcommand(
             summary,
             since,
             fn,
+            acl,
         )
         cmd.container = box
         box.subcommands[name.lower().encode()] = cmd

@@ -88,16 +88,17 @@ container(
     group="server",
     summary="Get array of Redis command details",
     bare=_all_commands,
+    acl="@connection",
 )
 
 
-@subcommand("command", "count", 2, _FLAGS, group="server", since="2.8.13")
+@subcommand("command", "count", 2, _FLAGS, group="server", since="2.8.13", acl="@connection")
 def command_count(session: Session, argv: list[bytes]):
     """Get total number of Redis commands"""
     return len(_visible())
 
 
-@subcommand("command", "info", -2, _FLAGS, group="server", since="2.8.13")
+@subcommand("command", "info", -2, _FLAGS, group="server", since="2.8.13", acl="@connection")
 def command_info(session: Session, argv: list[bytes]):
     """Get array of specific Redis command details, or all when no argument is given"""
     if len(argv) == 2:
@@ -119,14 +120,14 @@ def _find(name: bytes) -> Command | None:
     return cmd
 
 
-@subcommand("command", "docs", -2, _FLAGS, group="server", since="7.0.0")
+@subcommand("command", "docs", -2, _FLAGS, group="server", since="7.0.0", acl="@connection")
 def command_docs(session: Session, argv: list[bytes]):
     """Get array of specific Redis command documentation"""
     cmds = _visible() if len(argv) == 2 else [c for c in map(_find, argv[2:]) if c is not None]
     return Map([(c.name, _doc(c)) for c in cmds])
 
 
-@subcommand("command", "list", -2, _FLAGS, group="server", since="7.0.0")
+@subcommand("command", "list", -2, _FLAGS, group="server", since="7.0.0", acl="@connection")
 def command_list(session: Session, argv: list[bytes]):
     """Get an array of Redis command names"""
     names: list[tuple[bytes, Command]] = []
@@ -150,7 +151,7 @@ def command_list(session: Session, argv: list[bytes]):
     return errors.SYNTAX
 
 
-@subcommand("command", "getkeys", -4, _FLAGS, group="server", since="2.8.13")
+@subcommand("command", "getkeys", -4, _FLAGS, group="server", since="2.8.13", acl="@connection")
 def command_getkeys(session: Session, argv: list[bytes]):
     """Extract keys given a full Redis command"""
     target = argv[2:]
@@ -165,7 +166,7 @@ def command_getkeys(session: Session, argv: list[bytes]):
     return keys
 
 
-@subcommand("command", "help", 2, _FLAGS, group="server", since="5.0.0")
+@subcommand("command", "help", 2, _FLAGS, group="server", since="5.0.0", acl="@connection")
 def command_help(session: Session, argv: list[bytes]):
     """Show helpful text about the different subcommands"""
     lines = [
@@ -261,7 +262,7 @@ def config_help(session: Session, argv: list[bytes]):
 # --- INFO, TIME -------------------------------------------------------------------------------------
 
 
-@command("info", -1, "loading stale", kind=CONN, group="server")
+@command("info", -1, "loading stale", kind=CONN, group="server", acl="@dangerous")
 def info(session: Session, argv: list[bytes]):
     """Get information and statistics about the server"""
     section = b" ".join(argv[1:]).decode("latin-1").lower() or None

@@ -539,3 +539,43 @@ def test_matches_redis(redis_server, script, resp3):
         client.call("FLUSHALL")
         client.close()
     assert not problems, "\n".join(problems)
+
+
+# Commands Redis 7.0 does not have (7.2 additions clients use).
+_NOT_IN_REDIS_70 = {b"client|setinfo", b"client|no-touch"}
+
+
+def test_command_table_matches_redis(redis_server):
+    """Arity, key positions, flags and ACL categories as Redis 7.0's COMMAND INFO gives them."""
+    import hiredis
+
+    from server.commands import COMMANDS
+
+    client = redis_server.client()
+    problems = []
+    try:
+        for cmd in COMMANDS.values():
+            if cmd.internal:
+                continue
+            for c in [cmd, *(cmd.subcommands or {}).values()]:
+                r = hiredis.Reader()
+                r.feed(client.call("COMMAND", "INFO", c.name))
+                info = r.gets()[0]
+                if info is None:
+                    if c.name not in _NOT_IN_REDIS_70:
+                        problems.append(f"{c.name!r}: unknown to redis-server")
+                    continue
+                theirs = (info[1], info[3], info[4], info[5], sorted(info[2]), list(info[6]))
+                ours = (
+                    c.arity,
+                    c.first_key,
+                    c.last_key,
+                    c.step,
+                    sorted(f.encode() for f in c.flags if f != "internal"),
+                    [a.encode() for a in c.acl_categories],
+                )
+                if theirs != ours:
+                    problems.append(f"{c.name!r}:\n    redis: {theirs}\n    ours:  {ours}")
+    finally:
+        client.close()
+    assert not problems, "\n".join(problems)
