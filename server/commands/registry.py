@@ -80,12 +80,9 @@ class Command:
     subcommands: dict[bytes, Command] | None = None
     container: Command | None = None
     acl_categories: tuple[str, ...] = field(default=())
-
-    @property
-    def internal(self) -> bool:
-        """Internal commands (e.g. RAFTIS.EXPIRE) are log-only: clients cannot send them and
-        COMMAND does not list them."""
-        return "internal" in self.flags
+    # Internal commands (e.g. RAFTIS.EXPIRE) are log-only: clients cannot send them and
+    # COMMAND does not list them.  Derived from the "internal" flag.
+    internal: bool = False
 
     @property
     def is_write(self) -> bool:
@@ -184,6 +181,7 @@ def _make(
         summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
         since=since,
         acl_categories=_acl(flag_tuple, group, acl),
+        internal="internal" in flag_tuple,
     )
 
 
@@ -309,17 +307,16 @@ def lookup(argv: list[bytes]) -> Command | ErrorReply:
     """Resolve ``argv`` to its ``Command`` (the subcommand for a container) with the arity
     checked; or the exact error Redis gives (unknown command / subcommand, wrong arity).
     ``argv`` must not be empty."""
-    name = argv[0]
-    cmd = _FAST.get(name)
+    cmd = _FAST.get(argv[0])
     if cmd is None:
-        cmd = COMMANDS.get(name.lower())
-        if cmd is None or cmd.internal:
+        cmd = COMMANDS.get(argv[0].lower())
+        if cmd is None:
             return errors.unknown_command(argv)
-    elif cmd.internal:
+    if cmd.internal:
         return errors.unknown_command(argv)
     arity = cmd.arity
     n = len(argv)
-    if (arity > 0 and n != arity) or n < -arity:
+    if n != arity and (arity > 0 or n < -arity):
         return errors.wrong_arity(cmd.name)
     subs = cmd.subcommands
     if subs is not None:
