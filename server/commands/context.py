@@ -1,0 +1,83 @@
+"""``ExecContext``: everything a READ or WRITE handler may look at besides its arguments.
+
+One context is reused for every command (set the fields, call the handler), so running a
+command allocates nothing for it.  For a WRITE being applied: ``index`` is the log index,
+``now_ms`` the leader's timestamp carried in the entry, and ``rng`` is seeded from the index
+on first use (seeding costs microseconds, and most writes never draw a random number).  For a
+READ: ``index`` is 0, ``readonly`` is True, ``now_ms`` is the serving node's clock.
+"""
+
+from __future__ import annotations
+
+import random
+
+from server.keyspace import Database, Keyspace
+
+__all__ = ["ExecContext"]
+
+
+class ExecContext:
+    __slots__ = (
+        "keyspace",
+        "db",
+        "db_index",
+        "now_ms",
+        "index",
+        "readonly",
+        "_rng",
+        "_rng_seed",
+        "_rng_seeded",
+    )
+
+    def __init__(
+        self, keyspace: Keyspace, *, readonly: bool = False, rng: random.Random | None = None
+    ) -> None:
+        self.keyspace = keyspace
+        self.db_index = 0
+        self.db: Database = keyspace.dbs[0]
+        self.now_ms = 0
+        self.index = 0
+        self.readonly = readonly
+        self._rng = rng if rng is not None else random.Random(0)
+        # None: use the generator as it is (reads); an int: seed with it before first use.
+        self._rng_seed: int | None = None
+        self._rng_seeded: int | None = None
+
+    def select(self, db_index: int) -> None:
+        self.db_index = db_index
+        self.db = self.keyspace.dbs[db_index]
+
+    def for_write(self, index: int, now_ms: int, db_index: int) -> ExecContext:
+        """Prepare to apply the log entry at ``index``."""
+        self.index = index
+        self.now_ms = now_ms
+        self.readonly = False
+        self._rng_seed = index
+        if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
+            self.select(db_index)
+        return self
+
+    def for_read(self, now_ms: int, db_index: int) -> ExecContext:
+        """Prepare to run a read on local state."""
+        self.index = 0
+        self.now_ms = now_ms
+        self.readonly = True
+        self._rng_seed = None
+        if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
+            self.select(db_index)
+        return self
+
+    @property
+    def rng(self) -> random.Random:
+        seed = self._rng_seed
+        if seed is not None and self._rng_seeded != seed:
+            self._rng.seed(seed)
+            self._rng_seeded = seed
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        """Set a generator the caller has already seeded."""
+        self._rng = value
+        self._rng_seed = None
+        self._rng_seeded = None
