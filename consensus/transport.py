@@ -113,6 +113,7 @@ class _InboundProtocol(asyncio.Protocol):
         self.state = "hello"
         self.my_nonce = b""
         self.their_nonce = b""
+        self.reply_to = ""
         self.handshake_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -169,7 +170,7 @@ class _InboundProtocol(asyncio.Protocol):
         if self.state == "hello":
             if kind != K_HELLO:
                 raise HandshakeError("expected HELLO")
-            magic, version, cluster_id, from_id, to_id, nonce = _dec.decode(body)
+            magic, version, cluster_id, from_id, to_id, nonce, reply_to = _dec.decode(body)
             if magic != MAGIC.decode():
                 raise HandshakeError("not a Raftis peer")
             if version != PROTOCOL_VERSION:
@@ -184,6 +185,7 @@ class _InboundProtocol(asyncio.Protocol):
                 raise HandshakeError(f"bad node id {from_id!r}")
             self.peer_id = from_id
             self.their_nonce = nonce
+            self.reply_to = reply_to
             if pt.secret:
                 self.my_nonce = os.urandom(16)
                 self.state = "proof"
@@ -203,6 +205,7 @@ class _InboundProtocol(asyncio.Protocol):
     def _welcome(self) -> None:
         assert self.tr is not None
         self.state = "open"
+        self.pt._learn(self.peer_id, self.reply_to)
         if self.handshake_timer:
             self.handshake_timer.cancel()
         self.tr.write(frame(K_WELCOME, b""))
@@ -224,7 +227,7 @@ class _Outbound(asyncio.Protocol):
         self.tr = transport  # type: ignore[assignment]
         pt = self.link.pt
         hello = _enc.encode([MAGIC.decode(), PROTOCOL_VERSION, pt.cluster_id, pt.node_id,
-                             self.link.peer_id, self.nonce])
+                             self.link.peer_id, self.nonce, pt.advertise])
         self.tr.write(frame(K_HELLO, hello))
 
     def data_received(self, data: bytes) -> None:
@@ -356,8 +359,8 @@ class PeerTransport:
     """
 
     def __init__(self, node_id: int, cluster_id: str, on_message: Callable[[int, bytes], None], *,
-                 secret: bytes = b"", bind_host: str = "", max_frame: int = DEFAULT_MAX_FRAME,
-                 handshake_timeout: float = 5.0) -> None:
+                 secret: bytes = b"", bind_host: str = "", advertise: str = "",
+                 max_frame: int = DEFAULT_MAX_FRAME, handshake_timeout: float = 5.0) -> None:
         self.node_id = node_id
         self.cluster_id = cluster_id
         self.on_message = on_message
@@ -366,6 +369,11 @@ class PeerTransport:
         self.max_frame = max_frame
         self.handshake_timeout = handshake_timeout
         self.links: dict[int, _PeerLink] = {}
+        # host:port each node gave in its handshake, to answer nodes not (yet) in the
+        # membership this node knows, such as a new node that has not received the log yet.
+        self.advertise = advertise
+        self.learned: dict[int, tuple[str, int]] = {}
+        self._peers: dict[int, tuple[str, int]] = {}
         self._inbound: set[_InboundProtocol] = set()
         self._server: asyncio.base_events.Server | None = None
         self.bytes_in = 0
@@ -379,8 +387,24 @@ class PeerTransport:
         self.bytes_in += len(body)
         self.on_message(peer_id, body)
 
+    def _learn(self, peer_id: int, reply_to: str) -> None:
+        host, _, port = reply_to.rpartition(":")
+        if not host or not port.isdigit():
+            return
+        addr = (host.strip("[]"), int(port))
+        if self.learned.get(peer_id) != addr:
+            self.learned[peer_id] = addr
+            if peer_id not in self._peers:
+                self._dial(self._peers)
+
     def set_peers(self, peers: dict[int, tuple[str, int]]) -> None:
-        """Dial exactly these peers (id -> (host, raft port)); drop links to any others."""
+        """Dial these peers (id -> (host, raft port)), plus any node that dialled us and is not
+        among them; drop links to all others."""
+        self._peers = dict(peers)
+        self._dial(peers)
+
+    def _dial(self, peers: dict[int, tuple[str, int]]) -> None:
+        peers = {**self.learned, **peers}
         for pid in list(self.links):
             link = self.links[pid]
             if pid not in peers or peers[pid] != (link.host, link.port):

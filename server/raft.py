@@ -146,6 +146,7 @@ class RaftHost:
         self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,
                                        secret=cfg.cluster_secret.encode(),
                                        bind_host=cfg.bind if cfg.bind not in ("0.0.0.0", "::") else "",
+                                       advertise=f"{cfg.host}:{cfg.raft_port}",
                                        max_frame=1 << 30)
         await self.transport.listen(cfg.bind, cfg.raft_port)
         self.driver = RaftDriver(

@@ -33,9 +33,9 @@ class ServerView(Protocol):
 class Session:
     """One client connection's state.
 
-    ``multi`` is ``None`` outside MULTI, else the list of queued argv; ``multi_error`` is set
-    when a queued command was refused (EXEC then answers EXECABORT).  ``watched`` maps
-    (db index, key) to the key's version when WATCH ran.  ``close_after_reply`` asks the
+    ``multi`` is ``None`` outside MULTI, else the transaction being queued
+    (``server.transactions.TxState``).  ``watched`` maps (db index, key) to the key's
+    version and liveness when WATCH ran.  ``close_after_reply`` asks the
     connection to close once the current reply is written (QUIT).
     """
 
@@ -54,7 +54,6 @@ class Session:
         "last_interaction_ms",
         "readonly",
         "multi",
-        "multi_error",
         "watched",
         "close_after_reply",
         "authenticated",
@@ -63,6 +62,8 @@ class Session:
         "no_touch",
         "server",
         "extra",
+        "forwarded",
+        "forward_multi",
     )
 
     def __init__(
@@ -88,15 +89,16 @@ class Session:
         self.last_cmd = b"NULL"
         self.last_interaction_ms = created_ms
         self.readonly = False
-        self.multi: list[list[bytes]] | None = None
-        self.multi_error = False
-        self.watched: dict[tuple[int, bytes], int] = {}
+        self.multi: Any = None
+        self.watched: dict[tuple[int, bytes], tuple[int, bool]] = {}
         self.close_after_reply = False
         self.authenticated = True
         self.user = b"default"
         self.no_evict = False
         self.no_touch = False
         self.server = server
+        self.forwarded = False  # a link from another node relaying its clients' commands
+        self.forward_multi = False  # a MULTI relayed to the leader is open on this connection
         self.extra: dict[str, Any] = {}  # room for other layers (pub/sub channels, ...)
 
     def reset(self) -> None:
@@ -107,7 +109,6 @@ class Session:
         self.resp3 = False
         self.readonly = False
         self.multi = None
-        self.multi_error = False
         self.watched = {}
         self.no_evict = False
         self.no_touch = False

@@ -40,6 +40,9 @@ class TxState:
         self.db = db  # SELECT inside MULTI changes the db of the commands after it
         self.start_db = db
 
+    def __len__(self) -> int:
+        return len(self.queued)
+
 
 def queue_command(session: Any, argv: list[bytes]) -> Any:
     """A command sent between MULTI and EXEC: check it and queue it."""

@@ -27,6 +27,7 @@ class ExecContext:
         "_rng",
         "_rng_seed",
         "_rng_seeded",
+        "in_exec",
     )
 
     def __init__(
@@ -42,6 +43,7 @@ class ExecContext:
         # None: use the generator as it is (reads); an int: seed with it before first use.
         self._rng_seed: int | None = None
         self._rng_seeded: int | None = None
+        self.in_exec = False  # inside MULTI/EXEC: blocking commands answer at once
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index
@@ -56,6 +58,11 @@ class ExecContext:
         if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
             self.select(db_index)
         return self
+
+    def reseed(self, seed: int) -> None:
+        """Seed the generator for the next command of the entry being applied (each command
+        of a batch gets its own seed, derived from the entry index and its position)."""
+        self._rng_seed = seed
 
     def for_read(self, now_ms: int, db_index: int) -> ExecContext:
         """Prepare to run a read on local state."""
