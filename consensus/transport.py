@@ -309,7 +309,7 @@ class _PeerLink:
                     self.last_error = ""
                 self._wake.clear()
                 await self._wake.wait()  # set when the connection is lost or the link closes
-            except (OSError, asyncio.TimeoutError, HandshakeError, ConnectionError) as e:
+            except (TimeoutError, OSError, HandshakeError, ConnectionError) as e:
                 err = f"{type(e).__name__}: {e}"
                 if err != self.last_error:
                     log.warning("cannot reach peer %d at %s:%d: %s", self.peer_id, self.host,

@@ -53,7 +53,7 @@ async def fetch_cluster_id(join: str) -> str:
                 if line.startswith("cluster_id:"):
                     return line.split(":", 1)[1].strip()
             raise ConnectionError(f"{join} did not report a cluster id")
-        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError, ConnectionError) as e:
             log.warning("cannot reach %s to join its cluster (%s); retrying", join, e)
             await asyncio.sleep(1.0)
 
@@ -74,7 +74,7 @@ async def join_cluster(node: Node, cfg: NodeConfig) -> None:
             if raw.startswith(b"+"):
                 continue
             log.warning("joining through %s: %s", cfg.join, reply_text(raw))
-        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError, ConnectionError) as e:
             log.warning("joining through %s failed: %s", cfg.join, e)
         await asyncio.sleep(1.0)
 

@@ -58,7 +58,7 @@ class LeaderLink(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port), 5.0)
-        except (OSError, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError) as e:
             log.warning("cannot reach leader %d at %s:%d: %s", self.leader_id, self.host, self.port, e)
             self._fail_all()
 

@@ -110,7 +110,7 @@ def replication_section(node: Any) -> str:
         fields.append(("role", "master"))
         followers = [r for r in _peer_rows(node) if r[0] != node.cfg.node_id]
         fields.append(("connected_slaves", sum(1 for r in followers if r[3])))
-        for i, (nid, addr, match, connected) in enumerate(followers):
+        for i, (_nid, addr, match, connected) in enumerate(followers):
             host = addr.host if addr else ""
             port = addr.port if addr else 0
             state = "online" if connected else "offline"

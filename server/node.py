@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any
 from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted
 from resp.encoder import encode
 from resp.types import ErrorReply
-from server import errors
-from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
-from server.transactions import TX_NAMES, apply_exec, exec_item, watch
-from server.config import NodeConfig
 from server.commands.context import ExecContext
+from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
+from server.config import NodeConfig
 from server.keyspace import Keyspace
 from server.proposals import decode_batch, encode_batch
 from server.session import Session
+from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 
 if TYPE_CHECKING:
     from server.connection import ClientConnection
@@ -455,7 +454,7 @@ class Node:
         if raft.role == Role.LEADER and len(raft.core.membership.voters) > 1:
             try:
                 await raft.transfer_leadership(0, timeout=3.0)
-            except (AdminError, asyncio.TimeoutError) as e:
+            except (TimeoutError, AdminError) as e:
                 log.warning("could not hand over leadership before stopping: %s", e)
         deadline = time.monotonic() + 2.0
         while self.waiters and time.monotonic() < deadline:

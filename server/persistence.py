@@ -18,8 +18,8 @@ import msgspec
 
 from consensus.messages import Entry, EntryType, HardState, Membership, Ready, SnapshotMeta
 from storage.errors import StorageError
-from storage.snapshots import SnapshotReader, SnapshotStore, SnapshotWriter
 from storage.snapshots import SnapshotMeta as StoredSnapshot
+from storage.snapshots import SnapshotReader, SnapshotStore, SnapshotWriter
 from storage.wal import Batch, Wal
 
 log = logging.getLogger("raftis.storage")

@@ -30,7 +30,6 @@ from consensus.messages import (
     ConfChange,
     ConfChangeOp,
     Entry,
-    EntryType,
     HardState,
     Membership,
     NotLeader,
@@ -378,7 +377,7 @@ class RaftHost:
                 self.driver.kick()  # type: ignore[union-attr]
                 try:
                     await self.wait_applied(res.last_index, max(0.1, deadline - time.monotonic()))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise AdminError("TIMEOUT the membership change was not committed in time") from None
                 if self.conf_applied.get(res.last_index, term) != term:
                     raise AdminError("TRYAGAIN leadership changed before the change was committed")
