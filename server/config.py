@@ -77,7 +77,7 @@ class NodeConfig:
     command_timeout: float = 10.0
     cluster_secret: str = ""
     stale_reads: bool = False  # serve reads from local state on every node (not linearizable)
-    unsafe_local_reads: bool = False  # test-only: leader reads without ReadIndex
+    unsafe_local_reads: bool = False  # test-only: every node reads local state, no ReadIndex
     log_level: str = "info"
 
     def __post_init__(self) -> None:

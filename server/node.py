@@ -166,7 +166,7 @@ class Node:
             if self.cfg.unsafe_local_reads:
                 return Route.LOCAL_READ
             return Route.READ
-        if kind == READ and not tx and (session.readonly or self.cfg.stale_reads):
+        if kind == READ and not tx and (session.readonly or self.cfg.stale_reads or self.cfg.unsafe_local_reads):
             return Route.LOCAL_READ
         if not raft.is_member():
             return Route.ERROR
