@@ -389,6 +389,43 @@ sadd big 1 2 3 x
 ?sort sscan big 0
 """
 
+# Larger values: a long list walked from either end, hashtable-encoded sets.
+_N = 300
+BIGGER = "\n".join(
+    [
+        "rpush big " + " ".join(str(i) for i in range(_N)),
+        "lrange big 250 260",
+        "lrange big -5 -1",
+        "lrange big 10 12",
+        "lindex big 150",
+        "lindex big -150",
+        "lpos big 299 maxlen 100",
+        "lpos big 299 rank -1 maxlen 1",
+        "linsert big before 200 x",
+        "lindex big 200",
+        "lset big 250 y",
+        "ltrim big 100 -100",
+        "llen big",
+        "lrange big 0 2",
+        "lrange big -2 -1",
+        "sadd a " + " ".join(f"m{i}" for i in range(_N)),
+        "sadd b " + " ".join(f"m{i}" for i in range(0, _N, 3)),
+        "sintercard 2 a b",
+        "sintercard 2 a b limit 7",
+        "?sort sdiff b a",
+        "sdiffstore c a b",
+        "scard c",
+        "sinterstore c a b",
+        "smismember c m0 m1 m3",
+        "sunionstore c a b",
+        "scard c",
+        "?sort spop c 1000",
+        "exists c",
+        "scard a",
+        "srandmember a 0",
+    ]
+)
+
 
 def _check(script: str, client, ex) -> list[str]:
     problems = []
@@ -413,7 +450,7 @@ def _check(script: str, client, ex) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("script", [LISTS, SETS], ids=["lists", "sets"])
+@pytest.mark.parametrize("script", [LISTS, SETS, BIGGER], ids=["lists", "sets", "bigger"])
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_matches_redis(redis_server, script, resp3):
     client = redis_server.client()
