@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from resp.types import ErrorReply
 from server.commands.arguments import LLONG_MAX, _round_ld, parse_long_double
 
-__all__ = ["BLOCKING_COMMANDS", "Blocked", "blocked_keys", "parse_timeout"]
+__all__ = ["BLOCKING_COMMANDS", "Blocked", "blocked_keys", "in_exec", "parse_timeout"]
 
 
 @dataclass(frozen=True, slots=True)
