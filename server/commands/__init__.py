@@ -9,8 +9,10 @@ from server.commands import (  # noqa: F401  (registration side effects)
     connection,
     hashes,
     keys,
+    lists,
     raft_admin,
     server,
+    sets,
     strings,
     transactions,
 )
