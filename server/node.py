@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted
 from resp.encoder import encode
 from resp.types import ErrorReply
+from server.blocked_clients import BlockedClients
+from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
@@ -103,6 +105,7 @@ class Node:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ctx = ExecContext(self.keyspace)
+        self.blocked = BlockedClients(self)
         self.stats_commands = 0
         self.stats_connections = 0
         self.stats_rejected = 0
@@ -310,18 +313,27 @@ class Node:
                         slot = w.slots[pos]
                         if slot is not None:
                             conn, seq = slot
-                            conn.resolve(seq, encode(reply, conn.session.resp3))
-                            conn.done_one()
+                            if type(reply) is Blocked:
+                                blocked = self.blocked
+                                blocked.park(conn, seq, item[0], item[1], reply,
+                                             blocked.deadline_of(conn, seq))
+                            else:
+                                conn.resolve(seq, encode(reply, conn.session.resp3))
+                                conn.done_one()
                     pos += 1
                 self.stats_commands += pos
             self.applied = e.index
             self.applied_term = e.term
         if self._read_heap:
             self._release_reads()
+        if self.blocked.parked:
+            self.blocked.after_apply()
         self.flush_dirty()
 
     def fail_stale_waiters(self) -> None:
-        """Writes and reads not answered within the command timeout get -TIMEOUT."""
+        """Writes and reads not answered within the command timeout get -TIMEOUT; blocked
+        clients whose own timeout ran out get the timeout reply."""
+        self.blocked.expire()
         now = time.monotonic()
         if self.waiters:
             for index in [i for i, w in self.waiters.items() if w.deadline < now]:

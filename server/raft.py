@@ -37,6 +37,7 @@ from consensus.messages import (
     SnapshotMeta,
 )
 from consensus.transport import PeerTransport
+from resp.types import ErrorReply
 from server.config import NodeConfig, PeerAddress
 from server.driver import RaftDriver
 from server.persistence import NodeStorage, encode_membership
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
     from server.node import Node
 
 log = logging.getLogger("raftis.raft")
+
+
+BLOCKED_LEADER_LOST = ErrorReply("TRYAGAIN leadership changed while the client was blocked; nothing was popped")
 
 
 class AdminError(Exception):
@@ -210,6 +214,7 @@ class RaftHost:
         self.leader_id = ss.leader_id
         if was_leader and ss.role != Role.LEADER:
             log.info("node %d stepped down in term %d", self.cfg.node_id, self.core.term)
+            self.node.blocked.fail_all(BLOCKED_LEADER_LOST)
 
     def _on_fatal(self, exc: BaseException) -> None:
         self.fatal = exc

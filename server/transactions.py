@@ -129,6 +129,15 @@ def apply_exec(node: Node, ctx: Any, queued: list, watches: list) -> Any:
             return NULL_ARRAY
     replies: list[Any] = []
     index = ctx.index
+    ctx.in_exec = True
+    try:
+        _run_queued(ctx, queued, index, now, replies)
+    finally:
+        ctx.in_exec = False
+    return replies
+
+
+def _run_queued(ctx: Any, queued: list, index: int, now: int, replies: list) -> None:
     for db_index, argv in queued:
         ctx.for_write(index, now, db_index)
         name = argv[0].lower()
@@ -149,4 +158,3 @@ def apply_exec(node: Node, ctx: Any, queued: list, watches: list) -> Any:
             ctx.readonly = True
         replies.append(cmd.handler(ctx, argv))
         ctx.readonly = False
-    return replies
