@@ -150,6 +150,15 @@ class ClientConnection(asyncio.Protocol):
                     return
                 cmd = lookup(argv)
                 if type(cmd) is ErrorReply:
+                    if session.forward_multi:
+                        # The transaction lives on the leader: let it see (and count) the error.
+                        if self.running not in (IDLE, FORWARDED):
+                            return
+                        queue.popleft()
+                        self.running = FORWARDED
+                        self.inflight += 1
+                        node.forward(self, argv, seq)
+                        continue
                     queue.popleft()
                     if session.multi is not None:
                         session.multi.dirty = True
