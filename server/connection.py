@@ -271,6 +271,15 @@ class ClientConnection(asyncio.Protocol):
         else:
             self.early[seq] = data
 
+    def push(self, data: bytes) -> None:
+        """Out-of-band data (pub/sub messages): written at once, between replies."""
+        if self.closing:
+            return
+        self.wbuf.append(data)
+        if not self._dirty:
+            self._dirty = True
+            self.node.mark_dirty(self)
+
     def done_one(self) -> None:
         """A started command produced its reply; when the run is over, start the next one."""
         self.inflight -= 1

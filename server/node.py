@@ -35,6 +35,7 @@ from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
 from server.keyspace import Keyspace
 from server.proposals import decode_batch, encode_batch
+from server.pubsub import PubSub
 from server.session import Session
 from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 
@@ -45,6 +46,9 @@ log = logging.getLogger("raftis.node")
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 NOT_QUEUED = frozenset((b"quit", b"reset"))
+# What a RESP2 connection may send while it has subscriptions.
+SUBSCRIBED_OK = frozenset((b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
+                           b"reset", b"ssubscribe", b"sunsubscribe"))
 
 
 class Route(IntEnum):
@@ -106,6 +110,8 @@ class Node:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ctx = ExecContext(self.keyspace)
         self.blocked = BlockedClients(self)
+        self.pubsub = PubSub()
+        self.ctx.publish = self.pubsub.publish
         self.stats_commands = 0
         self.stats_connections = 0
         self.stats_rejected = 0
@@ -119,14 +125,14 @@ class Node:
         peer = conn.transport.get_extra_info("peername") if conn.transport else None
         sock = conn.transport.get_extra_info("sockname") if conn.transport else None
         s = Session(self, addr=_fmt_addr(peer), laddr=_fmt_addr(sock), created_ms=self.now_ms(), client_id=cid)
-        s.forwarded = False
-        s.forward_multi = False
+        s.extra["conn"] = conn
         self.sessions[cid] = s
         self.stats_connections += 1
         return s
 
     def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        self.pubsub.drop(session)
 
     # -- the server interface sessions use (CONFIG GET, CLIENT LIST, INFO, TIME) -------------
     def now_ms(self) -> int:
@@ -152,6 +158,8 @@ class Node:
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
         name = cmd.name
+        if not session.resp3 and session.extra and name not in SUBSCRIBED_OK and PubSub.count(session):
+            return Route.ERROR
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
             return Route.QUEUE
         kind = cmd.kind
@@ -182,6 +190,9 @@ class Node:
         return Route.FORWARD
 
     def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> ErrorReply:
+        if not session.resp3 and cmd.name not in SUBSCRIBED_OK and PubSub.count(session):
+            return ErrorReply(f"ERR Can't execute '{cmd.name.decode(errors='replace')}': only (P|S)SUBSCRIBE / "
+                              "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         raft = self.raft
         if raft.role == Role.LEADER:
             return TRYAGAIN_NOT_LEADER

@@ -10,6 +10,7 @@ from server.commands import (  # noqa: F401  (registration side effects)
     hashes,
     keys,
     lists,
+    pubsub,
     raft_admin,
     server,
     sets,

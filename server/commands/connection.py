@@ -28,6 +28,10 @@ def ping(session: Session, argv: list[bytes]):
     """Ping the server"""
     if len(argv) > 2:
         return errors.wrong_arity(b"ping")
+    subs = session.extra.get("pubsub")
+    if subs and (subs[0] or subs[1]) and not session.resp3:
+        # A RESP2 connection in subscribed mode gets PING's answer as a message-like array.
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
     if len(argv) == 2:
         return argv[1]
     return PONG
@@ -160,6 +164,9 @@ def quit_(session: Session, argv: list[bytes]):
 )
 def reset(session: Session, argv: list[bytes]):
     """Reset the connection"""
+    pubsub = getattr(session.server, "pubsub", None)
+    if pubsub is not None:
+        pubsub.drop(session)
     session.reset()
     return RESET
 

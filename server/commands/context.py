@@ -28,6 +28,7 @@ class ExecContext:
         "_rng_seed",
         "_rng_seeded",
         "in_exec",
+        "publish",
     )
 
     def __init__(
@@ -44,6 +45,9 @@ class ExecContext:
         self._rng_seed: int | None = None
         self._rng_seeded: int | None = None
         self.in_exec = False  # inside MULTI/EXEC: blocking commands answer at once
+        # PUBLISH's delivery to this node's subscribers (returns how many got it); None
+        # where there are no subscribers to deliver to.
+        self.publish = None
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index
