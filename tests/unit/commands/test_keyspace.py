@@ -214,3 +214,16 @@ def test_write_rng_is_seeded_from_the_index():
 def test_set_plain_is_minimal():
     ex = LocalExecutor(Clock())
     assert ex.run("SET", "k", "v") is OK
+
+
+def test_changed_since_for_watch():
+    ex = LocalExecutor(Clock())
+    ex.run("SET", "w", "1")
+    seen = ex.index
+    db = ex.keyspace.dbs[0]
+    assert not db.changed_since(b"w", seen)
+    ex.run("SET", "other", "1")
+    assert not db.changed_since(b"w", seen)
+    ex.run("DEL", "w")
+    assert db.changed_since(b"w", seen)
+    assert ex.keyspace.stats() == [(0, 1, 0)]
