@@ -167,6 +167,30 @@ get h
 mget h a
 getdel a
 getex h
+set xa v exat 99999999999
+expiretime xa
+set xa v pxat 99999999999123
+pexpiretime xa
+expiretime xa
+set xa v keepttl
+pexpiretime xa
+getex xa exat 99999999998
+expiretime xa
+getex xa pxat 99999999998001 persist
+getex xa pxat 99999999998001
+pexpiretime xa
+getex xa persist
+expiretime xa
+getex xa pxat 1
+exists xa
+set xa v exat 1
+exists xa
+set xa v px 9223372036854775807
+set xa v ex 9223372036854775
+set xa v ex 9223372036854
+get xa
+getex xa ex 9223372036854775
+getex xa px 9223372036854775807
 """
 
 KEYS = r"""
