@@ -124,3 +124,41 @@ def test_random_sequences_match_redis(redis_server, seed):
         client.call("FLUSHALL")
         client.close()
     assert not problems, f"seed {seed} (resp3={resp3}):\n" + "\n".join(problems[:5])
+
+
+def _number(rng: random.Random) -> bytes:
+    kind = rng.randrange(6)
+    if kind == 0:
+        return b"%d" % rng.randrange(-(10**6), 10**6)
+    if kind == 1:
+        return b"%.*f" % (rng.randrange(0, 12), rng.uniform(-1e6, 1e6))
+    if kind == 2:
+        return b"%.*e" % (rng.randrange(0, 17), rng.uniform(-1, 1) * 10 ** rng.randrange(-30, 30))
+    if kind == 3:
+        return repr(rng.random()).encode()
+    if kind == 4:
+        return b"0x%xp%d" % (rng.randrange(1, 1 << 20), rng.randrange(-20, 20))
+    return b"%.17g" % rng.uniform(-1e20, 1e20)
+
+
+def test_incrbyfloat_digits_match_redis(redis_server):
+    """Redis adds in x87 long double and prints %.17Lf; the emulation must give the same
+    digits for decimal, exponent and hex inputs of every magnitude."""
+    rng = random.Random(1)
+    entries = []
+    for i in range(600):
+        key = b"f%d" % rng.randrange(4)
+        if rng.random() < 0.1:
+            entries.append((i, "", [b"SET", key, _number(rng)]))
+        elif rng.random() < 0.2:
+            entries.append((i, "", [b"HINCRBYFLOAT", b"h", key, _number(rng)]))
+        else:
+            entries.append((i, "", [b"INCRBYFLOAT", key, _number(rng)]))
+    client = redis_server.client()
+    try:
+        client.call("FLUSHALL")
+        problems = run_script(entries, client, LocalExecutor())
+    finally:
+        client.call("FLUSHALL")
+        client.close()
+    assert not problems, "\n".join(problems[:5])
