@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from commands_differential import run_script
 from commands_harness import LocalExecutor
-from differential import run_script
 
 KEYS = [b"k1", b"k2", b"k3", b"h1", b"h2"]
 VALUES = [

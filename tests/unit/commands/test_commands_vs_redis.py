@@ -4,8 +4,8 @@ the encoded replies compared byte for byte (RESP2, then RESP3 after HELLO 3)."""
 from __future__ import annotations
 
 import pytest
+from commands_differential import run_script
 from commands_harness import LocalExecutor
-from differential import run_script
 
 STRINGS = r"""
 set a 1
