@@ -62,6 +62,8 @@ class Session:
         "no_evict",
         "no_touch",
         "server",
+        "forwarded",
+        "forward_multi",
         "extra",
     )
 
@@ -97,6 +99,10 @@ class Session:
         self.no_evict = False
         self.no_touch = False
         self.server = server
+        # Follower forwarding: this connection carries commands relayed by another node, and
+        # whether the open MULTI is being relayed to the leader.
+        self.forwarded = False
+        self.forward_multi = False
         self.extra: dict[str, Any] = {}  # room for other layers (pub/sub channels, ...)
 
     def reset(self) -> None:
