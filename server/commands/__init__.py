@@ -14,10 +14,14 @@ How the node runs a command::
         cmd = lookup_internal(argv)     # entries may hold internal commands (RAFTIS.EXPIRE)
         reply = cmd.handler(ctx.for_write(index, now_ms, db_index), argv)
 
-A new family is one module here that uses ``@command``/``@subcommand``, imported below.
+A new family is one module in this package that uses ``@command``/``@subcommand``: every
+module here is imported (in name order) when the package is, so dropping the file in is all
+it takes to register it.
 """
 
-from server.commands import connection, hashes, keys, server, strings  # noqa: F401  (registration side effects)
+import importlib
+import pkgutil
+
 from server.commands.context import ExecContext
 from server.commands.registry import (
     COMMANDS,
@@ -43,3 +47,10 @@ __all__ = [
     "lookup",
     "lookup_internal",
 ]
+
+# Modules that hold no commands, only what the families share.
+_SUPPORT_MODULES = frozenset({"arguments", "context", "glob", "registry", "scanning"})
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _module not in _SUPPORT_MODULES:
+        importlib.import_module(f"{__name__}.{_module}")
