@@ -33,9 +33,9 @@ class ServerView(Protocol):
 class Session:
     """One client connection's state.
 
-    ``multi`` is ``None`` outside MULTI, else the list of queued argv; ``multi_error`` is set
-    when a queued command was refused (EXEC then answers EXECABORT).  ``watched`` maps
-    (db index, key) to the key's version when WATCH ran.  ``close_after_reply`` asks the
+    ``multi`` is ``None`` outside MULTI, else the transaction state the MULTI/EXEC code keeps
+    (queued commands, whether one was refused); ``multi_error`` is there for that code too.
+    ``watched`` maps (db index, key) to the key's version when WATCH ran.  ``close_after_reply`` asks the
     connection to close once the current reply is written (QUIT).
     """
 
@@ -90,7 +90,7 @@ class Session:
         self.last_cmd = b"NULL"
         self.last_interaction_ms = created_ms
         self.readonly = False
-        self.multi: list[list[bytes]] | None = None
+        self.multi: Any = None
         self.multi_error = False
         self.watched: dict[tuple[int, bytes], int] = {}
         self.close_after_reply = False
