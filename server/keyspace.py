@@ -206,6 +206,11 @@ class Database:
         """Log index of the last change to ``key`` (an upper bound when not tracked)."""
         return self.versions.get(key, self.version_floor)
 
+    def changed_since(self, key: bytes, index: int) -> bool:
+        """WATCH's question at EXEC time: may ``key`` have changed after log ``index``?
+        (True can be a false alarm for a key watched long ago, never a missed change.)"""
+        return self.versions.get(key, self.version_floor) > index
+
     # --- writes (apply time only) ----------------------------------------------------------
     def get_for_write(self, key: bytes, now_ms: int, index: int) -> Any:
         """Like ``get`` but deletes ``key`` first when it has expired."""
@@ -331,6 +336,10 @@ class Keyspace:
             if db.expires and len(out) < limit:
                 out.extend((db.index, k) for k in db.expired_keys(now_ms, limit - len(out)))
         return out
+
+    def stats(self) -> list[tuple[int, int, int]]:
+        """(db index, keys, keys with an expiry) for each non-empty database: INFO keyspace."""
+        return [(db.index, len(db.data), len(db.expires)) for db in self.dbs if db.data]
 
     def flush_all(self, index: int) -> None:
         for db in self.dbs:

@@ -78,6 +78,11 @@ class ExecContext:
             self.select(db_index)
         return self
 
+    def reseed(self, seed: int) -> None:
+        """Seed ``rng`` from ``seed`` (on first use) instead of the log index: a log entry that
+        carries several commands gives each its own seed, e.g. ``(index << 20) | position``."""
+        self._rng_seed = seed
+
     @property
     def rng(self) -> random.Random:
         seed = self._rng_seed
