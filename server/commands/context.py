@@ -63,11 +63,6 @@ class ExecContext:
             self.select(db_index)
         return self
 
-    def reseed(self, seed: int) -> None:
-        """Seed the generator for the next command of the entry being applied (each command
-        of a batch gets its own seed, derived from the entry index and its position)."""
-        self._rng_seed = seed
-
     def for_read(self, now_ms: int, db_index: int) -> ExecContext:
         """Prepare to run a read on local state."""
         self.index = 0

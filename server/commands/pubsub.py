@@ -37,7 +37,7 @@ def punsubscribe(session: Any, argv: list[bytes]) -> Any:
     return _pushes(session, session.server.pubsub.unsubscribe(session, argv[1:], True))
 
 
-@command("publish", 3, "pubsub loading stale fast may_replicate", kind=WRITE, group="pubsub",
+@command("publish", 3, "pubsub loading stale fast", kind=WRITE, group="pubsub",
          summary="Posts a message to a channel.")
 def publish(ctx: Any, argv: list[bytes]) -> Any:
     deliver = ctx.publish

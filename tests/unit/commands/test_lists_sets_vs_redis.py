@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 from commands_harness import LocalExecutor
-from differential import _decode, _sorted, parse_script
+from commands_differential import _decode, _sorted, parse_script
 
 from resp import encode
 from server.commands.blocking import Blocked
