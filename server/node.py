@@ -168,6 +168,8 @@ class Node:
             return Route.CONN
         raft = self.raft
         if raft.role == Role.LEADER:
+            if kind == WRITE and raft.driver.storage_error is not None:
+                return Route.ERROR
             if tx:
                 if name == b"exec":
                     return Route.EXEC
@@ -195,6 +197,10 @@ class Node:
                               "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         raft = self.raft
         if raft.role == Role.LEADER:
+            err = raft.driver.storage_error
+            if err is not None:
+                return ErrorReply(f"MISCONF Errors writing to the Raft log: {err}; writes are refused "
+                                  "until the log can be written again")
             return TRYAGAIN_NOT_LEADER
         if not raft.is_member():
             return NOCLUSTER
