@@ -499,7 +499,7 @@ class Node:
             by_db.setdefault(db, []).append(key)
         for db, keys in by_db.items():
             self.stats_expired += len(keys)
-            self.propose_internal(db, [b"RAFTIS.EXPIRE", *keys])
+            self.propose_internal(db, [b"RAFTIS.EXPIRE", str(db).encode(), *keys])
 
 
 def _fmt_addr(addr: Any) -> str:
