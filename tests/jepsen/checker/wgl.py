@@ -112,14 +112,20 @@ def search(
     nxt[tails[_UNKNOWN_HEAD]], prv[uhead] = uhead, tails[_UNKNOWN_HEAD]
 
     # Each unknown op may only be linearized after the previous unknown op
-    # with the same kind and value (-1: none).
-    same_before = [-1] * len(ops)
+    # with the same kind and value (its bit; 0: none). Ok ops and unknown ops
+    # are numbered apart so that each bitset is only as wide as its own kind.
+    bit = [0] * len(ops)
+    same_before = [0] * len(ops)
     last_of: dict[tuple[str, Any], int] = {}
+    counts = [0, 0]
     for i, op in enumerate(ops):
-        if op.outcome == "unknown":
+        unknown = op.outcome == "unknown"
+        bit[i] = 1 << counts[unknown]
+        counts[unknown] += 1
+        if unknown:
             signature = (op.kind, op.value)
-            same_before[i] = last_of.get(signature, -1)
-            last_of[signature] = i
+            same_before[i] = last_of.get(signature, 0)
+            last_of[signature] = bit[i]
 
     ok_total = sum(1 for op in ops if op.outcome != "unknown")
     ok_left = ok_total
@@ -161,12 +167,12 @@ def search(
             i = order.pop()
             r = ret_node[i]
             if r:
-                ok_bits ^= 1 << i
+                ok_bits ^= bit[i]
                 ok_left += 1
                 nxt[prv[r]] = r
                 prv[nxt[r]] = r
             else:
-                unknown_bits ^= 1 << i
+                unknown_bits ^= bit[i]
             nxt[prv[entry]] = entry
             prv[nxt[entry]] = entry
             entry = nxt[entry]
@@ -174,7 +180,7 @@ def search(
 
         i = op_at[entry]
         is_ok_call = node_kind == _CALL
-        if not is_ok_call and same_before[i] >= 0 and not (unknown_bits >> same_before[i]) & 1:
+        if not is_ok_call and same_before[i] and not unknown_bits & same_before[i]:
             entry = nxt[entry]
             continue
         legal, new_state = step(state, ops[i])
@@ -182,18 +188,21 @@ def search(
             entry = nxt[entry]
             continue
         if is_ok_call:
-            new_ok, new_unknown = ok_bits | (1 << i), unknown_bits
+            new_ok, new_unknown = ok_bits | bit[i], unknown_bits
         else:
-            new_ok, new_unknown = ok_bits, unknown_bits | (1 << i)
+            new_ok, new_unknown = ok_bits, unknown_bits | bit[i]
         memo = (new_ok, new_state)
         reached = seen.get(memo)
         if reached is None:
             seen[memo] = [new_unknown]
-        elif any(not (u & ~new_unknown) for u in reached):
-            entry = nxt[entry]
-            continue
         else:
-            reached.append(new_unknown)
+            outside = ~new_unknown
+            if any(not u & outside for u in reached):
+                entry = nxt[entry]
+                continue
+            # Keep only the minimal unknown sets: a superset prunes nothing more.
+            seen[memo] = [u for u in reached if new_unknown & ~u]
+            seen[memo].append(new_unknown)
 
         stack.append((entry, state, boundary))
         order.append(i)
