@@ -8,7 +8,7 @@ import time
 
 from .checker.history import Op
 from .checker.linearizable import check_linearizable
-from .register_histories import sequential_register_history
+from .checker.register_histories import sequential_register_history
 
 
 def op(process, kind, value, start, end, output=None, outcome="ok", key="x") -> Op:

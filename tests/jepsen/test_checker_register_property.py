@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from .checker.linearizable import check_linearizable
-from .register_histories import sequential_register_history
+from .checker.register_histories import sequential_register_history
 
 histories = st.builds(
     sequential_register_history,

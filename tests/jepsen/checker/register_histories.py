@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .checker.history import Op
+from .history import Op
 
 
 def sequential_register_history(
