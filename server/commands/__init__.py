@@ -5,7 +5,7 @@ Public surface (see ``registry``): ``COMMANDS``, ``Command``, ``lookup``, ``chec
 A new family is one module here that uses ``@command``/``@subcommand``, imported below.
 """
 
-from server.commands import connection, hashes, keys, server, strings  # noqa: F401  (registration side effects)
+from server.commands import connection, hashes, keys, server, strings, zsets  # noqa: F401  (registration side effects)
 from server.commands.context import ExecContext
 from server.commands.registry import (
     COMMANDS,
