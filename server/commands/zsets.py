@@ -473,7 +473,6 @@ def _zrange(
     ``None`` for ZRANGE/ZRANGESTORE, where the options choose them."""
     withscores = False
     offset, limit = 0, -1
-    has_limit = False
     n = len(argv)
     j = key_at + 3
     while j < n:
@@ -484,7 +483,6 @@ def _zrange(
         elif opt == b"limit" and left >= 2:
             offset = parse_int(argv[j + 1])
             limit = parse_int(argv[j + 2])
-            has_limit = True
             j += 2
         elif reverse is None and opt == b"rev":
             reverse = True
@@ -498,7 +496,7 @@ def _zrange(
     reverse = bool(reverse)
     if by is None:
         by = _RANK
-    if has_limit and by == _RANK:
+    if limit != -1 and by == _RANK:  # Redis tells "no LIMIT" by the count being -1
         return LIMIT_NEEDS_BY
     if withscores and by == _LEX:
         return WITHSCORES_BYLEX
@@ -636,7 +634,7 @@ def _zpop(ctx: ExecContext, argv: list[bytes], from_max: bool):
         return errors.SYNTAX
     count = -1
     if len(argv) == 3:
-        count = parse_int(argv[2])
+        count = parse_int(argv[2], errors.NOT_POSITIVE_COUNT)
         if count < 0:
             return errors.NOT_POSITIVE_COUNT
     key = argv[1]
