@@ -1,25 +1,93 @@
-"""``Blocked``: what a blocking command's handler returns when it cannot be served yet.
+"""Blocking list commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) in a replicated keyspace.
 
-A blocking command (BZPOPMIN, BLPOP, ...) is a WRITE: at apply time it either serves at once
-and returns its normal reply, or returns ``Blocked(keys, timeout_ms)`` so the node parks the
-client until one of ``keys`` changes or ``timeout_ms`` (relative; 0 = forever) runs out.
-Inside MULTI/EXEC a handler never blocks: it gives the timed-out reply instead.
+A blocking command is a WRITE: its argv goes through the log like any other.  At apply time
+the handler either serves it at once, exactly as the non-blocking form would (BLPOP replies
+``[key, value]``), or, when every key it waits on is empty, returns ``Blocked``.  The node,
+not the handler, then parks the client, re-proposes the same argv when one of
+``Blocked.keys`` changes, and answers a null array when ``timeout_ms`` runs out.  Handlers
+therefore never wait and never look at a clock other than the entry's ``now_ms``.
+
+Inside MULTI/EXEC Redis never blocks (``CLIENT_DENY_BLOCKING``): when the context carries
+``in_exec`` set, the handlers answer what a timeout would (null array, or null bulk for
+BLMOVE/BRPOPLPUSH) instead of returning ``Blocked``.
+
+``BLOCKING_COMMANDS`` tells the node which argv positions of each blocking command are the
+keys to watch.
 """
 
 from __future__ import annotations
 
-__all__ = ["Blocked"]
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from resp.types import ErrorReply
+from server.commands.arguments import LLONG_MAX, _round_ld, parse_long_double
+
+__all__ = ["BLOCKING_COMMANDS", "Blocked", "blocked_keys", "in_exec", "parse_timeout"]
 
 
+@dataclass(frozen=True, slots=True)
 class Blocked:
-    __slots__ = ("keys", "timeout_ms")
+    """A blocking command found nothing to serve.  ``keys`` are the keys to wait on, in the
+    command's order; ``timeout_ms`` is relative to the entry's time, 0 meaning forever."""
 
-    def __init__(self, keys: list[bytes], timeout_ms: int) -> None:
-        self.keys = keys
-        self.timeout_ms = timeout_ms
+    keys: tuple[bytes, ...]
+    timeout_ms: int
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Blocked and other.keys == self.keys and other.timeout_ms == self.timeout_ms
 
-    def __repr__(self) -> str:
-        return f"Blocked({self.keys!r}, {self.timeout_ms!r})"
+TIMEOUT_NOT_FLOAT = ErrorReply("ERR timeout is not a float or out of range")
+TIMEOUT_NEGATIVE = ErrorReply("ERR timeout is negative")
+
+
+def parse_timeout(arg: bytes) -> int:
+    """``getTimeoutFromObjectOrReply(..., UNIT_SECONDS)``: seconds as a long double, times
+    1000 in long double, truncated to a C ``long long``.  Like Redis on x86-64, a product out
+    of the ``long long`` range (or infinite) converts to LLONG_MIN and so reads as negative,
+    and a timeout below a millisecond truncates to 0 (forever).  Returns milliseconds."""
+    seconds = parse_long_double(arg, TIMEOUT_NOT_FLOAT)
+    if isinstance(seconds, float):  # +/-inf
+        raise TIMEOUT_NEGATIVE
+    product = _round_ld(seconds * 1000)
+    if isinstance(product, float):
+        raise TIMEOUT_NEGATIVE
+    ms = int(product)  # truncates toward zero, like the C cast
+    if ms < 0 or ms > LLONG_MAX:
+        raise TIMEOUT_NEGATIVE
+    return ms
+
+
+def in_exec(ctx: object) -> bool:
+    """True when the command runs inside MULTI/EXEC, where nothing may block."""
+    return getattr(ctx, "in_exec", False)
+
+
+def _from_first_to_second_last(argv: list[bytes]) -> list[int]:
+    return list(range(1, len(argv) - 1))
+
+
+def _source_only(argv: list[bytes]) -> list[int]:
+    return [1]
+
+
+def _blmpop_keys(argv: list[bytes]) -> list[int]:
+    # BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT n]; argv was validated by the
+    # handler before it returned Blocked, so numkeys is a sane integer here.
+    numkeys = int(argv[2])
+    return list(range(3, 3 + numkeys))
+
+
+# Command name -> a function giving the argv positions of the keys the command waits on.
+# BLMOVE and BRPOPLPUSH wait on their source only: the destination need not exist.
+BLOCKING_COMMANDS: dict[bytes, Callable[[list[bytes]], list[int]]] = {
+    b"blpop": _from_first_to_second_last,
+    b"brpop": _from_first_to_second_last,
+    b"blmove": _source_only,
+    b"brpoplpush": _source_only,
+    b"blmpop": _blmpop_keys,
+}
+
+
+def blocked_keys(argv: list[bytes]) -> list[bytes]:
+    """The keys a (valid) blocking command waits on."""
+    positions = BLOCKING_COMMANDS[argv[0].lower()](argv)
+    return [argv[i] for i in positions]

@@ -24,9 +24,8 @@ from server.commands.arguments import (
     _strtod_exact,
     parse_float,
     parse_int,
-    parse_long_double,
 )
-from server.commands.blocking import Blocked
+from server.commands.blocking import BLOCKING_COMMANDS, Blocked, in_exec, parse_timeout
 from server.commands.context import ExecContext
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
@@ -52,9 +51,6 @@ WEIGHT_NOT_FLOAT = ErrorReply("ERR weight value is not a float")
 LIMIT_NEGATIVE = ErrorReply("ERR LIMIT can't be negative")
 NUMKEYS = ErrorReply("ERR numkeys should be greater than 0")
 COUNT_POSITIVE = ErrorReply("ERR count should be greater than 0")
-TIMEOUT_NOT_FLOAT = ErrorReply("ERR timeout is not a float or out of range")
-TIMEOUT_NEGATIVE = ErrorReply("ERR timeout is negative")
-TIMEOUT_RANGE = ErrorReply("ERR timeout is out of range")
 OUT_OF_RANGE = ErrorReply("ERR value is out of range")
 RANDMEMBER_RANGE = ErrorReply(f"ERR value is out of range, value must between {-_LONG_MAX} and {_LONG_MAX}")
 
@@ -708,32 +704,17 @@ def zmpop(ctx: ExecContext, argv: list[bytes]):
     return NULL_ARRAY if reply is None else reply
 
 
-def _parse_timeout(ctx: ExecContext, arg: bytes) -> int:
-    """``getTimeoutFromObjectOrReply`` in seconds: relative ms, 0 meaning forever.  Redis
-    casts ``seconds * 1000`` to a long long, so infinities and values past its range come
-    out negative."""
-    seconds = parse_long_double(arg, TIMEOUT_NOT_FLOAT)
-    if isinstance(seconds, float):  # +/-inf
-        raise TIMEOUT_NEGATIVE
-    ms = int(seconds * 1000)
-    if ms < 0 or ms > LLONG_MAX:
-        raise TIMEOUT_NEGATIVE
-    if ms > 0 and ms > LLONG_MAX - ctx.now_ms:
-        raise TIMEOUT_RANGE
-    return ms
-
-
 def _bzpop(ctx: ExecContext, argv: list[bytes], from_max: bool):
-    timeout_ms = _parse_timeout(ctx, argv[-1])
+    timeout_ms = parse_timeout(argv[-1])
     keys = argv[1:-1]
     for key in keys:
         z = _write(ctx, key)
         if z is not None:
             ((m, s),) = _pop(ctx, key, z, from_max, 1)
             return [key, m, Double(s)]
-    if getattr(ctx, "in_exec", False):
+    if in_exec(ctx):
         return NULL_ARRAY
-    return Blocked(keys, timeout_ms)
+    return Blocked(tuple(keys), timeout_ms)
 
 
 @command("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, WRITE, group="sorted_set", since="5.0.0")
@@ -752,13 +733,13 @@ def bzpopmax(ctx: ExecContext, argv: list[bytes]):
 def bzmpop(ctx: ExecContext, argv: list[bytes]):
     """Remove and return members with scores in a sorted set or block until one is available"""
     keys, from_max, count = _parse_mpop(argv, 2)
-    timeout_ms = _parse_timeout(ctx, argv[1])
+    timeout_ms = parse_timeout(argv[1])
     reply = _mpop_first(ctx, keys, from_max, count)
     if reply is not None:
         return reply
-    if getattr(ctx, "in_exec", False):
+    if in_exec(ctx):
         return NULL_ARRAY
-    return Blocked(keys, timeout_ms)
+    return Blocked(tuple(keys), timeout_ms)
 
 
 # --- ZRANDMEMBER / ZSCAN ---------------------------------------------------------------------
@@ -987,3 +968,20 @@ def zinterstore(ctx: ExecContext, argv: list[bytes]):
 def zdiffstore(ctx: ExecContext, argv: list[bytes]):
     """Subtract multiple sorted sets and store the resulting sorted set in a new key"""
     return _setop(ctx, argv, 2, "diff", True)
+
+
+# --- keys the blocking pops wait on (for the node that parks the client) ----------------------
+
+
+def _bzpop_keys(argv: list[bytes]) -> list[int]:
+    return list(range(1, len(argv) - 1))
+
+
+def _bzmpop_keys(argv: list[bytes]) -> list[int]:
+    # BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT n]; validated before Blocked.
+    return list(range(3, 3 + int(argv[2])))
+
+
+BLOCKING_COMMANDS[b"bzpopmin"] = _bzpop_keys
+BLOCKING_COMMANDS[b"bzpopmax"] = _bzpop_keys
+BLOCKING_COMMANDS[b"bzmpop"] = _bzmpop_keys

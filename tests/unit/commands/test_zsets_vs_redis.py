@@ -243,6 +243,10 @@ zadd p 1 a 2 b
 bzpopmax nokey p 0
 bzpopmin p nokey 1.5
 bzpopmin nokey -1
+zadd p 1 a
+bzpopmin p 9223372036854775
+zadd p 1 a
+bzpopmin p 0.0001
 bzpopmin nokey inf
 bzpopmin nokey 1e300
 bzpopmin nokey abc
