@@ -246,10 +246,10 @@ def _score_members(
     if reverse:
         hi = stop - offset
         lo = start if limit < 0 else max(start, hi - limit)
-        return z.order[lo:hi][::-1] if hi > lo else []
+        return z.order.range(lo, hi)[::-1]
     lo = start + offset
     hi = stop if limit < 0 else min(stop, lo + limit)
-    return z.order[lo:hi] if hi > lo else []
+    return z.order.range(lo, hi)
 
 
 def _rank_span(length: int, start: int, end: int) -> tuple[int, int] | None:
@@ -274,8 +274,8 @@ def _rank_members(z: ZSet, start: int, end: int, reverse: bool) -> list[tuple[fl
         return []
     start, end = span
     if reverse:
-        return z.order[n - 1 - end : n - start][::-1]
-    return z.order[start : end + 1]
+        return z.order.range(n - 1 - end, n - start)[::-1]
+    return z.order.range(start, end + 1)
 
 
 # --- ZADD / ZINCRBY / ZREM -------------------------------------------------------------------

@@ -4,6 +4,7 @@ test_zsets_vs_redis.py.)"""
 
 from __future__ import annotations
 
+import bisect
 import io
 import random
 
@@ -15,7 +16,7 @@ from resp.types import NULL_ARRAY, Double, ErrorReply
 from server.commands import ExecContext, lookup
 from server.commands.blocking import BLOCKING_COMMANDS, Blocked, blocked_keys
 from server.keyspace import Keyspace, Set
-from server.sortedset import ZSet
+from server.sortedset import SortedPairs, ZSet
 
 
 def err(text: str) -> ErrorReply:
@@ -487,3 +488,45 @@ def test_sortedset_matches_a_naive_model():
             assert z.score_start(lo, False) == sum(1 for s, _ in expected if s < lo)
             assert z.score_stop(lo, True) == sum(1 for s, _ in expected if s < lo)
     assert len(z) == len(model)
+
+
+class _TinyBuckets(SortedPairs):
+    __slots__ = ()
+    LOAD = 3  # splits and empties buckets all the time
+
+
+def test_sorted_pairs_buckets_match_a_plain_sorted_list():
+    rng = random.Random(5)
+    pairs = _TinyBuckets()
+    model: list[tuple[float, bytes]] = []
+    for _ in range(4000):
+        op = rng.randrange(6)
+        item = (float(rng.randrange(20)), b"m%d" % rng.randrange(40))
+        if op <= 1 and item not in model:
+            pairs.add(item)
+            bisect.insort(model, item)
+        elif op == 2 and model:
+            victim = rng.choice(model)
+            pairs.remove(victim)
+            model.remove(victim)
+        elif op == 3 and model:
+            i = rng.choice([0, -1, rng.randrange(len(model))])
+            assert pairs.pop(i) == model.pop(i)
+        elif op == 4 and model:
+            a = rng.randrange(len(model) + 1)
+            b = rng.randrange(a, len(model) + 1)
+            assert pairs.delete_range(a, b) == model[a:b]
+            del model[a:b]
+        else:
+            assert list(pairs) == model and len(pairs) == len(model)
+            assert list(reversed(pairs)) == model[::-1]
+            for _ in range(5):
+                if model:
+                    i = rng.randrange(len(model))
+                    assert pairs[i] == model[i] and pairs.index(model[i]) == i
+                a, b = rng.randrange(-2, len(model) + 3), rng.randrange(-2, len(model) + 3)
+                assert pairs.range(a, b) == model[max(a, 0) : max(b, 0)]
+                s = float(rng.randrange(-1, 22))
+                assert pairs.bisect_score(s, False) == sum(1 for x in model if x[0] < s)
+                assert pairs.bisect_score(s, True) == sum(1 for x in model if x[0] <= s)
+    assert pairs == model
