@@ -34,7 +34,6 @@ from server.keyspace import Set
 from server.sortedset import ZSet
 
 _WRONGTYPE = errors.WRONGTYPE
-_LONG_MAX = LLONG_MAX
 
 # Redis 7.0's texts (t_zset.c).
 MIN_MAX_NOT_FLOAT = ErrorReply("ERR min or max is not a float")
@@ -52,7 +51,7 @@ LIMIT_NEGATIVE = ErrorReply("ERR LIMIT can't be negative")
 NUMKEYS = ErrorReply("ERR numkeys should be greater than 0")
 COUNT_POSITIVE = ErrorReply("ERR count should be greater than 0")
 OUT_OF_RANGE = ErrorReply("ERR value is out of range")
-RANDMEMBER_RANGE = ErrorReply(f"ERR value is out of range, value must between {-_LONG_MAX} and {_LONG_MAX}")
+RANDMEMBER_RANGE = ErrorReply(f"ERR value is out of range, value must between {-LLONG_MAX} and {LLONG_MAX}")
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -99,16 +98,17 @@ def _with_scores(pairs: list[tuple[bytes, float]]) -> Raw:
     return Raw(encode(flat, False), encode([[m, Double(s)] for m, s in pairs], True))
 
 
+_INF = float("inf")
+_NINF = float("-inf")
+
+
 def _format_score(s: float) -> bytes:
+    """A score as ZSCAN writes it (a string, in either protocol)."""
     if s == _INF:
         return b"inf"
     if s == _NINF:
         return b"-inf"
     return b"%.17g" % s
-
-
-_INF = float("inf")
-_NINF = float("-inf")
 
 
 # --- ranges ----------------------------------------------------------------------------------
@@ -754,12 +754,12 @@ def zrandmember(ctx: ExecContext, argv: list[bytes]):
             return None
         return z.order[ctx.rng.randrange(len(z))][1]
     count = parse_int(argv[2])
-    if count < -_LONG_MAX:
+    if count < -LLONG_MAX:
         return RANDMEMBER_RANGE
     if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
         return errors.SYNTAX
     withscores = len(argv) == 4
-    if withscores and (count < -_LONG_MAX // 2 or count > _LONG_MAX // 2):
+    if withscores and (count < -LLONG_MAX // 2 or count > LLONG_MAX // 2):
         return OUT_OF_RANGE
     z = _read(ctx, argv[1])
     if z is None or count == 0:
