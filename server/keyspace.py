@@ -10,9 +10,9 @@ the same state, so the rules are:
   or lists, never ``set``/``frozenset`` of bytes (bytes hashing is randomised per process).
 
 Values: ``bytes`` for strings (integers are stored as their decimal text), ``Hash`` (field ->
-value), ``List`` (deque), ``Set`` (member -> None, a dict so the order is deterministic).  The
-family modules of ``server.commands`` register further types (sorted sets, ...) with
-``register_value_type`` so snapshots and TYPE know them.
+value), ``List`` (deque), ``Set`` (member -> None, a dict so the order is deterministic),
+``ZSet`` (a sorted set, ``server.sortedset``).  The family modules of ``server.commands``
+may register further types with ``register_value_type`` so snapshots and TYPE know them.
 
 Expiry: ``Database.expires`` maps a key to its absolute expiry in ms; a key is expired when
 ``now_ms > when`` (Redis's ``keyIsExpired``).  Reads treat an expired key as absent without
@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
+
+from server.sortedset import ZSet
 
 __all__ = [
     "NUM_DATABASES",
@@ -133,6 +135,7 @@ register_value_type(bytes, b"string", 0, lambda v: v, bytes, lambda v: v)
 register_value_type(Hash, b"hash", 1, _flatten, _hash_load)
 register_value_type(List, b"list", 2, list, List)
 register_value_type(Set, b"set", 3, list, Set.fromkeys)
+register_value_type(ZSet, b"zset", 4, ZSet.dump, ZSet.load, ZSet.copy)
 
 
 def type_name(value: object) -> bytes:
