@@ -12,7 +12,7 @@ import random
 
 import pytest
 from commands_harness import LocalExecutor
-from differential import run_script
+from commands_differential import run_script
 
 ZSETS = r"""
 zadd z 1 a 2 b 3 c
