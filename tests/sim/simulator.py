@@ -256,33 +256,38 @@ class Simulation:
         budget = self.liveness_steps + backlog * (2 * self.swarm.max_delay + 4)
         deadline = cl.now + budget
         final: list[bytes] = []
-        last_try = -10**9
-        read_token = None
+        last_try = -(10**9)
+        committed = False
+        read_token: object = None
+        read_at = 0
         while cl.now < deadline:
             cl.step()
             lead = cl.leader()
             if lead is None:
                 continue
-            done = [d for d in final if d in cl.checker.acked]
-            if done:
-                idx = max(cl.checker.acked[d] for d in done)
-                members = lead.membership.voters | lead.membership.learners
-                if all(cl.nodes[i].node is not None and cl.nodes[i].applied >= idx
-                       for i in members if i in cl.nodes):
-                    if read_token is None:
-                        self._token += 1
-                        read_token = ("final-read", self._token)
-                        served = cl.checker.reads_served
-                        cl.read(lead.id, read_token)
-                    elif cl.checker.reads_served > served:
-                        return
-                    continue
-            if cl.now - last_try >= 60:
-                last_try = cl.now
-                batch = self._payloads(3, b"f")
-                if isinstance(lead.propose(batch), Accepted):
-                    final.extend(batch)
-                read_token = None
+            if not committed:
+                done = [d for d in final if d in cl.checker.acked]
+                if done:
+                    idx = max(cl.checker.acked[d] for d in done)
+                    members = lead.membership.voters | lead.membership.learners
+                    committed = all(
+                        cl.nodes[i].node is not None and cl.nodes[i].applied >= idx for i in members if i in cl.nodes
+                    )
+                if not committed and cl.now - last_try >= 60:
+                    last_try = cl.now
+                    batch = self._payloads(3, b"f")
+                    if isinstance(lead.propose(batch), Accepted):
+                        final.extend(batch)
+                continue
+            # Then a linearizable read must be served (retried if lost in a leader change).
+            if read_token is not None and read_token not in cl.checker._reads:
+                return
+            if read_token is None or cl.now - read_at >= 60:
+                self._token += 1
+                read_token = ("final-read", self._token)
+                read_at = cl.now
+                if not cl.read(lead.id, read_token):
+                    read_token = None
         summary = {sn.id: (sn.node.role.name, sn.node.term, sn.node.commit, sn.applied,
                            sorted(sn.node.membership.voters)) for sn in cl.live()}
         raise SimViolation(f"liveness: no leader committing and serving reads within {budget} "
