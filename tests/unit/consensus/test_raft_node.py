@@ -243,3 +243,36 @@ def test_leader_batches_reads_into_one_heartbeat_round():
     n.step(Message(MT.HEARTBEAT_RESP, 1, 3, n.term, context=hbs[0].context))
     rd = n.ready()
     assert [r.token for r in rd.read_states] == [0, 1, 2, 3, 4]
+
+
+def test_follower_snapshot_chunks_in_order_duplicates_and_gaps():
+    from consensus import SnapshotMeta
+
+    n = node(4, Membership())  # a new, empty node
+    flush(n)
+    meta = SnapshotMeta(50, 3, THREE)
+
+    def chunk(off, data, done=False):
+        n.step(Message(MT.INSTALL_SNAPSHOT, 4, 1, 3, snapshot=meta, offset=off, data=data, done=done))
+        return flush_keep(n)
+
+    def flush_keep(n):
+        rd = n.ready()
+        n.advance(rd)
+        return rd
+
+    rd = chunk(0, b"aaaa")
+    assert [(c.offset, c.data) for c in rd.snapshot_chunks] == [(0, b"aaaa")]
+    assert [(m.offset, m.reject) for m in rd.persisted_messages] == [(4, False)]
+    rd = chunk(0, b"aaaa")  # a duplicate of the first chunk starts over
+    assert [c.offset for c in rd.snapshot_chunks] == [0]
+    rd = chunk(8, b"cccc")  # a gap: ask for offset 4 again
+    assert rd.snapshot_chunks == () and [(m.offset, m.reject) for m in rd.messages] == [(4, True)]
+    rd = chunk(4, b"bbbb")
+    assert [c.offset for c in rd.snapshot_chunks] == [4]
+    rd = chunk(4, b"bbbb")  # a duplicate of a chunk we have: just say where we are
+    assert rd.snapshot_chunks == () and [(m.offset, m.reject) for m in rd.messages] == [(8, False)]
+    rd = chunk(8, b"cc", done=True)
+    assert rd.snapshot == meta and rd.snapshot_chunks[-1].done
+    assert [(m.type, m.done) for m in rd.persisted_messages] == [(MT.INSTALL_SNAPSHOT_RESP, True)]
+    assert n.commit == n.applied == 50 and n.log.last_index == 50 and n.membership == THREE
