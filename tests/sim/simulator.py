@@ -252,8 +252,11 @@ class Simulation:
                 cl.restart(sn.id)
         # Entries proposed but not yet committed must drain first; with one entry per message
         # and one message in flight that takes a round trip each, so the bound grows with them.
-        backlog = max((sn.node.log.last_index - sn.node.commit for sn in cl.live()), default=0)
-        budget = self.liveness_steps + backlog * (2 * self.swarm.max_delay + 4)
+        # A lagging node catches up the same way.
+        live = cl.live()
+        backlog = max(sn.node.log.last_index for sn in live) - min(sn.applied for sn in live)
+        per_entry = 2 * self.swarm.max_delay + 2 * self.swarm.persist_delay[1] + 4
+        budget = self.liveness_steps + backlog * per_entry
         deadline = cl.now + budget
         final: list[bytes] = []
         last_try = -(10**9)
