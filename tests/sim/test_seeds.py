@@ -9,7 +9,7 @@ import pytest
 
 from .simulator import run_seed
 
-SEEDS = 500
+SEEDS = 700
 CHUNK = 50
 
 
