@@ -114,6 +114,7 @@ class Simulation:
         for sn in self.cluster.nodes.values():
             sn.tick_prob = 1.0 - rng.random() * sw.clock_skew
         self._payload = 0
+        self.removed: set[int] = set()  # nodes a leader accepted a removal of
         self._token = 0
         self.stats = dict(proposed=0, conf_changes=0, transfers=0, compactions=0, crashes=0, pauses=0, partitions=0,
                           snapshots_installed=0)
@@ -219,7 +220,10 @@ class Simulation:
         elif op == "promote":
             res = cl.propose_conf_change(lead.id, ConfChangeOp.PROMOTE, rng.choice(sorted(m.learners)))
         else:
-            res = cl.propose_conf_change(lead.id, ConfChangeOp.REMOVE, rng.choice(sorted(members)))
+            target = rng.choice(sorted(members))
+            res = cl.propose_conf_change(lead.id, ConfChangeOp.REMOVE, target)
+            if isinstance(res, Accepted):
+                self.removed.add(target)
         if isinstance(res, Accepted):
             self.stats["conf_changes"] += 1
 
@@ -250,6 +254,7 @@ class Simulation:
         for sn in cl.nodes.values():
             if sn.node is None:
                 cl.restart(sn.id)
+        self.decommission_removed()
         # Entries proposed but not yet committed must drain first; with one entry per message
         # and one message in flight that takes a round trip each, so the bound grows with them.
         # A lagging node catches up the same way.
@@ -295,6 +300,21 @@ class Simulation:
                            sorted(sn.node.membership.voters)) for sn in cl.live()}
         raise SimViolation(f"liveness: no leader committing and serving reads within {budget} "
                            f"steps after healing; nodes: {summary}")
+
+    def decommission_removed(self) -> None:
+        """Stop the nodes whose removal has committed, as an operator would.
+
+        A removed node that never learnt of its removal still thinks it is a voter; without
+        pre-vote and check-quorum its elections would keep deposing the real leader, which is
+        Raft's known removed-server disruption, not a fault of this core.
+        """
+        cl = self.cluster
+        best = max(cl.live(), key=lambda sn: sn.node.applied)
+        n = best.node
+        committed = n.snapshot_meta_at(n.applied).membership
+        for nid in sorted(self.removed):
+            if nid not in committed and cl.nodes[nid].node is not None:
+                cl.crash(nid)
 
     def final_checks(self) -> None:
         cl = self.cluster
