@@ -50,11 +50,64 @@ def _common_server_options(f):
         click.option("--unsafe-local-reads", is_flag=True, hidden=True,
                      help="Test only: the leader serves reads without ReadIndex (not linearizable)."),
         click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-                     default="info", show_default=True),
+                     default="info", show_default=True, help="Least severe log messages written."),
+        *_ops_options(),
     ]
     for opt in reversed(options):
         f = opt(f)
     return f
+
+
+def _ops_options() -> list:
+    return [
+        click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                     help="redis.conf-style file of 'directive value' lines (directives are these "
+                     "flags without dashes); flags on the command line win."),
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="Log lines as text or as one JSON object each."),
+        click.option("--metrics-port", type=click.IntRange(0, 65535), default=0,
+                     help="Serve Prometheus metrics over HTTP on this port [default: off]."),
+        click.option("--metrics-bind", default="", help="Address of the metrics endpoint "
+                     "[default: the bind address]."),
+        click.option("--slowlog-log-slower-than", type=click.IntRange(min=-1), default=10000,
+                     show_default=True, help="Microseconds after which a command enters the SLOWLOG "
+                     "(-1: never, 0: always)."),
+        click.option("--slowlog-max-len", type=click.IntRange(min=0), default=128, show_default=True,
+                     help="Entries the SLOWLOG keeps."),
+        click.option("--latency-monitor-threshold", type=click.IntRange(min=0), default=0,
+                     show_default=True, help="Milliseconds from which LATENCY records an event (0: off)."),
+    ]
+
+
+def _with_config_file(ctx: click.Context, kw: dict) -> dict:
+    """Fill the flags not given on the command line from --config FILE."""
+    path = kw.get("config")
+    if not path:
+        return kw
+    from server.config_file import ConfigFileError, load
+
+    try:
+        values = load(path)
+    except (OSError, ConfigFileError) as e:
+        raise click.UsageError(f"--config: {e}") from e
+    kw = dict(kw)
+    for param, value in values.items():
+        source = ctx.get_parameter_source(param)
+        if source in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP):
+            kw[param] = value
+    return kw
+
+
+def _finish_config(cfg: NodeConfig, kw: dict) -> NodeConfig:
+    cfg.log_format = kw["log_format"]
+    cfg.metrics_port = kw["metrics_port"]
+    cfg.metrics_bind = kw["metrics_bind"]
+    cfg.slowlog_log_slower_than = kw["slowlog_log_slower_than"]
+    cfg.slowlog_max_len = kw["slowlog_max_len"]
+    cfg.latency_monitor_threshold = kw["latency_monitor_threshold"]
+    cfg.config_file = os.path.abspath(kw["config"]) if kw.get("config") else ""
+    cfg.settings = {k: v for k, v in kw.items() if k != "config"}
+    return cfg
 
 
 def _build_config(**kw) -> NodeConfig:
@@ -102,11 +155,13 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @_common_server_options
-def server(**kw) -> None:
+@click.pass_context
+def server(ctx: click.Context, **kw) -> None:
     """Run one node."""
     from server.app import run
 
-    run(_build_config(**kw))
+    kw = _with_config_file(ctx, kw)
+    run(_finish_config(_build_config(**kw), kw))
 
 
 @main.group()
