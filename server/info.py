@@ -18,8 +18,10 @@ from consensus.messages import Role
 REDIS_VERSION = "7.2.0"
 RAFTIS_VERSION = "0.1.0"
 
+# Plain INFO answers in Redis's shape only: its `role` is replication's master/slave. The raft
+# section (its `role` is leader/follower/...) comes with INFO raft, INFO all and RAFT.INFO.
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                    "errorstats", "keyspace", "raft")
+                    "errorstats", "keyspace")
 ALL_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                 "commandstats", "errorstats", "latencystats", "keyspace", "raft")
 
