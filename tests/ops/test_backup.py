@@ -1,0 +1,106 @@
+"""raftis backup / raftis restore round trip: load keys, back up a running cluster, restore
+into a fresh node, compare."""
+
+import os
+import random
+import socket
+import time
+
+import hiredis
+import pytest
+
+from tests.integration.cluster import Cluster, free_ports
+from tests.ops.conftest import Single, raftis
+
+
+def load_keys(port: int, n: int, batch: int = 5000) -> None:
+    """SET key:i value:i for i < n over one raw pipelined connection."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    reader = hiredis.Reader()
+    try:
+        for start in range(0, n, batch):
+            end = min(n, start + batch)
+            parts = []
+            for i in range(start, end):
+                k, v = b"key:%d" % i, b"value:%d" % i
+                parts.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+            sock.sendall(b"".join(parts))
+            got = 0
+            while got < end - start:
+                data = sock.recv(1 << 20)
+                assert data, "server closed the connection"
+                reader.feed(data)
+                while (reply := reader.gets()) is not False:
+                    assert reply == b"OK", reply
+                    got += 1
+    finally:
+        sock.close()
+
+
+def round_trip(tmp_path, source_port: int, n: int) -> None:
+    backup_file = str(tmp_path / "backup.snap")
+    t0 = time.monotonic()
+    out = raftis("backup", "--from", f"127.0.0.1:{source_port}", "--to", backup_file, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "backup of" in out.stdout and os.path.getsize(backup_file) > n * 10
+    assert "backup" in out.stderr  # the progress bar
+    print(f"backup of {n} keys: {time.monotonic() - t0:.1f}s, {os.path.getsize(backup_file)} bytes")
+
+    target = Single(tmp_path, [], name="restored")
+    out = raftis("restore", backup_file, "--dir", target.dir, "--id", "1", "--port", str(target.port),
+                 "--raft-port", str(target.raft_port), timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "restored log index" in out.stdout
+    again = raftis("restore", backup_file, "--dir", target.dir, "--port", str(target.port))
+    assert again.returncode != 0 and "not empty" in again.stderr
+    try:
+        target.start(extra=["--id", "1"])
+        r = target.client(socket_timeout=60)
+        assert r.dbsize() == n + 1  # the keys and the "__up" probe
+        sample = random.Random(7).sample(range(n), min(n, 2000))
+        got = r.mget([f"key:{i}" for i in sample])
+        assert got == [b"value:%d" % i for i in sample]
+        assert r.set("after-restore", "1") and r.get("after-restore") == b"1"
+        info = r.execute_command("RAFT.INFO").decode()
+        assert "role:leader" in info
+    finally:
+        target.stop()
+
+
+def test_backup_and_restore_100k_keys_from_a_cluster(tmp_path):
+    with Cluster(str(tmp_path / "c"), 3) as c:
+        c.start()
+        lead = c.leader()
+        load_keys(c.nodes[lead].port, 100_000)
+        c.nodes[lead].client().delete("__up")
+        follower = c.follower()
+        # Any member can serve a backup; a follower keeps the load off the leader.
+        from tests.integration.cluster import wait_for
+
+        target = int(c.raft_info(lead)["commit_index"])
+        wait_for(lambda: int(c.raft_info(follower)["applied_index"]) >= target, 30)
+        round_trip(tmp_path, c.nodes[follower].port, 100_000)
+
+
+def test_backup_refuses_garbage_and_reports_unreachable(tmp_path):
+    junk = tmp_path / "junk.snap"
+    junk.write_bytes(b"not a snapshot" * 100)
+    out = raftis("restore", str(junk), "--dir", str(tmp_path / "d"))
+    assert out.returncode != 0 and "not a usable backup" in out.stderr
+    (port,) = free_ports(1)
+    out = raftis("backup", "--from", f"127.0.0.1:{port}", "--to", str(tmp_path / "b.snap"), "--quiet")
+    assert out.returncode != 0 and "failed" in out.stderr
+
+
+@pytest.mark.slow
+def test_backup_and_restore_a_million_keys(tmp_path):
+    src = Single(tmp_path, ["--snapshot-threshold", str(256 << 20)], name="source")
+    try:
+        src.start(extra=["--id", "1"])
+        t0 = time.monotonic()
+        load_keys(src.port, 1_000_000, batch=20000)
+        print(f"loaded 1M keys in {time.monotonic() - t0:.1f}s")
+        src.client().delete("__up")
+        round_trip(tmp_path, src.port, 1_000_000)
+    finally:
+        src.stop()
