@@ -31,6 +31,7 @@ _REJECTED_ERR = (b"ERR wrong number of arguments", b"ERR unknown command", b"ERR
                  b"ERR Protocol error")
 
 
+_now_ns = time.perf_counter_ns
 _MISSING = object()
 _CONTAINER = object()
 
@@ -82,9 +83,19 @@ class Histogram:
 
 class SlowLog:
     def __init__(self, threshold_us: int = 10000, max_len: int = 128) -> None:
+        self.threshold_ns = 0
         self.threshold_us = threshold_us
         self.entries: deque[list[Any]] = deque(maxlen=max_len)
         self.next_id = 0
+
+    @property
+    def threshold_us(self) -> int:
+        return self._threshold_us
+
+    @threshold_us.setter
+    def threshold_us(self, us: int) -> None:
+        self._threshold_us = us
+        self.threshold_ns = us * 1000 if us >= 0 else -1
 
     def set_max_len(self, n: int) -> None:
         self.entries = deque(self.entries, maxlen=n)
@@ -201,23 +212,27 @@ class NodeStats:
         return self._named(low.decode("latin-1"))
 
     def record(self, argv: list[bytes], t0: int, reply: bytes, session: Any) -> None:
-        ns = time.perf_counter_ns() - t0
+        ns = _now_ns() - t0
         self.total_calls += 1
-        st = self._stat_for(argv) if argv else None
-        first = reply[:1]
-        if first == b"-" or first == b"!":
+        if argv:
+            st = self._by_raw.get(argv[0])
+            if st is None or st is _CONTAINER:
+                st = self._stat_for(argv)
+        else:
+            st = None
+        first = reply[0] if reply else 0
+        if first == 45 or first == 33:  # "-" simple error, "!" RESP3 blob error
             self._error(st, reply)
         if st is not None:
             st.calls += 1
             st.ns += ns
             b = ns.bit_length() - HIST_MIN_BIT
             st.hist[0 if b < 0 else (b if b < HIST_BUCKETS else HIST_BUCKETS - 1)] += 1
-        us = ns // 1000
         slow = self.slowlog
-        if slow.threshold_us >= 0 and us >= slow.threshold_us and argv:
-            slow.add(us, argv, session)
+        if ns >= slow.threshold_ns and slow.threshold_ns >= 0 and argv:
+            slow.add(ns // 1000, argv, session)
         if self.latency.threshold_ms > 0:
-            self.latency.add("command", us / 1000)
+            self.latency.add("command", ns / 1e6)
 
     def _error(self, st: CommandStat | None, reply: bytes) -> None:
         if reply[:1] == b"!":  # RESP3 blob error: !<len>\r\n<text>\r\n
