@@ -87,7 +87,9 @@ def persistence_section(node: Any) -> str:
         ("loading", 0),
         ("async_loading", 0),
         ("rdb_bgsave_in_progress", 1 if raft._snapshot_child else 0),
-        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_changes_since_last_save", max(0, node.applied - raft.last_snapshot_index)),
+        ("rdb_last_bgsave_status", "ok" if getattr(raft, "last_snapshot_ok", True) else "err"),
+        ("rdb_saves", raft.snapshots_taken),
         ("rdb_last_save_index", raft.last_snapshot_index),
         ("rdb_last_bgsave_time_sec", f"{raft.last_snapshot_seconds:.3f}"),
         ("aof_enabled", 1),
@@ -249,6 +251,7 @@ def raft_section(node: Any) -> str:
         ("last_snapshot_seconds", f"{raft.last_snapshot_seconds:.3f}"),
         ("last_snapshot_age_seconds", _snapshot_age(raft)),
         ("snapshot_in_progress", 1 if raft._snapshot_child else 0),
+        ("snapshot_failures", getattr(raft, "snapshot_failures", 0)),
         ("log_bytes_since_snapshot", raft.log_bytes_since_snapshot),
     ]
     leader_last = core.log.last_index

@@ -92,6 +92,8 @@ class NodeCollector:
         yield CounterMetricFamily("raftis_leader_changes", "Times this node saw the leader change",
                                   value=raft.leader_changes)
         yield CounterMetricFamily("raftis_snapshots", "Snapshots this node wrote", value=raft.snapshots_taken)
+        yield CounterMetricFamily("raftis_snapshot_failures", "Snapshots that failed to be written",
+                                  value=getattr(raft, "snapshot_failures", 0))
         yield CounterMetricFamily("raftis_connections_received", "Client connections accepted",
                                   value=node.stats_connections)
         yield GaugeMetricFamily("raftis_connected_clients", "Client connections open", value=len(node.sessions))

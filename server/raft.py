@@ -86,6 +86,8 @@ class RaftHost:
         self.conf_applied: dict[int, int] = {}  # index -> term of applied membership changes
         self.last_contact: dict[int, float] = {}  # peer id -> monotonic time of its last frame
         self.last_snapshot_time = 0.0  # wall clock time the newest local snapshot was made
+        self.snapshot_failures = 0
+        self.last_snapshot_ok = True
         self._fsyncs_seen = 0
 
     # -- start-up --------------------------------------------------------------------------------
@@ -345,7 +347,9 @@ class RaftHost:
         meta = self._snapshot_meta
         ok = os.waitstatus_to_exitcode(status) == 0
         waiters, self._snapshot_waiters = self._snapshot_waiters, []
+        self.last_snapshot_ok = ok
         if not ok:
+            self.snapshot_failures += 1
             log.error("node %d: snapshot at index %d failed (status %d)", self.cfg.node_id, meta.index, status)
             for fut in waiters:
                 if not fut.done():

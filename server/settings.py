@@ -27,6 +27,8 @@ TUNABLE = frozenset({
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold",
 })
 ALIASES = {"loglevel": "log-level"}
+# Redis's words for values Raftis spells differently.
+VALUE_ALIASES = {"log-level": {"notice": "info", "verbose": "debug", "warn": "warning"}}
 # Never echoed by CONFIG GET (written back by CONFIG REWRITE all the same).
 SECRET = frozenset({"cluster-secret"})
 # Flags that are not settings: where the settings come from, and test-only switches.
@@ -77,6 +79,7 @@ class Setting:
             if low in ("no", "false", "off", "0", ""):
                 return False
             raise click.BadParameter(f"{self.name} takes yes or no, not {text!r}")
+        text = VALUE_ALIASES.get(self.name, {}).get(text.strip().lower(), text)
         return self.option.type.convert(text, self.option, None)
 
 
