@@ -81,6 +81,8 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
     assert got["save"] == "" and got["appendonly"] == "yes"
 
     assert r.config_set("snapshot-threshold", 200000)
+    assert r.config_set("loglevel", "notice")  # Redis's word for info
+    assert r.config_get("loglevel") == {"loglevel": "info"}
     assert r.config_set("loglevel", "warning")
     assert r.config_get("log-level") == {"log-level": "warning"}
     with pytest.raises(Exception, match="immutable"):
