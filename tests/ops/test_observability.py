@@ -5,6 +5,8 @@ import json
 import time
 import urllib.request
 
+import pytest
+
 from tests.integration.cluster import free_ports, wait_for
 
 
@@ -126,6 +128,7 @@ def test_logs_text_and_json_no_per_command_lines(single):
 
 
 def test_prometheus_metrics(single):
+    pytest.importorskip("prometheus_client")
     (mport,) = free_ports(1)
     node = single(["--metrics-port", str(mport)]).start()
     r = node.client()
@@ -162,6 +165,7 @@ def test_prometheus_metrics(single):
 
 
 def test_metrics_on_a_cluster_show_peers(cluster_factory):
+    pytest.importorskip("prometheus_client")
     ports = free_ports(3)
     c = cluster_factory(3)
     for nid, port in zip(c.nodes, ports, strict=True):
