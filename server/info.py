@@ -65,7 +65,7 @@ def server_section(node: Any) -> str:
 def clients_section(node: Any) -> str:
     return _section("Clients", [
         ("connected_clients", len(node.sessions)),
-        ("blocked_clients", 0),
+        ("blocked_clients", len({id(p.conn) for p in node.blocked.parked})),
         ("maxclients", 10000),
     ])
 
