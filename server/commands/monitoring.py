@@ -8,7 +8,8 @@ from resp.types import OK, ErrorReply, SimpleString, Verbatim
 from server import errors
 from server.commands.registry import CONN, container, subcommand
 
-_FLAGS = "admin noscript loading stale"
+_FLAGS = "admin noscript loading stale"  # LATENCY's (Redis gives SLOWLOG no "noscript")
+_SLOWLOG_FLAGS = "admin loading stale"
 
 
 def _stats(session: Any) -> Any:
@@ -21,7 +22,7 @@ def _stats(session: Any) -> Any:
 container("slowlog", "", CONN, group="server", summary="A container for slow log commands")
 
 
-@subcommand("slowlog", "get", -2, _FLAGS, group="server", since="2.2.12")
+@subcommand("slowlog", "get", -2, _SLOWLOG_FLAGS, group="server", since="2.2.12")
 def slowlog_get(session: Any, argv: list[bytes]):
     """Get the slow log's entries"""
     count = 10
@@ -40,13 +41,13 @@ def slowlog_get(session: Any, argv: list[bytes]):
     return [[e[0], e[1], e[2], list(e[3]), e[4], e[5]] for e in entries]
 
 
-@subcommand("slowlog", "len", 2, _FLAGS, group="server", since="2.2.12")
+@subcommand("slowlog", "len", 2, _SLOWLOG_FLAGS, group="server", since="2.2.12")
 def slowlog_len(session: Any, argv: list[bytes]):
     """Get the slow log's length"""
     return len(_stats(session).slowlog.entries)
 
 
-@subcommand("slowlog", "reset", 2, _FLAGS, group="server", since="2.2.12")
+@subcommand("slowlog", "reset", 2, _SLOWLOG_FLAGS, group="server", since="2.2.12")
 def slowlog_reset(session: Any, argv: list[bytes]):
     """Clear all entries from the slow log"""
     _stats(session).slowlog.reset()
