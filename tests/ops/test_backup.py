@@ -104,3 +104,30 @@ def test_backup_and_restore_a_million_keys(tmp_path):
         round_trip(tmp_path, src.port, 1_000_000)
     finally:
         src.stop()
+
+
+def test_restore_a_backup_into_a_new_three_node_cluster(tmp_path):
+    src = Single(tmp_path, [], name="source")
+    try:
+        src.start(extra=["--id", "1"])
+        load_keys(src.port, 3000)
+        backup_file = str(tmp_path / "small.snap")
+        out = raftis("backup", "--from", f"127.0.0.1:{src.port}", "--to", backup_file, "--quiet")
+        assert out.returncode == 0, out.stderr
+    finally:
+        src.stop()
+    with Cluster(str(tmp_path / "restored"), 3) as c:
+        for nid, nd in c.nodes.items():
+            out = raftis("restore", backup_file, "--dir", nd.dir, "--id", str(nid), "--peers", c.peers)
+            assert out.returncode == 0, out.stderr
+        c.start()
+        lead = c.leader()
+        r = c.nodes[lead].client()
+        assert r.dbsize() == 3001 and r.get("key:2999") == b"value:2999"
+        assert r.set("new", "1")
+        from tests.integration.cluster import wait_for
+
+        for nid in c.nodes:  # every member holds the restored data, and the new write
+            rr = c.nodes[nid].client()
+            rr.execute_command("READONLY")
+            wait_for(lambda rr=rr: rr.get("new") == b"1" and rr.dbsize() == 3002, 15)
