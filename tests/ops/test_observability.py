@@ -182,3 +182,31 @@ def test_metrics_on_a_cluster_show_peers(cluster_factory):
     body = wait_for(scrape, 15, what="peer metrics")
     assert 'raftis_peer_connected{peer="' in body
     assert "raftis_raft_output_bytes_total" in body
+
+
+def test_server_runs_without_prometheus_client_unless_metrics_are_asked_for(tmp_path):
+    """prometheus-client is imported only for --metrics-port."""
+    import os
+    import subprocess
+    import sys
+
+    import redis
+
+    from tests.integration.cluster import ROOT
+
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "prometheus_client.py").write_text("raise ImportError('blocked for this test')\n")
+    env = dict(os.environ, PYTHONPATH=f"{blocker}{os.pathsep}{ROOT}")
+    port, rport, mport = free_ports(3)
+    base = [sys.executable, "-m", "server.cli", "server", "--port", str(port), "--raft-port", str(rport)]
+    proc = subprocess.Popen([*base, "--dir", str(tmp_path / "a")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: redis.Redis(port=port, socket_timeout=1).ping(), 30, what="the node")
+    finally:
+        proc.kill()
+        proc.wait()
+    out = subprocess.run([*base, "--dir", str(tmp_path / "b"), "--metrics-port", str(mport)], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "prometheus-client" in out.stderr
