@@ -7,7 +7,7 @@ setting takes ``yes``/``no``. Flags given on the command line win over the file.
 ``rewrite`` writes the running values back into the file the way Redis's CONFIG REWRITE
 does: every line the file already has keeps its place and comments; a directive's line gets
 the current value; settings that differ from their default and are not in the file yet are
-appended under a marker comment. The new file replaces the old one atomically.
+appended under a marker comment (except secrets, which may have come from the environment). The new file replaces the old one atomically.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def rewrite(path: str, cfg: Any) -> None:
             continue
         if s.name == "raft-port" and value == getattr(cfg, "port", 0) + 10000:
             continue
-        if s.name in SECRET and not value:
-            continue
+        if s.name in SECRET:
+            continue  # may come from the environment: never copied into a file unasked
         extra.append(render_line(s.name, value))
     if extra:
         if REWRITE_MARKER not in out:

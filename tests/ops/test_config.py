@@ -51,7 +51,8 @@ def test_rewrite_keeps_comments_and_appends_changed_settings(tmp_path):
     p = tmp_path / "raftis.conf"
     p.write_text("# Raftis node 1\nport 7001\n\n# how big the log may grow\nsnapshot-threshold 65536\n"
                  "loglevel info\n")
-    cfg = NodeConfig(port=7001, snapshot_threshold=131072, log_level="debug", command_timeout=3.5)
+    cfg = NodeConfig(port=7001, snapshot_threshold=131072, log_level="debug", command_timeout=3.5,
+                     cluster_secret="from-the-environment")
     cfg.settings = {}
     rewrite(str(p), cfg)
     text = p.read_text()
@@ -59,6 +60,7 @@ def test_rewrite_keeps_comments_and_appends_changed_settings(tmp_path):
                            "loglevel debug\n")
     assert REWRITE_MARKER in text and "command-timeout 3.5" in text
     assert "log-level" not in text  # already there under its Redis name
+    assert "from-the-environment" not in text
     assert [d.name for d in parse(str(p))].count("command-timeout") == 1
     rewrite(str(p), cfg)  # idempotent
     assert p.read_text() == text
