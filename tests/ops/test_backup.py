@@ -14,25 +14,36 @@ from tests.ops.conftest import Single, raftis
 
 
 def load_keys(port: int, n: int, batch: int = 5000) -> None:
-    """SET key:i value:i for i < n over one raw pipelined connection."""
+    """SET key:i value:i for i < n over one raw pipelined connection. A key whose reply is an
+    error (a -TIMEOUT on a slow machine, a -TRYAGAIN across a leader change) is sent again:
+    SET is idempotent, and the test needs every key in."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     reader = hiredis.Reader()
+
+    def send(indexes: list[int]) -> list[int]:
+        parts = []
+        for i in indexes:
+            k, v = b"key:%d" % i, b"value:%d" % i
+            parts.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+        sock.sendall(b"".join(parts))
+        replies: list = []
+        while len(replies) < len(indexes):
+            data = sock.recv(1 << 20)
+            assert data, "server closed the connection"
+            reader.feed(data)
+            while (reply := reader.gets()) is not False:
+                replies.append(reply)
+        return [i for i, r in zip(indexes, replies, strict=True) if r != b"OK"]
+
     try:
         for start in range(0, n, batch):
-            end = min(n, start + batch)
-            parts = []
-            for i in range(start, end):
-                k, v = b"key:%d" % i, b"value:%d" % i
-                parts.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
-            sock.sendall(b"".join(parts))
-            got = 0
-            while got < end - start:
-                data = sock.recv(1 << 20)
-                assert data, "server closed the connection"
-                reader.feed(data)
-                while (reply := reader.gets()) is not False:
-                    assert reply == b"OK", reply
-                    got += 1
+            todo = list(range(start, min(n, start + batch)))
+            for _attempt in range(10):
+                todo = send(todo)
+                if not todo:
+                    break
+                time.sleep(0.5)
+            assert not todo, f"{len(todo)} keys could not be written"
     finally:
         sock.close()
 
