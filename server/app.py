@@ -107,12 +107,27 @@ async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     log.info("node %d shutting down", cfg.node_id)
     if join_task is not None:
         join_task.cancel()
+    server.close()  # new clients go to other nodes from now on
     await node.graceful_stop()
-    server.close()
+    await _drain_clients(node, timeout=2.0)
     if node.metrics_server is not None:
         node.metrics_server.close()
     await raft.stop()
     log.info("node %d stopped", cfg.node_id)
+
+
+async def _drain_clients(node: Node, timeout: float) -> None:
+    """Give commands already started on client connections (forwarded ones included) a
+    moment to get their replies before the process exits and the connections drop. Clients
+    blocked in BLPOP and the like are not waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        blocked = {id(p.conn) for p in node.blocked.parked}
+        conns = [s.extra.get("conn") for s in list(node.sessions.values())]
+        if not any(c is not None and c.inflight and id(c) not in blocked for c in conns):
+            return
+        await asyncio.sleep(0.02)
 
 
 async def _start_operations(node: Node) -> None:

@@ -127,3 +127,4 @@ def test_rolling_restart_under_load_loses_no_acknowledged_write(tmp_path):
         assert max_wait[0] < 10, f"a client waited {max_wait[0]:.1f}s for one reply"
         assert max_gap[0] < 10, f"a client made no progress for {max_gap[0]:.1f}s"
         print(f"acked={len(acked)} max_wait={max_wait[0]:.2f}s max_gap={max_gap[0]:.2f}s errors={len(errors)}")
+        print("\n".join(sorted(set(errors))))
