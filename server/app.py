@@ -89,6 +89,7 @@ async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     if cfg.join and not os.path.exists(os.path.join(cfg.dir, "raftis.meta")):
         join_cluster_id = await fetch_cluster_id(cfg.join)
     await raft.start(join_cluster_id)
+    await _start_operations(node)
     server = await loop.create_server(lambda: ClientConnection(node), cfg.bind, cfg.port,
                                       reuse_address=True, backlog=4096)
     log.info("node %d ready to accept connections on %s:%d (raft port %d, data in %s)",
@@ -106,17 +107,48 @@ async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     log.info("node %d shutting down", cfg.node_id)
     if join_task is not None:
         join_task.cancel()
+    server.close()  # new clients go to other nodes from now on
     await node.graceful_stop()
-    server.close()
+    await _drain_clients(node, timeout=2.0)
+    if node.metrics_server is not None:
+        node.metrics_server.close()
     await raft.stop()
     log.info("node %d stopped", cfg.node_id)
 
 
+async def _drain_clients(node: Node, timeout: float) -> None:
+    """Give commands already started on client connections (forwarded ones included) a
+    moment to get their replies before the process exits and the connections drop. Clients
+    blocked in BLPOP and the like are not waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        blocked = {id(p.conn) for p in node.blocked.parked}
+        conns = [s.extra.get("conn") for s in list(node.sessions.values())]
+        if not any(c is not None and c.inflight and id(c) not in blocked for c in conns):
+            return
+        await asyncio.sleep(0.02)
+
+
+async def _start_operations(node: Node) -> None:
+    """Settings read elsewhere, the term in log lines, and the metrics endpoint."""
+    from server import logging_setup
+    from server.settings import apply_initial
+
+    apply_initial(node)
+    logging_setup.follow_term(lambda: node.raft.core.term)
+    node.metrics_server = None
+    if node.cfg.metrics_port:
+        from server.metrics import start_metrics_server
+
+        node.metrics_server = await start_metrics_server(node, node.cfg.metrics_bind or node.cfg.bind,
+                                                   node.cfg.metrics_port)
+
+
 def run(cfg: NodeConfig) -> None:
-    logging.basicConfig(
-        level=getattr(logging, cfg.log_level.upper(), logging.INFO),
-        format=f"%(asctime)s node={cfg.node_id} %(levelname)s %(name)s: %(message)s",
-    )
+    from server.logging_setup import configure
+
+    configure(cfg.node_id, cfg.log_level, cfg.log_format)
     import uvloop
 
     uvloop.run(serve(cfg))

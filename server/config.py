@@ -79,6 +79,15 @@ class NodeConfig:
     stale_reads: bool = False  # serve reads from local state on every node (not linearizable)
     unsafe_local_reads: bool = False  # test-only: every node reads local state, no ReadIndex
     log_level: str = "info"
+    # Operations (server.settings, server.metrics, server.logging_setup, server.stats).
+    log_format: str = "text"  # or "json"
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    metrics_bind: str = ""  # default: the bind address
+    slowlog_log_slower_than: int = 10000  # microseconds; -1 disables, 0 logs everything
+    slowlog_max_len: int = 128
+    latency_monitor_threshold: int = 0  # milliseconds; 0 disables
+    config_file: str = ""  # the file given with --config (CONFIG REWRITE writes it)
+    settings: dict = field(default_factory=dict)  # every setting's start-up value, by click name
 
     def __post_init__(self) -> None:
         if not self.raft_port:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream",
-        "read_group", "_dirty",
+        "read_group", "_dirty", "track", "stats",
     )
 
     def __init__(self, node: Node) -> None:
@@ -73,6 +74,9 @@ class ClientConnection(asyncio.Protocol):
         self.upstream = None  # LeaderLink when this connection's commands go to the leader
         self.read_group: list[tuple[Any, list[bytes], int]] = []
         self._dirty = False
+        # (argv, arrival time) of every request whose reply has not gone out: server.stats
+        self.track: deque[tuple[list[bytes], int]] = deque()
+        self.stats = node.ops_stats
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -104,6 +108,8 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        self.stats.net_in += len(data)
+        t0 = time.perf_counter_ns()
         parser = self.parser
         parser.feed(data)
         err = None
@@ -113,15 +119,18 @@ class ClientConnection(asyncio.Protocol):
             cmds = e.commands or []
             err = str(e)
         queue = self.queue
+        track = self.track
         if cmds:
             seq = self.next_seq
             for argv in cmds:
                 queue.append((None, argv, seq))
+                track.append((argv, t0))
                 seq += 1
             self.next_seq = seq
         if err is not None:
             # Redis answers what came before, then the protocol error, then closes.
             queue.append((None, [b"\x00protocol-error", err.encode()], self.next_seq))
+            track.append(([], t0))
             self.next_seq += 1
         elif parser.buffered > QUERYBUF_LIMIT:
             log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
@@ -259,10 +268,19 @@ class ClientConnection(asyncio.Protocol):
         """Place the encoded reply to request ``seq``; replies leave strictly in order."""
         if seq == self.next_out:
             self.wbuf.append(data)
+            track = self.track
+            record = self.stats.record
+            if track:
+                argv, t0 = track.popleft()
+                record(argv, t0, data, self.session)
             seq += 1
             early = self.early
             while early and seq in early:
-                self.wbuf.append(early.pop(seq))
+                data = early.pop(seq)
+                self.wbuf.append(data)
+                if track:
+                    argv, t0 = track.popleft()
+                    record(argv, t0, data, self.session)
                 seq += 1
             self.next_out = seq
             if not self._dirty:
@@ -323,6 +341,7 @@ class ClientConnection(asyncio.Protocol):
         if self.transport.is_closing():
             return
         self.transport.write(data)
+        self.stats.net_out += len(data)
         if self.transport.get_write_buffer_size() > OUTPUT_HARD_LIMIT:
             log.warning("client %s closed: output buffer over %d bytes (it does not read its replies)",
                         self.session and self.session.addr, OUTPUT_HARD_LIMIT)

@@ -37,6 +37,7 @@ from server.keyspace import Keyspace
 from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
+from server.stats import NodeStats
 from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Node:
         self.stats_rejected = 0
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
+        self.ops_stats = NodeStats()  # command stats, SLOWLOG, LATENCY, bytes in/out
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:
@@ -154,6 +156,25 @@ class Node:
         from server.info import render_info
 
         return render_info(self, section)
+
+    def config_set(self, name: bytes, value: bytes) -> str | None:
+        from server.settings import config_set
+
+        return config_set(self, name.decode(errors="replace"), value.decode(errors="replace"))
+
+    def config_rewrite(self) -> str | None:
+        from server.config_file import rewrite
+
+        if not self.cfg.config_file:
+            return "ERR The server is running without a config file"
+        try:
+            rewrite(self.cfg.config_file, self.cfg)
+        except OSError as e:
+            return f"ERR Rewriting config file: {e}"
+        return None
+
+    def reset_stats(self) -> None:
+        self.ops_stats.reset()
 
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
