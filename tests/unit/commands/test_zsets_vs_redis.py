@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from commands_harness import LocalExecutor
 from commands_differential import run_script
+from commands_harness import LocalExecutor
 
 ZSETS = r"""
 zadd z 1 a 2 b 3 c
