@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--top", type=int, default=30, help="functions listed in top.txt")
     p.add_argument("--out-dir", default=None,
                    help="default benchmarks/results/profile-<workload>-<nodes>n-<timestamp>/")
+    p.add_argument("--summarise", metavar="STACKS", default=None,
+                   help="only print the summary of an existing stacks.txt (py-spy --format raw)")
     a = p.parse_args(argv)
     if a.target == "follower" and a.nodes == 1:
         p.error("--target follower needs --nodes 3")
@@ -70,37 +72,62 @@ def file_of(function: str) -> str:
     return function[function.rfind("(") + 1:-1] if function.endswith(")") else function
 
 
+def _stacks(raw: str) -> list[tuple[list[str], int]]:
+    out = []
+    for line in raw.splitlines():
+        m = _LINE.match(line.strip())
+        if m:
+            frames = [function_of(f) for f in m["stack"].split(";") if f]
+            if frames:
+                out.append((frames, int(m["count"])))
+    return out
+
+
+def _trunks(stacks: list[tuple[list[str], int]]) -> dict[str, int]:
+    """For each thread's root frame, how many frames every stack under that root shares (the
+    ``runpy -> click -> ... -> Runner.run`` chain is on every main-thread sample and says nothing)."""
+    trunk: dict[str, list[str]] = {}
+    for frames, _ in stacks:
+        prev = trunk.get(frames[0])
+        if prev is None:
+            trunk[frames[0]] = frames
+            continue
+        n = 0
+        while n < min(len(prev), len(frames)) and prev[n] == frames[n]:
+            n += 1
+        trunk[frames[0]] = prev[:n]
+    return {root: len(t) for root, t in trunk.items()}
+
+
 def aggregate(raw: str) -> tuple[Counter, Counter, Counter, int]:
     """Self and total sample counts per function, and self counts per file, from py-spy's raw
-    (collapsed) output."""
+    (collapsed) output. Totals leave out each thread's trunk (frames on all of its stacks)."""
     self_c: Counter = Counter()
     total_c: Counter = Counter()
     file_c: Counter = Counter()
+    stacks = _stacks(raw)
+    trunks = _trunks(stacks)
     samples = 0
-    for line in raw.splitlines():
-        m = _LINE.match(line.strip())
-        if not m:
-            continue
-        count = int(m["count"])
-        frames = [function_of(f) for f in m["stack"].split(";") if f]
-        if not frames:
-            continue
+    for frames, count in stacks:
         samples += count
         self_c[frames[-1]] += count
         file_c[file_of(frames[-1])] += count
-        for f in set(frames):
+        # a trunk as long as the stack would leave nothing: keep at least the leaf
+        for f in set(frames[min(trunks[frames[0]], len(frames) - 1):]):
             total_c[f] += count
     return self_c, total_c, file_c, samples
 
 
 def top_report(raw: str, top: int, header: str) -> str:
     self_c, total_c, file_c, samples = aggregate(raw)
-    lines = [header, f"{samples} samples (on-CPU, all threads)",
-             "(uvloop's event loop is C code: self time in asyncio's Runner.run is the loop itself,",
-             " including socket reads and writes and epoll)", ""]
+    lines = [header, f"{samples} samples (threads py-spy did not see idle)",
+             "notes: uvloop's event loop is C code, so self time in asyncio's Runner.run is the loop itself",
+             "(epoll, socket reads, callbacks' C parts); transport.write shows as self time of its caller.",
+             "In non-blocking mode a thread blocked in a syscall (fdatasync) or waiting on a queue",
+             "(ThreadPoolExecutor _worker at its work_queue.get line) may be counted as running.", ""]
     for title, counter in (("self (running in the function itself)", self_c),
                            ("self, per file", file_c),
-                           ("total (function anywhere on the stack)", total_c)):
+                           ("total (anywhere on the stack below the thread's common trunk)", total_c)):
         lines += [f"top {top} by {title}", f"{'samples':>8} {'share':>7}  function"]
         for fn, n in counter.most_common(top):
             lines.append(f"{n:>8} {100 * n / max(samples, 1):>6.1f}%  {fn}")
@@ -110,10 +137,12 @@ def top_report(raw: str, top: int, header: str) -> str:
 
 def record(pid: int, out_dir: str, rate: int) -> list[subprocess.Popen]:
     base = [PY_SPY, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking"]
-    outs = (("flamegraph", "flame.svg"), ("raw", "stacks.txt"))
-    return [subprocess.Popen(base + ["--format", fmt, "-o", os.path.join(out_dir, name)],
-                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(out_dir, f"py-spy-{fmt}.log"), "wb"))
-            for fmt, name in outs]
+    recorders = []
+    for fmt, name in (("flamegraph", "flame.svg"), ("raw", "stacks.txt")):
+        with open(os.path.join(out_dir, f"py-spy-{fmt}.log"), "wb") as log:
+            recorders.append(subprocess.Popen(base + ["--format", fmt, "-o", os.path.join(out_dir, name)],
+                                              stdout=subprocess.DEVNULL, stderr=log))
+    return recorders
 
 
 def stop_recorders(recorders: list[subprocess.Popen]) -> None:
@@ -130,6 +159,10 @@ def stop_recorders(recorders: list[subprocess.Popen]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.summarise:
+        with open(args.summarise) as f:
+            print(top_report(f.read(), args.top, args.summarise))
+        return 0
     if shutil.which(PY_SPY) is None:
         print("py-spy is needed: pip install py-spy", file=sys.stderr)
         return 2

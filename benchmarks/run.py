@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,7 +69,8 @@ def _git_commit() -> str:
         return ""
 
 
-def run_matrix(targets: dict[str, Server], requests: int, clients: int, log: callable) -> dict[str, dict]:
+def run_matrix(targets: dict[str, Server], requests: int, clients: int,
+               log: Callable[[str], None]) -> dict[str, dict]:
     """One pass over every row: system by system, so only one server is under load at a time."""
     results: dict[str, dict] = {}
     for system, srv in targets.items():
