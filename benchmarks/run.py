@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
     print(f"\n{args.repeat} repeat(s), -n {args.requests} -c {args.clients}; ops/s, p50, p99 are medians; "
-          "ratio = median over repeats of (ops/s / ops/s of the 'vs' row)")
+          "ratio = median over repeats of (ops/s / ops/s of the 'vs' row);\n"
+          "latency is per request as redis-benchmark sees it (with -P16, per pipeline of 16)")
     print(table(result["rows"]))
     if "keyspace" in result:
         print(keyspace_table(result["keyspace"]))
@@ -160,4 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers are already gone (ProcessSet.close in main's finally)
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
