@@ -1,6 +1,6 @@
 """What a large keyspace costs: memory per key, snapshot time, restart-to-serving time.
 
-Both systems get the same ``n`` small string keys through ``redis-cli --pipe``:
+Both systems get the same ``n`` small string keys from the pipelined loader in ``keyload``:
 
 * memory: VmRSS of the server process before and after the load; bytes/key is the growth over
   ``n``. A Raftis node also holds the log since its last snapshot, so its RSS is read again after
@@ -23,7 +23,7 @@ import signal
 import statistics
 import time
 
-from benchmarks.keyload import commands_file, key, pipe_load, value
+from benchmarks.keyload import key, load, value
 from benchmarks.processes import ProcessSet, rss_bytes
 from benchmarks.systems import RaftisCluster, Server, redis_server, wait_for
 
@@ -71,12 +71,11 @@ def _median(xs: list[float]) -> float:
 
 
 def measure_redis(procs: ProcessSet, root: str, n: int, repeat: int) -> dict:
-    path = commands_file(root, n)
     srv = redis_server(procs, root, "redis-keys", aof=False)
     srv.start()
     srv.wait_ping()
     rss0 = rss_bytes(srv.pid)
-    load_s = pipe_load(srv.port, path, n)
+    load_s = load(srv.port, n)
     rss1 = rss_bytes(srv.pid)
     saves = [_redis_bgsave(srv) for _ in range(repeat)]
     restarts = [_restart_to_serving(srv, n) for _ in range(repeat)]
@@ -91,11 +90,10 @@ def measure_redis(procs: ProcessSet, root: str, n: int, repeat: int) -> dict:
 
 
 def measure_raftis(procs: ProcessSet, root: str, n: int, repeat: int) -> dict:
-    path = commands_file(root, n)
     cluster = RaftisCluster(procs, root, "raftis-keys", 1).start()
     srv = cluster.nodes[1]
     rss0 = rss_bytes(srv.pid)
-    load_s = pipe_load(srv.port, path, n)
+    load_s = load(srv.port, n)
     if srv.client().get(key(n - 1)) != value(n - 1):
         raise RuntimeError(f"{srv.name} lost the last key of the load")
     rss1 = rss_bytes(srv.pid)

@@ -1,7 +1,7 @@
 """Processes the benchmarks start, and only those.
 
-``ProcessSet`` remembers every child it started and kills exactly those PIDs when it is
-closed, which ``run`` does in a ``finally`` (so after an exception or Ctrl-C too). Children are
+``ProcessSet`` remembers every child it started and kills exactly those PIDs, with whatever
+they forked themselves (a Raftis node forks to write a snapshot), when it is closed, which ``run`` does in a ``finally`` (so after an exception or Ctrl-C too). Children are
 also asked to die with their parent (``PR_SET_PDEATHSIG``), so a runner killed with SIGKILL does
 not leave servers behind either.
 """
@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Sequence
 
 _PR_SET_PDEATHSIG = 1
@@ -62,6 +63,7 @@ class ProcessSet:
         return proc
 
     def stop(self, proc: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 30.0) -> None:
+        forks = descendants(proc.pid)
         if proc.poll() is None:
             proc.send_signal(sig)
             try:
@@ -69,13 +71,16 @@ class ProcessSet:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=timeout)
+        _kill_all(forks)
         if proc in self._procs:
             self._procs.remove(proc)
 
     def close(self) -> None:
+        forks = [pid for proc in self._procs for pid in descendants(proc.pid)]
         for proc in reversed(self._procs):
             if proc.poll() is None:
                 proc.kill()
+        _kill_all(forks)
         for proc in self._procs:
             try:
                 proc.wait(timeout=10)
@@ -90,6 +95,38 @@ class ProcessSet:
         self.close()
 
 
+def descendants(pid: int) -> list[int]:
+    """PIDs forked by ``pid`` and by its children, read from /proc (children first)."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command name in parentheses may hold spaces: the fields after its ')' are fixed
+        parent_of[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [p for p, pp in parent_of.items() if pp in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def raise_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so ``finally`` blocks (and ProcessSet.close) run."""
 
@@ -100,8 +137,10 @@ def raise_on_sigterm() -> None:
 
 
 def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped by someone else counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
         return False
-    return True
+    return stat[stat.rindex(b")") + 2:].split()[0] != b"Z"

@@ -106,6 +106,12 @@ def default_out() -> str:
     return os.path.join(ROOT, "benchmarks", "results", f"{stamp}.json")
 
 
+def _write_json(path: str, result: dict) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = args.out or default_out()
@@ -133,23 +139,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"servers in {root}")
         targets = start_targets(procs, root)
-        runs = []
+        runs: list[dict] = []
+        result["runs"] = runs
         for i in range(args.repeat):
             log(f"repeat {i + 1}/{args.repeat}")
             runs.append(run_matrix(targets, args.requests, args.clients, log))
         procs.close()  # the matrix servers are done: free the CPU and memory for the keyspace part
-        result["runs"] = runs
         result["rows"] = summarise(matrix.rows(), runs)
         if args.keys > 0:
             log(f"keyspace costs at {args.keys:,} keys")
             result["keyspace"] = keyspace_costs.measure(procs, root, args.keys, args.repeat)
         result["meta"]["seconds"] = time.perf_counter() - started
+    except BaseException as e:  # keep what was measured before the failure (or Ctrl-C)
+        result["error"] = repr(e)
+        _write_json(out, result)
+        print(f"partial results: {out}", file=sys.stderr)
+        raise
     finally:
         procs.close()
         shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(result, f, indent=2)
+    _write_json(out, result)
     print(f"\n{args.repeat} repeat(s), -n {args.requests} -c {args.clients}; ops/s, p50, p99 are medians; "
           "ratio = median over repeats of (ops/s / ops/s of the 'vs' row);\n"
           "latency is per request as redis-benchmark sees it (with -P16, per pipeline of 16)")
