@@ -47,12 +47,15 @@ IDLE, WRITES, READS, FORWARDED, ASYNC = range(5)
 WRITE_HIGH = 4 * 1024 * 1024
 OUTPUT_HARD_LIMIT = 64 * 1024 * 1024
 QUERYBUF_LIMIT = 1024 * 1024 * 1024
+# Requests parsed but not answered, per connection, above which we stop reading it.
+PIPELINE_HIGH = 8192
+PIPELINE_LOW = 1024
 
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
-        "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream",
+        "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream", "backlogged",
         "read_group", "_dirty", "track", "stats",
     )
 
@@ -70,6 +73,7 @@ class ClientConnection(asyncio.Protocol):
         self.wbuf: list[bytes] = []
         self.closing = False
         self.paused_reading = False
+        self.backlogged = False  # reading paused because too many requests are in the pipe
         self.writing_paused = False
         self.upstream = None  # LeaderLink when this connection's commands go to the leader
         self.read_group: list[tuple[Any, list[bytes], int]] = []
@@ -101,9 +105,26 @@ class ClientConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writing_paused = False
-        if self.paused_reading and self.transport is not None and not self.closing:
+        if self.paused_reading and not self.backlogged and self.transport is not None and not self.closing:
             self.transport.resume_reading()
             self.paused_reading = False
+
+    def _check_backlog(self) -> None:
+        """Stop reading a client that has more requests in the pipe than we will answer soon
+        (it waits in its socket buffer instead of in our memory, and nothing it sent times out
+        waiting behind itself); read again once the pipe has drained."""
+        pending = len(self.queue) + self.inflight
+        if not self.backlogged:
+            if pending > PIPELINE_HIGH and self.transport is not None:
+                self.backlogged = True
+                if not self.paused_reading:
+                    self.transport.pause_reading()
+                    self.paused_reading = True
+        elif pending < PIPELINE_LOW:
+            self.backlogged = False
+            if self.paused_reading and not self.writing_paused and not self.closing:
+                self.transport.resume_reading()  # type: ignore[union-attr]
+                self.paused_reading = False
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -137,6 +158,8 @@ class ClientConnection(asyncio.Protocol):
             self.transport.abort()  # type: ignore[union-attr]
             return
         self.pump()
+        if len(queue) + self.inflight > PIPELINE_HIGH:
+            self._check_backlog()
         self.flush()
 
     # -- processing ------------------------------------------------------------------------
@@ -300,11 +323,16 @@ class ClientConnection(asyncio.Protocol):
 
     def done_one(self) -> None:
         """A started command produced its reply; when the run is over, start the next one."""
-        self.inflight -= 1
+        self._finished(1)
+
+    def _finished(self, n: int) -> None:
+        self.inflight -= n
         if self.inflight == 0:
             self.running = IDLE
             if self.queue and not self.closing:
                 self.pump()
+        if self.backlogged:
+            self._check_backlog()
 
     def run_reads(self) -> None:
         """The read check for the current group passed: run the reads, in order."""
@@ -314,11 +342,7 @@ class ClientConnection(asyncio.Protocol):
         resp3 = self.session.resp3  # type: ignore[union-attr]
         for cmd, argv, seq in group:
             self.resolve(seq, encode(node.execute_read(self.session, cmd, argv), resp3))
-        self.inflight -= len(group)
-        if self.inflight == 0:
-            self.running = IDLE
-            if self.queue and not self.closing:
-                self.pump()
+        self._finished(len(group))
 
     def fail_reads(self, reply: Any) -> None:
         group = self.read_group
@@ -326,11 +350,7 @@ class ClientConnection(asyncio.Protocol):
         data = encode(reply, self.session.resp3)  # type: ignore[union-attr]
         for _, _, seq in group:
             self.resolve(seq, data)
-        self.inflight -= len(group)
-        if self.inflight == 0:
-            self.running = IDLE
-            if self.queue and not self.closing:
-                self.pump()
+        self._finished(len(group))
 
     def flush(self) -> None:
         self._dirty = False
