@@ -28,7 +28,7 @@ INVALID_SLOT_OR_COUNT = ErrorReply("ERR Invalid slot or number of keys")
 
 container("cluster", "", CONN, group="cluster", summary="A container for Redis Cluster commands")
 
-_FLAGS = "loading stale"
+_FLAGS = "stale"
 
 
 def view_of(server: Any) -> ClusterView | None:
@@ -97,7 +97,7 @@ def _slot_arg(arg: bytes) -> int:
     return v
 
 
-@subcommand("cluster", "countkeysinslot", 3, "readonly " + _FLAGS, kind=READ, since="3.0.0")
+@subcommand("cluster", "countkeysinslot", 3, _FLAGS, kind=READ, since="3.0.0")
 def cluster_countkeysinslot(ctx: ExecContext, argv: list[bytes]):
     """Return the number of local keys in the specified hash slot"""
     slot = _slot_arg(argv[2])
@@ -106,7 +106,7 @@ def cluster_countkeysinslot(ctx: ExecContext, argv: list[bytes]):
     return sum(1 for k in ctx.db.live_keys(ctx.now_ms) if key_slot(k) == slot)
 
 
-@subcommand("cluster", "getkeysinslot", 4, "readonly " + _FLAGS, kind=READ, since="3.0.0")
+@subcommand("cluster", "getkeysinslot", 4, _FLAGS, kind=READ, since="3.0.0")
 def cluster_getkeysinslot(ctx: ExecContext, argv: list[bytes]):
     """Return local key names in the specified hash slot"""
     slot = _slot_arg(argv[2])
@@ -124,7 +124,7 @@ def cluster_getkeysinslot(ctx: ExecContext, argv: list[bytes]):
     return out
 
 
-@subcommand("cluster", "help", 2, _FLAGS, since="5.0.0")
+@subcommand("cluster", "help", 2, "loading stale", since="5.0.0")
 def cluster_help(session: Session, argv: list[bytes]):
     """Show helpful text about the different subcommands"""
     lines = [
