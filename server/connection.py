@@ -173,6 +173,10 @@ class ClientConnection(asyncio.Protocol):
                 self.running = WRITES
                 self.inflight += 1
                 node.propose(self, session.db_index, argv, seq)
+                if "blocking" in cmd.flags:
+                    # As in Redis, nothing after a blocking command runs until it is answered:
+                    # a later write of the same pipeline must not feed (or starve) it.
+                    self.running = ASYNC
             elif route == Route.READ:
                 if self.running not in (IDLE, READS):
                     return
