@@ -29,6 +29,7 @@ from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooM
 from resp.encoder import encode
 from resp.types import ErrorReply
 from server.blocked_clients import BlockedClients
+from server.commands.arguments import string2ll
 from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
@@ -456,7 +457,26 @@ class Node:
                 conn.done_one()
                 return
             link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
-        link.send(conn.session.db_index, conn.session.resp3, argv, seq)
+        session = conn.session
+        name = argv[0].lower()
+        on_reply = None
+        if name in (b"multi", b"discard"):
+            session.extra.pop("tx_db", None)
+        elif name == b"select" and session.forward_multi:
+            # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC
+            # runs the transaction; this session and the link must follow it then.
+            db = string2ll(argv[1]) if len(argv) == 2 else None
+            if db is not None and 0 <= db < 16:
+                session.extra["tx_db"] = db
+        elif name == b"exec" and "tx_db" in session.extra:
+            tx_db = session.extra.pop("tx_db")
+
+            def on_reply(raw: bytes, link: Any = link) -> None:
+                if raw[:1] == b"*" and raw != b"*-1\r\n":
+                    session.db_index = tx_db
+                    link.db = tx_db
+
+        link.send(session.db_index, session.resp3, argv, seq, on_reply)
 
     # -- output -------------------------------------------------------------------------------
     def mark_dirty(self, conn: ClientConnection) -> None:
