@@ -28,7 +28,7 @@ def test_scripts_match_redis(redis_server, target_port, script, resp3):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(max(600, TOTAL // 20))
 def test_random_sequences_match_redis(redis_server, target_port, request):
     # The two targets get different seeds, so together they cover more ground.
     offset = 0 if "single" in request.node.callspec.id else 1_000_000

@@ -51,7 +51,7 @@ def exercise(r, other, *, transactions: bool = True) -> None:
     assert r.sadd(p + "set", "x", "y") == 2 and r.sismember(p + "set", "x")
     # pipeline (no transaction)
     pipe = r.pipeline(transaction=False)
-    for i in range(50):
+    for _ in range(50):
         pipe.incr(p + "c")
     assert pipe.execute() == list(range(1, 51))
     if transactions:
