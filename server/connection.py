@@ -165,6 +165,8 @@ class ClientConnection(asyncio.Protocol):
                     self._reply_now(seq, cmd)
                     continue
                 queue[0] = (cmd, argv, seq)
+            if node.pause_until and node.holds(self, cmd):
+                return
             route = node.route(session, cmd, argv)
             if route == Route.WRITE:
                 if self.running not in (IDLE, WRITES):

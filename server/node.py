@@ -118,6 +118,10 @@ class Node:
         self.stats_rejected = 0
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
+        self.pause_until = 0.0  # monotonic time CLIENT PAUSE ends; 0: not paused
+        self.pause_all = False
+        self._pause_timer: asyncio.TimerHandle | None = None
+        self._paused_conns: set[ClientConnection] = set()
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:
@@ -130,6 +134,43 @@ class Node:
         self.sessions[cid] = s
         self.stats_connections += 1
         return s
+
+    # -- CLIENT PAUSE ---------------------------------------------------------------------------
+    def pause_clients(self, timeout_ms: int, every: bool) -> None:
+        """Hold this node's clients' commands (all, or writes only) for ``timeout_ms``."""
+        until = time.monotonic() + timeout_ms / 1000
+        if self.pause_until and time.monotonic() < self.pause_until:
+            self.pause_all = self.pause_all or every
+            until = max(until, self.pause_until)
+        else:
+            self.pause_all = every
+        self.pause_until = until
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self._pause_timer = self._loop.call_later(  # type: ignore[union-attr]
+            until - time.monotonic(), self.unpause_clients)
+
+    def unpause_clients(self) -> None:
+        self.pause_until = 0.0
+        self.pause_all = False
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        held, self._paused_conns = self._paused_conns, set()
+        for conn in held:
+            if not conn.closing:
+                conn.pump()
+                conn.flush()
+
+    def holds(self, conn: ClientConnection, cmd: Any) -> bool:
+        """Whether CLIENT PAUSE holds ``cmd`` now (the caller stops pumping; unpausing resumes it)."""
+        if time.monotonic() >= self.pause_until:
+            self.unpause_clients()
+            return False
+        if self.pause_all or cmd.kind == WRITE or cmd.name == b"exec":
+            self._paused_conns.add(conn)
+            return True
+        return False
 
     def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
