@@ -205,6 +205,9 @@ class ClientConnection(asyncio.Protocol):
                     continue
                 self.running = WRITES
                 self.inflight += 1
+                if "exec_db" in session.extra:
+                    # Which db the next commands use depends on whether EXEC runs: wait for it.
+                    self.running = ASYNC
             elif route == Route.QUEUE:
                 if self.inflight:
                     return

@@ -377,6 +377,10 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
+                                if len(item) > 2 and conn.session.extra:
+                                    db = conn.session.extra.pop("exec_db", None)
+                                    if db is not None and type(reply) is list:
+                                        conn.session.db_index = db
                                 conn.resolve(seq, encode(reply, conn.session.resp3))
                                 conn.done_one()
                     pos += 1

@@ -117,11 +117,18 @@ def exec_item(session: Any) -> tuple[list, list] | ErrorReply:
     if tx is None:
         return ErrorReply("ERR EXEC without MULTI")
     session.multi = None
+    session.extra.pop("exec_db", None)
     watches = [[db, key, ver, 1 if live else 0] for (db, key), (ver, live) in session.watched.items()]
     session.watched = {}
     if tx.dirty:
         return EXECABORT
-    session.db_index = tx.db
+    if tx.db != session.db_index:
+        if watches:
+            # Redis moves the connection to the SELECTed db only if the transaction runs;
+            # with WATCH that is known once the entry is applied (``Node.apply_entries``).
+            session.extra["exec_db"] = tx.db
+        else:
+            session.db_index = tx.db
     return tx.queued, watches
 
 
