@@ -214,3 +214,11 @@ def test_cluster_state_fails_without_a_leader(tmp_path):
         wait_for(down, 20, what="cluster_state:fail")
         assert r.execute_command("CLUSTER SLOTS") == []
         assert leader != survivor
+
+
+def test_redis_cli_cluster_mode_on_a_forwarding_follower(three_nodes):
+    """With the default forward mode the follower answers itself: no redirection needed."""
+    port = str(three_nodes.nodes[three_nodes.follower()].port)
+    for argv, want in ((["SET", "fwdkey", "v"], "OK"), (["GET", "fwdkey"], "v")):
+        out = subprocess.run(["redis-cli", "-c", "-p", port, *argv], capture_output=True, text=True, timeout=30)
+        assert out.stdout.strip() == want, out
