@@ -22,9 +22,6 @@ if TYPE_CHECKING:
     from server.connection import ClientConnection
     from server.node import Node
 
-# Commands whose timeout reply is a null bulk string rather than a null array.
-_NIL_BULK_ON_TIMEOUT = frozenset((b"blmove", b"brpoplpush"))
-
 
 @dataclass(slots=True)
 class Parked:
@@ -89,7 +86,8 @@ class BlockedClients:
             if p.conn.closing:
                 continue
             if p.deadline and now >= p.deadline:
-                self._answer(p, None if p.argv[0].lower() in _NIL_BULK_ON_TIMEOUT else NULL_ARRAY)
+                # Redis answers a timeout with a null array, BLMOVE and BRPOPLPUSH included.
+                self._answer(p, NULL_ARRAY)
             else:
                 keep.append(p)
         self.parked = keep

@@ -197,6 +197,8 @@ class ClientConnection(asyncio.Protocol):
                     self._reply_now(seq, cmd)
                     continue
                 queue[0] = (cmd, argv, seq)
+            if node.pause_until and node.holds(self, cmd):
+                return
             route = node.route(session, cmd, argv)
             if route == Route.WRITE:
                 if self.running not in (IDLE, WRITES):
@@ -205,6 +207,10 @@ class ClientConnection(asyncio.Protocol):
                 self.running = WRITES
                 self.inflight += 1
                 node.propose(self, session.db_index, argv, seq)
+                if "blocking" in cmd.flags:
+                    # As in Redis, nothing after a blocking command runs until it is answered:
+                    # a later write of the same pipeline must not feed (or starve) it.
+                    self.running = ASYNC
             elif route == Route.READ:
                 if self.running not in (IDLE, READS):
                     return
@@ -231,6 +237,9 @@ class ClientConnection(asyncio.Protocol):
                     continue
                 self.running = WRITES
                 self.inflight += 1
+                if "exec_db" in session.extra:
+                    # Which db the next commands use depends on whether EXEC runs: wait for it.
+                    self.running = ASYNC
             elif route == Route.QUEUE:
                 if self.inflight:
                     return

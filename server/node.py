@@ -29,6 +29,7 @@ from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooM
 from resp.encoder import encode
 from resp.types import ErrorReply
 from server.blocked_clients import BlockedClients
+from server.commands.arguments import string2ll
 from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
@@ -119,6 +120,10 @@ class Node:
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
         self.ops_stats = NodeStats()  # command stats, SLOWLOG, LATENCY, bytes in/out
+        self.pause_until = 0.0  # monotonic time CLIENT PAUSE ends; 0: not paused
+        self.pause_all = False
+        self._pause_timer: asyncio.TimerHandle | None = None
+        self._paused_conns: set[ClientConnection] = set()
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:
@@ -131,6 +136,43 @@ class Node:
         self.sessions[cid] = s
         self.stats_connections += 1
         return s
+
+    # -- CLIENT PAUSE ---------------------------------------------------------------------------
+    def pause_clients(self, timeout_ms: int, every: bool) -> None:
+        """Hold this node's clients' commands (all, or writes only) for ``timeout_ms``."""
+        until = time.monotonic() + timeout_ms / 1000
+        if self.pause_until and time.monotonic() < self.pause_until:
+            self.pause_all = self.pause_all or every
+            until = max(until, self.pause_until)
+        else:
+            self.pause_all = every
+        self.pause_until = until
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self._pause_timer = self._loop.call_later(  # type: ignore[union-attr]
+            until - time.monotonic(), self.unpause_clients)
+
+    def unpause_clients(self) -> None:
+        self.pause_until = 0.0
+        self.pause_all = False
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        held, self._paused_conns = self._paused_conns, set()
+        for conn in held:
+            if not conn.closing:
+                conn.pump()
+                conn.flush()
+
+    def holds(self, conn: ClientConnection, cmd: Any) -> bool:
+        """Whether CLIENT PAUSE holds ``cmd`` now (the caller stops pumping; unpausing resumes it)."""
+        if time.monotonic() >= self.pause_until:
+            self.unpause_clients()
+            return False
+        if self.pause_all or cmd.kind == WRITE or cmd.name == b"exec":
+            self._paused_conns.add(conn)
+            return True
+        return False
 
     def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
@@ -356,6 +398,10 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
+                                if len(item) > 2 and conn.session.extra:
+                                    db = conn.session.extra.pop("exec_db", None)
+                                    if db is not None and type(reply) is list:
+                                        conn.session.db_index = db
                                 conn.resolve(seq, encode(reply, conn.session.resp3))
                                 conn.done_one()
                     pos += 1
@@ -477,7 +523,26 @@ class Node:
                 conn.done_one()
                 return
             link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
-        link.send(conn.session.db_index, conn.session.resp3, argv, seq)
+        session = conn.session
+        name = argv[0].lower()
+        on_reply = None
+        if name in (b"multi", b"discard"):
+            session.extra.pop("tx_db", None)
+        elif name == b"select" and session.forward_multi:
+            # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC
+            # runs the transaction; this session and the link must follow it then.
+            db = string2ll(argv[1]) if len(argv) == 2 else None
+            if db is not None and 0 <= db < 16:
+                session.extra["tx_db"] = db
+        elif name == b"exec" and "tx_db" in session.extra:
+            tx_db = session.extra.pop("tx_db")
+
+            def on_reply(raw: bytes, link: Any = link) -> None:
+                if raw[:1] == b"*" and raw != b"*-1\r\n":
+                    session.db_index = tx_db
+                    link.db = tx_db
+
+        link.send(session.db_index, session.resp3, argv, seq, on_reply)
 
     # -- output -------------------------------------------------------------------------------
     def mark_dirty(self, conn: ClientConnection) -> None:
