@@ -11,6 +11,7 @@ import time
 import click
 
 from server.config import ConfigError, NodeConfig, parse_peers, split_address
+from server.security_options import SECURITY_OPTIONS, security_settings
 
 
 def _common_server_options(f):
@@ -52,12 +53,14 @@ def _common_server_options(f):
         click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
                      default="info", show_default=True),
     ]
+    options += SECURITY_OPTIONS
     for opt in reversed(options):
         f = opt(f)
     return f
 
 
 def _build_config(**kw) -> NodeConfig:
+    security = security_settings(kw)
     try:
         peers = parse_peers(kw["peers"]) if kw["peers"] else {}
         if kw["join"]:
@@ -73,6 +76,7 @@ def _build_config(**kw) -> NodeConfig:
         tick_ms=kw["tick_ms"], election_ticks=kw["election_ticks"], heartbeat_ticks=kw["heartbeat_ticks"],
         command_timeout=kw["command_timeout"], cluster_secret=kw["cluster_secret"],
         stale_reads=kw["stale_reads"], unsafe_local_reads=kw["unsafe_local_reads"], log_level=kw["log_level"],
+        **security,
     )
     if cfg.heartbeat_ticks >= cfg.election_ticks:
         raise click.UsageError("--heartbeat-ticks must be smaller than --election-ticks")

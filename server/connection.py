@@ -52,7 +52,7 @@ class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream",
-        "read_group", "_dirty",
+        "read_group", "_dirty", "out_limit", "qbuf_limit",
     )
 
     def __init__(self, node: Node) -> None:
@@ -73,12 +73,15 @@ class ClientConnection(asyncio.Protocol):
         self.upstream = None  # LeaderLink when this connection's commands go to the leader
         self.read_group: list[tuple[Any, list[bytes], int]] = []
         self._dirty = False
+        self.out_limit = OUTPUT_HARD_LIMIT  # the node's guard sets the configured limits
+        self.qbuf_limit = QUERYBUF_LIMIT
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.transport.set_write_buffer_limits(high=WRITE_HIGH)
         self.session = self.node.new_session(self)
+        self.node.guard.admit(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -123,7 +126,7 @@ class ClientConnection(asyncio.Protocol):
             # Redis answers what came before, then the protocol error, then closes.
             queue.append((None, [b"\x00protocol-error", err.encode()], self.next_seq))
             self.next_seq += 1
-        elif parser.buffered > QUERYBUF_LIMIT:
+        elif parser.buffered > self.qbuf_limit:
             log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
             self.transport.abort()  # type: ignore[union-attr]
             return
@@ -164,6 +167,14 @@ class ClientConnection(asyncio.Protocol):
                         session.multi.dirty = True
                     self._reply_now(seq, cmd)
                     continue
+                if session.acl is not None or node.guard.over_memory:
+                    denied = node.guard.check(session, cmd, argv)
+                    if denied is not None:  # -NOAUTH, -NOPERM, -OOM
+                        queue.popleft()
+                        if session.multi is not None:
+                            session.multi.dirty = True
+                        self._reply_now(seq, denied)
+                        continue
                 queue[0] = (cmd, argv, seq)
             route = node.route(session, cmd, argv)
             if route == Route.WRITE:
@@ -323,8 +334,9 @@ class ClientConnection(asyncio.Protocol):
         if self.transport.is_closing():
             return
         self.transport.write(data)
-        if self.transport.get_write_buffer_size() > OUTPUT_HARD_LIMIT:
-            log.warning("client %s closed: output buffer over %d bytes (it does not read its replies)",
-                        self.session and self.session.addr, OUTPUT_HARD_LIMIT)
+        size = self.transport.get_write_buffer_size()
+        if size > self.out_limit and self.node.guard.output_over(self, size):
+            log.warning("client %s closed: output buffer over its hard limit with %d bytes (it does not "
+                        "read its replies)", self.session and self.session.addr, size)
             self.closing = True
             self.transport.abort()

@@ -50,6 +50,10 @@ class LeaderLink(asyncio.Protocol):
         self.db = 0
         self.resp3 = False
         self.closed = False
+        auth = conn.node.guard.users.internal_auth()
+        if auth is not None:  # the leader requires clients to authenticate: nodes do as a node
+            self.backlog.append(_command(auth))
+            self.expect.append(INTERNAL)
         self.backlog.append(_command([b"RAFT.FORWARDED", str(node_id).encode()]))
         self.expect.append(INTERNAL)
         asyncio.get_running_loop().create_task(self._connect())

@@ -34,6 +34,7 @@ from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
 from server.keyspace import Keyspace
+from server.limits import ClientGuard
 from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
@@ -117,6 +118,7 @@ class Node:
         self.stats_rejected = 0
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
+        self.guard = ClientGuard(self, cfg)  # authentication, ACLs and client limits
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:
