@@ -12,8 +12,8 @@ test_lists.py.
 from __future__ import annotations
 
 import pytest
-from commands_harness import LocalExecutor
 from commands_differential import _decode, _sorted, parse_script
+from commands_harness import LocalExecutor
 
 from resp import encode
 from server.commands.blocking import Blocked
