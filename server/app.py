@@ -87,6 +87,9 @@ async def join_cluster(node: Node, cfg: NodeConfig) -> None:
 
 async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
+    from server.datadir import claim
+
+    dir_lock = claim(cfg.dir)  # owner-only, and no other node on this directory
     node = Node(cfg)
     node._loop = loop
     global INTERNAL_AUTH
@@ -127,6 +130,7 @@ async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
         tls_server.close()
     node.guard.stop()
     await raft.stop()
+    dir_lock.release()
     log.info("node %d stopped", cfg.node_id)
 
 
