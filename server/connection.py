@@ -46,13 +46,18 @@ IDLE, WRITES, READS, FORWARDED, ASYNC = range(5)
 WRITE_HIGH = 4 * 1024 * 1024
 OUTPUT_HARD_LIMIT = 64 * 1024 * 1024
 QUERYBUF_LIMIT = 1024 * 1024 * 1024
+# Parsed commands a connection may hold unstarted before it stops reading the socket, and the
+# level at which it reads again: a client pipelining faster than its commands complete is
+# slowed to their pace instead of filling the node's memory and its event loop.
+QUEUE_HIGH = 8192
+QUEUE_LOW = 1024
 
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream",
-        "read_group", "_dirty", "out_limit", "qbuf_limit",
+        "read_group", "_dirty", "out_limit", "qbuf_limit", "held_reads",
     )
 
     def __init__(self, node: Node) -> None:
@@ -75,6 +80,7 @@ class ClientConnection(asyncio.Protocol):
         self._dirty = False
         self.out_limit = OUTPUT_HARD_LIMIT  # the node's guard sets the configured limits
         self.qbuf_limit = QUERYBUF_LIMIT
+        self.held_reads: list[tuple[Any, list[bytes], int]] = []  # checked reads waiting for the client to read
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -103,6 +109,11 @@ class ClientConnection(asyncio.Protocol):
         if self.paused_reading and self.transport is not None and not self.closing:
             self.transport.resume_reading()
             self.paused_reading = False
+        if self.held_reads and not self.closing:
+            self._continue_reads()
+        elif self.queue and not self.closing:
+            self.pump()  # commands held back while the client was not reading
+            self.flush()
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -130,6 +141,9 @@ class ClientConnection(asyncio.Protocol):
             log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
             self.transport.abort()  # type: ignore[union-attr]
             return
+        if len(queue) > QUEUE_HIGH and not self.paused_reading:
+            self.transport.pause_reading()  # type: ignore[union-attr]
+            self.paused_reading = True
         self.pump()
         self.flush()
 
@@ -140,6 +154,8 @@ class ClientConnection(asyncio.Protocol):
         session = self.session
         queue = self.queue
         while queue and not self.closing:
+            if self.writing_paused:
+                return  # the client is not reading its replies: start nothing more for now
             cmd, argv, seq = queue[0]
             if cmd is None:
                 if argv[0] == b"\x00protocol-error":
@@ -185,7 +201,7 @@ class ClientConnection(asyncio.Protocol):
                 self.inflight += 1
                 node.propose(self, session.db_index, argv, seq)
             elif route == Route.READ:
-                if self.running not in (IDLE, READS):
+                if self.running not in (IDLE, READS) or self.held_reads:
                     return
                 queue.popleft()
                 if not self.read_group:
@@ -303,11 +319,35 @@ class ClientConnection(asyncio.Protocol):
         """The read check for the current group passed: run the reads, in order."""
         group = self.read_group
         self.read_group = []
+        self.held_reads = group
+        self._continue_reads()
+
+    def _continue_reads(self) -> None:
+        """Run the checked reads in ``held_reads``, in order, until about WRITE_HIGH bytes of
+        replies are out; the rest waits for the client to read those (a pipeline of GETs of
+        a large value is never built in memory all at once). A read whose check passed may
+        run later: the local state only moves forward from the confirmed index."""
+        group = self.held_reads
+        if not group or self.closing:
+            return
+        if self.writing_paused:
+            return  # resume_writing continues
         node = self.node
         resp3 = self.session.resp3  # type: ignore[union-attr]
-        for cmd, argv, seq in group:
-            self.resolve(seq, encode(node.execute_read(self.session, cmd, argv), resp3))
-        self.inflight -= len(group)
+        produced = 0
+        done = len(group)
+        for i, (cmd, argv, seq) in enumerate(group):
+            data = encode(node.execute_read(self.session, cmd, argv), resp3)
+            self.resolve(seq, data)
+            produced += len(data)
+            if produced > WRITE_HIGH and i + 1 < len(group):
+                done = i + 1
+                break
+        self.held_reads = group[done:]
+        self.inflight -= done
+        if self.held_reads:
+            asyncio.get_running_loop().call_soon(self._continue_reads)  # after this output's flush
+            return
         if self.inflight == 0:
             self.running = IDLE
             if self.queue and not self.closing:
@@ -327,6 +367,9 @@ class ClientConnection(asyncio.Protocol):
 
     def flush(self) -> None:
         self._dirty = False
+        if self.paused_reading and not self.writing_paused and len(self.queue) < QUEUE_LOW and not self.closing:
+            self.paused_reading = False  # the queue drained: read again
+            self.transport.resume_reading()  # type: ignore[union-attr]
         if not self.wbuf or self.transport is None:
             return
         data = b"".join(self.wbuf) if len(self.wbuf) > 1 else self.wbuf[0]

@@ -130,6 +130,22 @@ def rss_bytes() -> int:
         return 0
 
 
+def raise_fd_limit(wanted: int) -> None:
+    """As Redis does: make room for ``maxclients`` connections plus the node's own files."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target < wanted:
+        log.warning("open files limit is %d: fewer than the %d that maxclients needs", target, wanted)
+
+
 class ClientGuard:
     def __init__(self, node: Any, cfg: NodeConfig) -> None:
         self.node = node
@@ -164,6 +180,8 @@ class ClientGuard:
                                            "output": 0}
         self._watch: dict[int, tuple[int, int, float, float, float]] = {}  # id(conn) -> seq, bytes held, active, partial, soft
         self._sweeper: asyncio.TimerHandle | None = None
+        raise_fd_limit(self.maxclients + 64)
+
 
     # -- connect ---------------------------------------------------------------------------------
     @property
