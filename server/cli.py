@@ -11,6 +11,7 @@ import time
 import click
 
 from server.config import ConfigError, NodeConfig, parse_peers, split_address
+from server.security_options import SECURITY_OPTIONS, security_settings
 
 
 def _common_server_options(f):
@@ -53,6 +54,7 @@ def _common_server_options(f):
                      default="info", show_default=True, help="Least severe log messages written."),
         *_ops_options(),
     ]
+    options += SECURITY_OPTIONS
     for opt in reversed(options):
         f = opt(f)
     return f
@@ -111,6 +113,7 @@ def _finish_config(cfg: NodeConfig, kw: dict) -> NodeConfig:
 
 
 def _build_config(**kw) -> NodeConfig:
+    security = security_settings(kw)
     try:
         peers = parse_peers(kw["peers"]) if kw["peers"] else {}
         if kw["join"]:
@@ -126,6 +129,7 @@ def _build_config(**kw) -> NodeConfig:
         tick_ms=kw["tick_ms"], election_ticks=kw["election_ticks"], heartbeat_ticks=kw["heartbeat_ticks"],
         command_timeout=kw["command_timeout"], cluster_secret=kw["cluster_secret"],
         stale_reads=kw["stale_reads"], unsafe_local_reads=kw["unsafe_local_reads"], log_level=kw["log_level"],
+        **security,
     )
     if cfg.heartbeat_ticks >= cfg.election_ticks:
         raise click.UsageError("--heartbeat-ticks must be smaller than --election-ticks")

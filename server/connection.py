@@ -47,7 +47,10 @@ IDLE, WRITES, READS, FORWARDED, ASYNC = range(5)
 WRITE_HIGH = 4 * 1024 * 1024
 OUTPUT_HARD_LIMIT = 64 * 1024 * 1024
 QUERYBUF_LIMIT = 1024 * 1024 * 1024
-# Requests parsed but not answered, per connection, above which we stop reading it.
+# Requests parsed but not answered, per connection, above which we stop reading it, and the
+# level at which it reads again: a client pipelining faster than its commands complete is
+# slowed to their pace (in TCP) instead of filling the node's memory, and nothing it sent
+# times out waiting behind its own backlog.
 PIPELINE_HIGH = 8192
 PIPELINE_LOW = 1024
 
@@ -56,7 +59,7 @@ class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream", "backlogged",
-        "read_group", "_dirty", "track", "stats",
+        "read_group", "_dirty", "track", "stats", "out_limit", "qbuf_limit", "held_reads",
     )
 
     def __init__(self, node: Node) -> None:
@@ -81,12 +84,16 @@ class ClientConnection(asyncio.Protocol):
         # (argv, arrival time) of every request whose reply has not gone out: server.stats
         self.track: deque[tuple[list[bytes], int]] = deque()
         self.stats = node.ops_stats
+        self.out_limit = OUTPUT_HARD_LIMIT  # the node's guard sets the configured limits
+        self.qbuf_limit = QUERYBUF_LIMIT
+        self.held_reads: list[tuple[Any, list[bytes], int]] = []  # checked reads waiting for the client to read
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.transport.set_write_buffer_limits(high=WRITE_HIGH)
         self.session = self.node.new_session(self)
+        self.node.guard.admit(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -108,6 +115,11 @@ class ClientConnection(asyncio.Protocol):
         if self.paused_reading and not self.backlogged and self.transport is not None and not self.closing:
             self.transport.resume_reading()
             self.paused_reading = False
+        if self.held_reads and not self.closing:
+            self._continue_reads()
+        elif self.queue and not self.closing:
+            self.pump()  # commands held back while the client was not reading
+            self.flush()
 
     def _check_backlog(self) -> None:
         """Stop reading a client that has more requests in the pipe than we will answer soon
@@ -153,7 +165,7 @@ class ClientConnection(asyncio.Protocol):
             queue.append((None, [b"\x00protocol-error", err.encode()], self.next_seq))
             track.append(([], t0))
             self.next_seq += 1
-        elif parser.buffered > QUERYBUF_LIMIT:
+        elif parser.buffered > self.qbuf_limit:
             log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
             self.transport.abort()  # type: ignore[union-attr]
             return
@@ -169,6 +181,8 @@ class ClientConnection(asyncio.Protocol):
         session = self.session
         queue = self.queue
         while queue and not self.closing:
+            if self.writing_paused:
+                return  # the client is not reading its replies: start nothing more for now
             cmd, argv, seq = queue[0]
             if cmd is None:
                 if argv[0] == b"\x00protocol-error":
@@ -196,6 +210,14 @@ class ClientConnection(asyncio.Protocol):
                         session.multi.dirty = True
                     self._reply_now(seq, cmd)
                     continue
+                if session.acl is not None or node.guard.over_memory:
+                    denied = node.guard.check(session, cmd, argv)
+                    if denied is not None:  # -NOAUTH, -NOPERM, -OOM
+                        queue.popleft()
+                        if session.multi is not None:
+                            session.multi.dirty = True
+                        self._reply_now(seq, denied)
+                        continue
                 queue[0] = (cmd, argv, seq)
             if node.pause_until and node.holds(self, cmd):
                 return
@@ -212,7 +234,7 @@ class ClientConnection(asyncio.Protocol):
                     # a later write of the same pipeline must not feed (or starve) it.
                     self.running = ASYNC
             elif route == Route.READ:
-                if self.running not in (IDLE, READS):
+                if self.running not in (IDLE, READS) or self.held_reads:
                     return
                 queue.popleft()
                 if not self.read_group:
@@ -347,11 +369,36 @@ class ClientConnection(asyncio.Protocol):
         """The read check for the current group passed: run the reads, in order."""
         group = self.read_group
         self.read_group = []
+        self.held_reads = group
+        self._continue_reads()
+
+    def _continue_reads(self) -> None:
+        """Run the checked reads in ``held_reads``, in order, until about WRITE_HIGH bytes of
+        replies are out; the rest waits for the client to read those (a pipeline of GETs of
+        a large value is never built in memory all at once). A read whose check passed may
+        run later: the local state only moves forward from the confirmed index."""
+        group = self.held_reads
+        if not group or self.closing:
+            return
+        if self.writing_paused:
+            return  # resume_writing continues
         node = self.node
         resp3 = self.session.resp3  # type: ignore[union-attr]
-        for cmd, argv, seq in group:
-            self.resolve(seq, encode(node.execute_read(self.session, cmd, argv), resp3))
-        self._finished(len(group))
+        produced = 0
+        done = len(group)
+        for i, (cmd, argv, seq) in enumerate(group):
+            data = encode(node.execute_read(self.session, cmd, argv), resp3)
+            self.resolve(seq, data)
+            produced += len(data)
+            if produced > WRITE_HIGH and i + 1 < len(group):
+                done = i + 1
+                break
+        self.held_reads = group[done:]
+        if self.held_reads:
+            self.inflight -= done
+            asyncio.get_running_loop().call_soon(self._continue_reads)  # after this output's flush
+            return
+        self._finished(done)
 
     def fail_reads(self, reply: Any) -> None:
         group = self.read_group
@@ -371,8 +418,9 @@ class ClientConnection(asyncio.Protocol):
             return
         self.transport.write(data)
         self.stats.net_out += len(data)
-        if self.transport.get_write_buffer_size() > OUTPUT_HARD_LIMIT:
-            log.warning("client %s closed: output buffer over %d bytes (it does not read its replies)",
-                        self.session and self.session.addr, OUTPUT_HARD_LIMIT)
+        size = self.transport.get_write_buffer_size()
+        if size > self.out_limit and self.node.guard.output_over(self, size):
+            log.warning("client %s closed: output buffer over its hard limit with %d bytes (it does not "
+                        "read its replies)", self.session and self.session.addr, size)
             self.closing = True
             self.transport.abort()

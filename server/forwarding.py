@@ -52,6 +52,10 @@ class LeaderLink(asyncio.Protocol):
         self.resp3 = False
         self.closed = False
         self.on_reply: dict[int, Callable[[bytes], None]] = {}
+        auth = conn.node.guard.users.internal_auth()
+        if auth is not None:  # the leader requires clients to authenticate: nodes do as a node
+            self.backlog.append(_command(auth))
+            self.expect.append(INTERNAL)
         self.backlog.append(_command([b"RAFT.FORWARDED", str(node_id).encode()]))
         self.expect.append(INTERNAL)
         asyncio.get_running_loop().create_task(self._connect())

@@ -35,6 +35,7 @@ from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
 from server.keyspace import Keyspace
+from server.limits import ClientGuard
 from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
@@ -124,6 +125,7 @@ class Node:
         self.pause_all = False
         self._pause_timer: asyncio.TimerHandle | None = None
         self._paused_conns: set[ClientConnection] = set()
+        self.guard = ClientGuard(self, cfg)  # authentication, ACLs and client limits
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:
@@ -231,8 +233,13 @@ class Node:
             return Route.CONN
         raft = self.raft
         if raft.role == Role.LEADER:
-            if kind == WRITE and raft.driver.storage_error is not None:
-                return Route.ERROR
+            if raft.driver.storage_error is not None:
+                if kind == WRITE:
+                    return Route.ERROR
+                # The Ready being retried holds back read states too. A lone voter is the only
+                # possible leader, so its local state is linearizable: keep serving reads.
+                if kind == READ and not tx and len(raft.core.membership.voters) == 1:
+                    return Route.LOCAL_READ
             if tx:
                 if name == b"exec":
                     return Route.EXEC

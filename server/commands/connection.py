@@ -55,6 +55,9 @@ def _requirepass(session: Session) -> bytes:
 
 
 def _authenticate(session: Session, user: bytes, password: bytes) -> bool:
+    guard = getattr(session.server, "guard", None)
+    if guard is not None:  # the node's users and ACLs (server.limits, server.auth)
+        return guard.authenticate(session, user, password)
     required = _requirepass(session)
     if user != b"default":
         return False
@@ -132,7 +135,8 @@ def auth(session: Session, argv: list[bytes]):
     if len(argv) > 3:
         return errors.SYNTAX
     if len(argv) == 2:
-        if not _requirepass(session):
+        guard = getattr(session.server, "guard", None)
+        if (not guard.users.auth_required) if guard is not None else not _requirepass(session):
             return errors.AUTH_NOT_CONFIGURED
         user, password = b"default", argv[1]
     else:
@@ -168,6 +172,9 @@ def reset(session: Session, argv: list[bytes]):
     if pubsub is not None:
         pubsub.drop(session)
     session.reset()
+    guard = getattr(session.server, "guard", None)
+    if guard is not None:
+        guard.on_reset(session)
     return RESET
 
 
