@@ -10,6 +10,7 @@ the seed and the step; ``SequenceRunner(...).run(seed, ...)`` replays it.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -34,4 +35,8 @@ def test_random_sequences_match_redis(redis_server, target_port, request):
     offset = 0 if "single" in request.node.callspec.id else 1_000_000
     totals = run_many(redis_server.port, target_port, commands=TOTAL // 2, first_seed=FIRST_SEED + offset)
     print(f"{totals.sequences} sequences, {totals.commands} commands, {len(totals.mismatches)} differences")
-    assert not totals.mismatches, "\n\n".join(str(m) for m in totals.mismatches[:5])
+    if totals.mismatches:
+        kinds = Counter(f"{m.step.argv[0].decode().upper()} -> {m.ours[:60]!r}" for m in totals.mismatches)
+        summary = "\n".join(f"  {n} x {k}" for k, n in kinds.most_common(20))
+        pytest.fail(f"{len(totals.mismatches)} differences:\n{summary}\n\nthe first ones:\n"
+                    + "\n\n".join(str(m) for m in totals.mismatches[:5]))
