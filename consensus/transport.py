@@ -31,6 +31,7 @@ import asyncio
 import hmac
 import logging
 import os
+import ssl
 import struct
 from collections.abc import Callable
 from hashlib import sha256
@@ -301,7 +302,8 @@ class _PeerLink:
                 local = (self.pt.bind_host, 0) if self.pt.bind_host else None
                 _, proto = await asyncio.wait_for(
                     loop.create_connection(lambda: _Outbound(self), self.host, self.port,
-                                           local_addr=local),
+                                           local_addr=local, ssl=self.pt.client_ssl,
+                                           server_hostname=self.host if self.pt.client_ssl else None),
                     timeout=2.0)
                 assert isinstance(proto, _Outbound)
                 await asyncio.wait_for(proto.ready, timeout=self.pt.handshake_timeout)
@@ -364,8 +366,12 @@ class PeerTransport:
 
     def __init__(self, node_id: int, cluster_id: str, on_message: Callable[[int, bytes], None], *,
                  secret: bytes = b"", bind_host: str = "", advertise: str = "",
-                 max_frame: int = DEFAULT_MAX_FRAME, handshake_timeout: float = 5.0) -> None:
+                 max_frame: int = DEFAULT_MAX_FRAME, handshake_timeout: float = 5.0,
+                 server_ssl: ssl.SSLContext | None = None, client_ssl: ssl.SSLContext | None = None) -> None:
         self.node_id = node_id
+        # Optional mutual TLS on the peer port: both sides present certificates of one CA.
+        self.server_ssl = server_ssl
+        self.client_ssl = client_ssl
         self.cluster_id = cluster_id
         self.on_message = on_message
         self.secret = secret
@@ -385,7 +391,7 @@ class PeerTransport:
     async def listen(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _InboundProtocol(self), host, port,
-                                                reuse_address=True)
+                                                reuse_address=True, ssl=self.server_ssl)
 
     def _deliver(self, peer_id: int, body: bytes) -> None:
         self.bytes_in += len(body)

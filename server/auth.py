@@ -244,8 +244,6 @@ class User:
 
     def check(self, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
         if cmd.name not in self.allowed:
-            if cmd.container is not None and cmd.container.name in self.allowed and cmd.subcommands is None:
-                pass  # +client then -client|kill leaves the others; handled by the set already
             return ErrorReply(f"NOPERM this user has no permissions to run the "
                               f"'{cmd.name.decode(errors='replace')}' command")
         if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:

@@ -104,6 +104,9 @@ class NodeConfig:
     tls_key_file: str = ""
     tls_ca_cert_file: str = ""
     tls_auth_clients: str = "yes"  # yes | no | optional
+    peer_tls_cert_file: str = ""  # mutual TLS on the peer port when set (with key and CA)
+    peer_tls_key_file: str = ""
+    peer_tls_ca_cert_file: str = ""
 
     def __post_init__(self) -> None:
         if not self.raft_port:

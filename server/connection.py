@@ -216,6 +216,12 @@ class ClientConnection(asyncio.Protocol):
                         queue.popleft()
                         if session.multi is not None:
                             session.multi.dirty = True
+                        elif session.forward_multi and self.upstream is not None:
+                            # The transaction lives on the leader: make it fail EXEC there too
+                            # (an unknown command marks it, its reply is not relayed).
+                            from server.forwarding import INTERNAL
+
+                            self.upstream.send(session.db_index, session.resp3, [b"RAFTIS.DENIED"], INTERNAL)
                         self._reply_now(seq, denied)
                         continue
                 queue[0] = (cmd, argv, seq)

@@ -41,6 +41,7 @@ from resp.types import ErrorReply
 from server.config import NodeConfig, PeerAddress
 from server.driver import RaftDriver
 from server.persistence import NodeStorage, encode_membership
+from server.tls import peer_ssl_contexts
 
 if TYPE_CHECKING:
     from server.node import Node
@@ -155,7 +156,7 @@ class RaftHost:
                                        secret=cfg.cluster_secret.encode(),
                                        bind_host=cfg.bind if cfg.bind not in ("0.0.0.0", "::") else "",
                                        advertise=f"{cfg.host}:{cfg.raft_port}",
-                                       max_frame=1 << 30)
+                                       max_frame=1 << 30, **peer_ssl_contexts(cfg))
         await self.transport.listen(cfg.bind, cfg.raft_port)
         self.driver = RaftDriver(
             self.core, self.storage, self.transport, tick_ms=cfg.tick_ms,

@@ -57,6 +57,10 @@ SECURITY_OPTIONS = [
     click.option("--tls-ca-cert-file", default="", help="CA certificates that sign client certificates."),
     click.option("--tls-auth-clients", type=click.Choice(["yes", "no", "optional"]), default="yes",
                  show_default=True, help="Whether TLS clients must present a certificate."),
+    click.option("--peer-tls-cert-file", default="", help="Mutual TLS on the peer port: this node's "
+                 "certificate (PEM); needs --peer-tls-key-file and --peer-tls-ca-cert-file."),
+    click.option("--peer-tls-key-file", default="", help="This node's private key for the peer port."),
+    click.option("--peer-tls-ca-cert-file", default="", help="CA that signs every node's peer certificate."),
 ]
 
 
@@ -100,7 +104,13 @@ def security_settings(kw: dict[str, Any]) -> dict[str, Any]:
         "tls_key_file": kw.pop("tls_key_file"),
         "tls_ca_cert_file": kw.pop("tls_ca_cert_file"),
         "tls_auth_clients": kw.pop("tls_auth_clients"),
+        "peer_tls_cert_file": kw.pop("peer_tls_cert_file"),
+        "peer_tls_key_file": kw.pop("peer_tls_key_file"),
+        "peer_tls_ca_cert_file": kw.pop("peer_tls_ca_cert_file"),
     }
+    peer_tls = [out["peer_tls_cert_file"], out["peer_tls_key_file"], out["peer_tls_ca_cert_file"]]
+    if any(peer_tls) and not all(peer_tls):
+        raise click.UsageError("peer TLS needs --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-cert-file")
     secret_file = kw.pop("cluster_secret_file")
     if secret_file:
         if kw.get("cluster_secret"):

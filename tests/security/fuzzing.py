@@ -1,6 +1,6 @@
 """Shared settings of the fuzz tests: a short run by default, a long one on request.
 
-``RAFTIS_FUZZ_EXAMPLES=100000 pytest tests/security -k fuzz`` runs each target that many
+``RAFTIS_FUZZ_EXAMPLES=100000 pytest tests/security -k fuzz -s --timeout=0`` runs each target that many
 inputs (no deadline); the default is a few seconds per target.  Each target prints how many
 inputs it ran and how long it took.
 """

@@ -52,8 +52,14 @@ def test_follower_forwards_with_auth(tmp_path, secret):
             app.set("other", "x")
         with pytest.raises(redis.exceptions.NoPermissionError):
             app.delete("app:1")
+        # a refused command inside a MULTI relayed to the leader aborts it there too
+        p = app.pipeline(transaction=True)
+        p.set("app:tx", "1").set("other", "2")
+        with pytest.raises(redis.exceptions.ResponseError):
+            p.execute()
         leader = c.nodes[c.leader()]
         assert leader.client().get("other") is None
+        assert leader.client().get("app:tx") is None
         # and an unauthenticated client gets nothing in through a follower either
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(port=follower.port, socket_timeout=5).set("app:2", "x")

@@ -38,7 +38,7 @@ ARGV = st.tuples(st.sampled_from(NAMES), st.lists(ARGS, max_size=7)).map(lambda 
 SEED = [["SET", "k", "1"], ["HSET", "h", "f", "1"], ["RPUSH", "l", "a", "b"], ["SADD", "s", "a", "1"]]
 
 
-@fuzz_settings(400)
+@fuzz_settings(250)
 @given(program=st.lists(ARGV, min_size=1, max_size=6))
 def fuzz_commands(program):
     COUNT["inputs"] += 1

@@ -59,7 +59,7 @@ def _valid() -> bytes:
                                   (Entry(6, 3, EntryType.NORMAL, b"x"),)))
 
 
-@fuzz_settings(400)
+@fuzz_settings(200)
 @given(value=MSGPACK, noise=st.binary(max_size=40), flip=st.integers(0, 10_000))
 def fuzz_decode_message(value, noise, flip):
     COUNT["inputs"] += 1
