@@ -271,19 +271,31 @@ class Database:
         return True
 
     def clear(self, index: int) -> None:
+        """FLUSHDB. As in Redis, the keys that existed change (a WATCH on them aborts); a
+        watched key that did not exist is untouched."""
+        self._changed_all(self.data, index)
         self.data = {}
         self.expires = {}
-        self.versions = {}
-        self.version_floor = index
         self._expiry_heap = None
 
+    def _changed_all(self, keys: dict[bytes, Any], index: int) -> None:
+        if len(keys) + len(self.versions) <= VERSIONS_KEPT:
+            versions = self.versions
+            for k in keys:
+                versions[k] = index
+        else:  # too many to track one by one: every key counts as changed (never misses one)
+            self.versions = {}
+            self.version_floor = index
+
     def take_contents(self, other: Database, index: int) -> None:
-        """Swap contents with ``other`` (SWAPDB); every key of both changes at ``index``."""
+        """Swap contents with ``other`` (SWAPDB); every key that exists in either changes at
+        ``index`` (in both databases, as Redis touches watched keys of both)."""
+        for db in (self, other):
+            db._changed_all(self.data, index)
+            db._changed_all(other.data, index)
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         for db in (self, other):
-            db.versions = {}
-            db.version_floor = index
             db._expiry_heap = None
 
     # --- expiry index (leader side) ----------------------------------------------------------

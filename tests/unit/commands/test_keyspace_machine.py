@@ -88,13 +88,19 @@ def test_versions_stay_bounded_and_conservative():
     assert db.version(b"k%d" % n) == n
 
 
-def test_flush_and_swapdb_change_every_key():
+def test_flush_and_swapdb_change_the_keys_that_exist():
+    # As Redis: a WATCH on a key that existed aborts; one on a key that did not is untouched.
     ex = LocalExecutor(Clock())
     ex.run("SET", "a", "1")
+    before = ex.keyspace.dbs[0].version(b"absent")
     ex.run("FLUSHALL")
-    assert ex.keyspace.dbs[5].version(b"anything") == ex.index
+    assert ex.keyspace.dbs[0].version(b"a") == ex.index
+    assert ex.keyspace.dbs[0].version(b"absent") == before
+    ex.run("SELECT", 1)
+    ex.run("SET", "x", "1")
     ex.run("SWAPDB", 1, 2)
-    assert ex.keyspace.dbs[1].version(b"x") == ex.index == ex.keyspace.dbs[2].version(b"y")
+    assert ex.keyspace.dbs[1].version(b"x") == ex.index == ex.keyspace.dbs[2].version(b"x")
+    assert ex.keyspace.dbs[2].version(b"absent") < ex.index
 
 
 def _fill(ks: Keyspace) -> None:
