@@ -48,6 +48,7 @@ class CampaignConfig:
     check_seconds: float = 120.0
     keep_data: bool = False
     cycles: int = 0  # if set: exactly this many passes over the nemeses, ignoring `duration`
+    overlap: float = 0.0  # probability that two faults (network + process/admin) run together
 
 
 @dataclass
@@ -155,7 +156,8 @@ def _run_phases(cfg: CampaignConfig, rng: random.Random, cluster: JepsenCluster,
         w.start()
     until = time.monotonic() + cfg.duration
     if cfg.nemeses:
-        nemesis.run(cfg.nemeses, until, stop_nemesis, cfg.fault_seconds, cfg.quiet_seconds, cfg.cycles)
+        nemesis.run(cfg.nemeses, until, stop_nemesis, cfg.fault_seconds, cfg.quiet_seconds, cfg.cycles,
+                    cfg.overlap)
     else:
         while time.monotonic() < until:
             time.sleep(0.5)

@@ -1,4 +1,4 @@
-"""Faults, each a start and a heal, and the schedule that injects them one at a time.
+"""Faults, each a start and a heal, and the schedule that injects them.
 
 Process faults act on PIDs the harness started (SIGKILL, SIGSTOP/SIGCONT, power loss);
 network faults set per-link behaviour in the proxies (`proxy.NetworkFaults`); cluster
@@ -6,8 +6,9 @@ faults go through the RAFT.* admin commands. Every action is written to the time
 the time on the history's clock, so the report can draw both together.
 
 The schedule cycles through a seeded shuffle of the enabled kinds, so a run of a few
-cycles injects every kind; each fault lasts a random few seconds, then everything is
-healed and the cluster gets a short quiet spell before the next one.
+cycles injects every kind; each fault lasts a random few seconds (optionally together with
+a fault of the other family: network with process), then everything is healed and the
+cluster gets a short quiet spell before the next one.
 """
 
 from __future__ import annotations
@@ -340,9 +341,10 @@ class Nemesis:
 
     def run(self, kinds: list[str], until: float, stop: threading.Event,
             fault_seconds: tuple[float, float] = (2.0, 5.0), quiet_seconds: tuple[float, float] = (1.0, 2.5),
-            cycles: int = 0) -> None:
+            cycles: int = 0, overlap: float = 0.0) -> None:
         """Inject faults until `until` (monotonic clock), or, if `cycles` is set, exactly that
-        many passes over `kinds`, whatever the time."""
+        many passes over `kinds`, whatever the time. With probability `overlap` a fault gets
+        company: a network fault joins a process or admin fault, and the other way round."""
         cycle: list[str] = []
         done = 0
         while not stop.is_set():
@@ -356,20 +358,32 @@ class Nemesis:
                 break
             kind = cycle.pop()
             self.check_crashes()
-            try:
-                heal = self.start(kind)
-            except Exception as e:  # noqa: BLE001 - a nemesis bug must not hide the history
-                self.log(kind, "note", f"could not start: {e!r}")
-                heal = None
+            active = [kind]
+            if overlap and self.rng.random() < overlap:
+                company = self._company(kind, kinds)
+                if company:
+                    active.append(company)
+            heals: list[tuple[str, Callable[[], None]]] = []
+            for k in active:
+                try:
+                    heals.append((k, self.start(k)))
+                except Exception as e:  # noqa: BLE001 - a nemesis bug must not hide the history
+                    self.log(k, "note", f"could not start: {e!r}")
             self._sleep(self.rng.uniform(*fault_seconds), stop)
             self.check_crashes()
-            if heal is not None:
+            for k, heal in reversed(heals):
                 try:
                     heal()
                 except Exception as e:  # noqa: BLE001
-                    self.log(kind, "note", f"heal failed: {e!r}")
+                    self.log(k, "note", f"heal failed: {e!r}")
             self.heal_all()
             self._sleep(self.rng.uniform(*quiet_seconds), stop)
+
+    def _company(self, kind: str, kinds: list[str]) -> str | None:
+        net = set(GROUPS["network"] + GROUPS["partition"])
+        other = set(GROUPS["process"] + GROUPS["admin"])
+        pool = [k for k in kinds if (k in other if kind in net else k in net if kind in other else False)]
+        return self.rng.choice(pool) if pool else None
 
     def _sleep(self, seconds: float, stop: threading.Event) -> None:
         end = time.monotonic() + seconds

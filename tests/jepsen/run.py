@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snapshot-threshold", type=int, default=16384)
     ap.add_argument("--fault-seconds", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"))
     ap.add_argument("--quiet-seconds", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    ap.add_argument("--overlap", type=float, default=0.3,
+                    help="probability that a network fault and a process/admin fault run together")
     ap.add_argument("--unsafe-local-reads", action="store_true",
                     help="start nodes with the non-linearizable local read mode (the checker should object)")
     ap.add_argument("--report-dir", default="", help="report directory (only with --runs 1)")
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             report_dir=args.report_dir if args.runs == 1 else "", clients_per_workload=args.clients,
             snapshot_threshold=args.snapshot_threshold, unsafe_local_reads=args.unsafe_local_reads,
             fault_seconds=tuple(args.fault_seconds), quiet_seconds=tuple(args.quiet_seconds),
-            keep_data=args.keep_data,
+            keep_data=args.keep_data, overlap=args.overlap,
         )
         result = run_campaign(cfg)
         print(result.summary(), flush=True)
