@@ -25,14 +25,14 @@ from .cluster import JepsenCluster, leader_or_none, wait_for
 from .proxy import LinkFaults, ProxyFabric
 
 KINDS = [
-    "kill", "kill-leader", "kill-majority", "power-loss", "pause", "pause-leader",
+    "kill", "kill-leader", "kill-majority", "power-loss", "power-loss-all", "pause", "pause-leader",
     "partition-leader", "partition-halves", "partition-bridge", "partition-oneway",
     "delay", "loss", "duplicate", "reorder", "reset",
     "remove-readd", "replace", "grow-shrink", "transfer-leader", "snapshot",
 ]
 
 GROUPS = {
-    "process": ["kill", "kill-leader", "kill-majority", "power-loss", "pause", "pause-leader"],
+    "process": ["kill", "kill-leader", "kill-majority", "power-loss", "power-loss-all", "pause", "pause-leader"],
     "partition": ["partition-leader", "partition-halves", "partition-bridge", "partition-oneway"],
     "network": ["delay", "loss", "duplicate", "reorder", "reset"],
     "membership": ["remove-readd", "replace", "grow-shrink"],
@@ -144,6 +144,9 @@ class Nemesis:
     def _power_loss(self) -> Callable[[], None]:
         victim = self._leader_or_random() if self.rng.random() < 0.5 else self.rng.choice(self._live())
         return self._kill_nodes("power-loss", [victim], True)
+
+    def _power_loss_all(self) -> Callable[[], None]:
+        return self._kill_nodes("power-loss-all", self._live(), True)
 
     def _pause_node(self, kind: str, nid: int) -> Callable[[], None]:
         self.expected_down.add(nid)

@@ -51,7 +51,11 @@ def _fault_spans(timeline: list[dict[str, Any]], end: float) -> list[tuple[float
     open_at: dict[str, tuple[float, str]] = {}
     for e in timeline:
         if e["phase"] == "start":
-            open_at[e["fault"]] = (e["time"], e.get("detail", ""))
+            if e["fault"] in open_at:  # one fault acting on several nodes: one span
+                t0, detail = open_at[e["fault"]]
+                open_at[e["fault"]] = (t0, detail + "; " + e.get("detail", ""))
+            else:
+                open_at[e["fault"]] = (e["time"], e.get("detail", ""))
         elif e["phase"] == "stop" and e["fault"] in open_at:
             t0, detail = open_at.pop(e["fault"])
             spans.append((t0, e["time"], e["fault"], detail))
