@@ -62,12 +62,14 @@ class CampaignResult:
     crashes: list[dict[str, Any]]
     problems: list[str]
     elapsed: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"seed {self.config.seed}, {self.config.nodes} nodes, {self.elapsed:.0f}s: "
                  f"{'VALID' if self.valid else 'INVALID'}   report: {self.report_dir}"]
         for wl, counts in self.op_counts.items():
             lines.append(f"  {wl:9s} ops " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        lines.append("  errors   " + ", ".join(f"{k}: {v}" for k, v in list(self.errors.items())[:8]))
         lines.append("  faults   " + " ".join(f"{k}={v}" for k, v in sorted(self.fault_counts.items())))
         for wl, v in self.verdicts.items():
             lines.append(f"  {wl:9s} valid={v['valid']}" + ("" if v["valid"] is True else "\n" + _indent(v["explain"])))
@@ -129,7 +131,7 @@ def run_campaign(cfg: CampaignConfig) -> CampaignResult:
     valid = all(v["valid"] is True or v["valid"] == "unknown" for v in verdicts.values()) \
         and not nemesis.crashes and not problems
     result = CampaignResult(cfg, report_dir, valid, verdicts, _op_counts(recorder), dict(nemesis.counts),
-                            nemesis.crashes, problems, recorder.now())
+                            nemesis.crashes, problems, recorder.now(), _error_counts(recorder))
     write_report(report_dir, result, recorder, nemesis.timeline)
     if not cfg.keep_data and valid:
         for d in glob.glob(os.path.join(report_dir, "cluster", "node*")):
@@ -233,6 +235,16 @@ def _op_counts(recorder: Recorder) -> dict[str, dict[str, int]]:
         c = counts.setdefault(extra["workload"], {})
         c[op.outcome] = c.get(op.outcome, 0) + 1
     return counts
+
+
+def _error_counts(recorder: Recorder) -> dict[str, int]:
+    """How often each error came back, over all workloads ("connect: ..." = refused)."""
+    counts: dict[str, int] = {}
+    for extra in recorder.extra:
+        if extra["error"]:
+            code = extra["error"] if extra["error"].startswith("connect") else extra["error"][:60]
+            counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def _check(cfg: CampaignConfig, recorder: Recorder, workloads: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def write_report(report_dir: str, result: Any, recorder: Any, timeline: list[dic
             f.write(json.dumps(event) + "\n")
     config = asdict(result.config)
     verdict = {"valid": result.valid, "config": config, "verdicts": result.verdicts, "ops": result.op_counts,
-               "faults": result.fault_counts, "crashes": result.crashes, "problems": result.problems}
+               "faults": result.fault_counts, "errors": result.errors, "crashes": result.crashes, "problems": result.problems}
     with open(os.path.join(report_dir, "verdict.json"), "w") as f:
         json.dump(verdict, f, indent=2, default=str)
     summary = result.summary()

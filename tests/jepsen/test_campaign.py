@@ -46,7 +46,7 @@ def test_unsafe_local_reads_are_caught() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_long_campaign_five_nodes() -> None:
-    cfg = CampaignConfig(seed=SEED, nodes=5, nemeses=list(KINDS), duration=900,
+    cfg = CampaignConfig(seed=SEED, nodes=5, nemeses=list(KINDS), duration=900, overlap=0.3,
                          report_dir=default_report_dir(SEED, "long"))
     result = run_campaign(cfg)
     print(result.summary())
