@@ -17,6 +17,7 @@ import random
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,9 +93,35 @@ class JepsenCluster(Cluster):
         with open(nd.log_path, "ab") as logf:
             logf.write(b"=== harness: starting node %d ===\n" % nid)
             logf.flush()
-            nd.proc = subprocess.Popen(self._cmd(nd), cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, env=env)
+            # Its own process group, so a signal reaches the snapshot child it forks as well:
+            # a power failure or a SIGSTOP stops the whole machine's worth of the node.
+            nd.proc = subprocess.Popen(self._cmd(nd), cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, env=env,
+                                       start_new_session=True)
         self.started_pids.append(nd.proc.pid)
         return nd
+
+    def kill(self, nid: int, sig: int = signal.SIGKILL) -> None:
+        """Signal the node's process group (the node and any snapshot child it forked)."""
+        nd = self.nodes[nid]
+        if nd.proc is None or nd.proc.poll() is not None:
+            return
+        try:
+            os.killpg(nd.proc.pid, sig)
+        except ProcessLookupError:
+            return
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            nd.proc.wait(timeout=30)
+            self._wait_group_gone(nd.proc.pid)
+
+    @staticmethod
+    def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
 
     # -- membership ---------------------------------------------------------------------------
     def members(self) -> list[int]:
@@ -160,7 +187,10 @@ class JepsenCluster(Cluster):
         for dirpath, _, files in os.walk(nd.dir):
             for name in files:
                 path = os.path.join(dirpath, name)
-                st = os.stat(path)
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:  # nothing of the node runs any more; be safe anyway
+                    continue
                 durable = synced.get(st.st_ino)
                 if durable is None or st.st_size <= durable:
                     continue
@@ -172,17 +202,23 @@ class JepsenCluster(Cluster):
     def pause(self, nid: int) -> None:
         self.kill(nid, signal.SIGSTOP)
 
-    def resume(self, nid: int) -> None:
-        nd = self.nodes[nid]
-        if nd.proc is not None and nd.proc.poll() is None:
-            nd.proc.send_signal(signal.SIGCONT)
-
     def wait_leader(self, timeout: float = 30.0) -> int:
         return self.leader(timeout=timeout, among=self.live())
 
+    def resume(self, nid: int) -> None:
+        nd = self.nodes[nid]
+        if nd.proc is not None and nd.proc.poll() is None:
+            try:
+                os.killpg(nd.proc.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def close(self) -> None:
-        for nd in self.nodes.values():
-            self.resume(nd.node_id)
+        for nid in self.nodes:
+            try:
+                self.kill(nid)
+            except Exception:  # noqa: BLE001 - keep closing the others
+                pass
         super().close()
 
 
