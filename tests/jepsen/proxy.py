@@ -24,7 +24,7 @@ import contextlib
 import random
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
@@ -57,6 +57,9 @@ class NetworkFaults:
         self._links: dict[tuple[int, int], LinkFaults] = {}
         self._default = PERFECT
         self.rng = random.Random(seed)
+        # For scripted scenarios: called with (src, dst, frame body) for each message frame
+        # before the link faults; returning True drops the frame.
+        self.frame_hook: Callable[[int, int, bytes], bool] | None = None
         self.frames = 0
         self.dropped = 0
         self.duplicated = 0
@@ -150,6 +153,9 @@ class _Pipe:
                 continue
             if self.src == 0:  # handshake frames (PROOF) before the id is known, or a stranger
                 self.up_writer.write(data)
+                continue
+            hook = p.faults.frame_hook
+            if hook is not None and hook(self.src, p.node_id, data[5:]):
                 continue
             self._send(p.faults.get(self.src, p.node_id), data)
             if self.up_writer.transport.get_write_buffer_size() > 16 * 1024 * 1024:
