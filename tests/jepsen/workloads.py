@@ -4,7 +4,9 @@ Every call becomes one `Op` with its invoke and complete times (seconds since th
 began, on the monotonic clock) and an outcome classified as DESIGN §5 says:
 
 - ``fail`` (certainly not applied): ``-MOVED``, ``-CLUSTERDOWN``, ``-NOCLUSTER``,
-  ``-TRYAGAIN``, ``-EXECABORT``, an EXEC aborted by WATCH, or a refused connection;
+  ``-TRYAGAIN``, ``-EXECABORT``, an EXEC aborted by WATCH (a nil reply; redis-py also
+  raises WatchError when the connection drops while watching, which is unknown), or a
+  refused connection;
 - ``unknown`` (may have been applied): ``-TIMEOUT``, a timeout or a connection dropped
   after the request was sent, and any error the contract does not name (counted apart);
 - ``ok``: a reply.
@@ -34,6 +36,10 @@ MAYBE_APPLIED = ("TIMEOUT",)
 def classify(exc: BaseException) -> tuple[str, str]:
     """(outcome, error code) for an exception raised by a call that was sent."""
     if isinstance(exc, redis.WatchError):
+        # redis-py raises WatchError for an EXEC that returned nil (aborted: not applied),
+        # and also when the connection failed while watching, EXEC possibly sent: unknown.
+        if "occurred while watching" in str(exc):
+            return "unknown", "WATCH " + str(exc).split(" occurred", 1)[0].removeprefix("A ")
         return "fail", "WATCH"
     if isinstance(exc, redis.TimeoutError | redis.ConnectionError):
         return "unknown", type(exc).__name__
