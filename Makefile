@@ -18,6 +18,9 @@ test: deps
 lint:
 	ruff check .
 
+bench:
+	$(PYTHON) -m benchmarks.run
+
 # Many more simulator seeds than CI runs: make sim-long SEEDS=20000
 SEEDS ?= 20000
 sim-long:

@@ -41,6 +41,15 @@ _decoder = msgspec.msgpack.Decoder()
 _ENTRY_TYPES = tuple(EntryType)
 _MESSAGE_TYPES = tuple(MessageType)
 
+# A message's exact shape: a peer's bytes with a field of the wrong type (a string term, a
+# negative enum index that Python would wrap around) are a CodecError, never a Message.
+_Membership = tuple[list[int], list[int], list[tuple[int, str]]]
+_MessageShape = tuple[
+    int, int, int, int, int, int, int, list[tuple[int, int, int, bytes]], bool, int, int,
+    tuple[int, int, _Membership] | None, int, bytes, bool,
+]
+_message_decoder = msgspec.msgpack.Decoder(_MessageShape)
+
 
 def _entry_fields(e: Entry) -> tuple:
     return (e.index, e.term, int(e.type), e.data)
@@ -93,10 +102,12 @@ def encode_message(m: Message) -> bytes:
 
 def decode_message(buf: bytes) -> Message:
     try:
-        f = _decoder.decode(buf)
+        f = _message_decoder.decode(buf)
         (ty, to, frm, term, log_term, index, commit, ents, reject, hint, ctx, snap, offset, data, done) = f
         E = Entry
         types = _ENTRY_TYPES
+        if ty < 0 or any(k < 0 for _, _, k, _ in ents):
+            raise ValueError("negative message or entry type")
         entries = tuple([E(i, t, types[k], d) for i, t, k, d in ents])
         return Message(
             _MESSAGE_TYPES[ty],

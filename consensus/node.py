@@ -249,7 +249,7 @@ class RaftNode:
         refusal = self._proposal_refusal()
         if refusal is not None:
             return refusal
-        if self.log.term_at(self.log.committed) != self.term:
+        if not self._conf_change_allowed_by_commit():
             return Dropped("no entry of the current term committed yet")
         if self.pending_conf_change:
             return Dropped("a membership change is already in progress")
@@ -599,6 +599,9 @@ class RaftNode:
                     pr.recent_active = True
             else:
                 pr.is_learner = nid in m.learners
+
+    def _conf_change_allowed_by_commit(self) -> bool:
+        return self._own_term_committed()
 
     def _own_term_committed(self) -> bool:
         return self.log.term_at(self.log.committed) == self.term

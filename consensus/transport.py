@@ -51,6 +51,9 @@ K_BATCH = 6
 
 _HEADER = struct.Struct(">IB")
 DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+# Largest frame a connection may send before its handshake is over: a stranger must not
+# make the node buffer a big frame before proving anything.
+HANDSHAKE_MAX_FRAME = 64 * 1024
 # Bytes queued on one peer's socket before further messages to it are dropped.
 OUTBOX_LIMIT = 32 * 1024 * 1024
 
@@ -107,7 +110,7 @@ class _InboundProtocol(asyncio.Protocol):
 
     def __init__(self, transport_: PeerTransport) -> None:
         self.pt = transport_
-        self.reader = FrameReader(transport_.max_frame)
+        self.reader = FrameReader(min(transport_.max_frame, HANDSHAKE_MAX_FRAME))  # raised on WELCOME
         self.tr: asyncio.Transport | None = None
         self.peer_id = 0
         self.state = "hello"
@@ -205,6 +208,7 @@ class _InboundProtocol(asyncio.Protocol):
     def _welcome(self) -> None:
         assert self.tr is not None
         self.state = "open"
+        self.reader.max_frame = self.pt.max_frame
         self.pt._learn(self.peer_id, self.reply_to)
         if self.handshake_timer:
             self.handshake_timer.cancel()

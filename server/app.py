@@ -16,20 +16,26 @@ from server.raft import RaftHost
 log = logging.getLogger("raftis")
 
 
+# Set by serve(): the AUTH a node sends first on its own connections to other nodes.
+INTERNAL_AUTH: list[bytes] | None = None
+
+
 async def ask(host: str, port: int, argv: list[bytes], timeout: float = 5.0) -> bytes:
     """Send one command to a Raftis (or Redis) client port; return its raw reply."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     try:
-        parts = [b"*%d\r\n" % len(argv)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in argv]
+        cmds = [INTERNAL_AUTH, argv] if INTERNAL_AUTH else [argv]
+        parts = [b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a) for a in cmds]
         writer.write(b"".join(parts))
         framer = ReplyFramer()
+        got: list[bytes] = []
         while True:
             data = await asyncio.wait_for(reader.read(65536), timeout)
             if not data:
                 raise ConnectionError(f"{host}:{port} closed the connection")
-            replies = framer.feed(data)
-            if replies:
-                return replies[0]
+            got += framer.feed(data)
+            if len(got) >= len(cmds):
+                return got[-1]
     finally:
         writer.close()
 
@@ -81,16 +87,29 @@ async def join_cluster(node: Node, cfg: NodeConfig) -> None:
 
 async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
+    from server.datadir import claim
+
+    dir_lock = claim(cfg.dir)  # owner-only, and no other node on this directory
     node = Node(cfg)
     node._loop = loop
+    global INTERNAL_AUTH
+    INTERNAL_AUTH = node.guard.users.internal_auth()
     raft = RaftHost(node, cfg)
     node.raft = raft
     join_cluster_id = ""
     if cfg.join and not os.path.exists(os.path.join(cfg.dir, "raftis.meta")):
         join_cluster_id = await fetch_cluster_id(cfg.join)
     await raft.start(join_cluster_id)
+    await _start_operations(node)
     server = await loop.create_server(lambda: ClientConnection(node), cfg.bind, cfg.port,
                                       reuse_address=True, backlog=4096)
+    tls_server = None
+    if cfg.tls_port:
+        from server.tls import server_context
+
+        tls_server = await loop.create_server(lambda: ClientConnection(node), cfg.bind, cfg.tls_port,
+                                              ssl=server_context(cfg), reuse_address=True, backlog=4096)
+        log.info("node %d accepts TLS clients on %s:%d", cfg.node_id, cfg.bind, cfg.tls_port)
     log.info("node %d ready to accept connections on %s:%d (raft port %d, data in %s)",
              cfg.node_id, cfg.bind, cfg.port, cfg.raft_port, cfg.dir)
     stop = asyncio.Event()
@@ -106,17 +125,53 @@ async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     log.info("node %d shutting down", cfg.node_id)
     if join_task is not None:
         join_task.cancel()
+    server.close()  # new clients go to other nodes from now on
     await node.graceful_stop()
+    await _drain_clients(node, timeout=2.0)
+    if node.metrics_server is not None:
+        node.metrics_server.close()
     server.close()
+    if tls_server is not None:
+        tls_server.close()
+    node.guard.stop()
     await raft.stop()
+    dir_lock.release()
     log.info("node %d stopped", cfg.node_id)
 
 
+async def _drain_clients(node: Node, timeout: float) -> None:
+    """Give commands already started on client connections (forwarded ones included) a
+    moment to get their replies before the process exits and the connections drop. Clients
+    blocked in BLPOP and the like are not waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        blocked = {id(p.conn) for p in node.blocked.parked}
+        conns = [s.extra.get("conn") for s in list(node.sessions.values())]
+        if not any(c is not None and c.inflight and id(c) not in blocked for c in conns):
+            return
+        await asyncio.sleep(0.02)
+
+
+async def _start_operations(node: Node) -> None:
+    """Settings read elsewhere, the term in log lines, and the metrics endpoint."""
+    from server import logging_setup
+    from server.settings import apply_initial
+
+    apply_initial(node)
+    logging_setup.follow_term(lambda: node.raft.core.term)
+    node.metrics_server = None
+    if node.cfg.metrics_port:
+        from server.metrics import start_metrics_server
+
+        node.metrics_server = await start_metrics_server(node, node.cfg.metrics_bind or node.cfg.bind,
+                                                   node.cfg.metrics_port)
+
+
 def run(cfg: NodeConfig) -> None:
-    logging.basicConfig(
-        level=getattr(logging, cfg.log_level.upper(), logging.INFO),
-        format=f"%(asctime)s node={cfg.node_id} %(levelname)s %(name)s: %(message)s",
-    )
+    from server.logging_setup import configure
+
+    configure(cfg.node_id, cfg.log_level, cfg.log_format)
     import uvloop
 
     uvloop.run(serve(cfg))

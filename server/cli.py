@@ -11,6 +11,7 @@ import time
 import click
 
 from server.config import ConfigError, NodeConfig, parse_peers, split_address
+from server.security_options import SECURITY_OPTIONS, security_settings
 
 
 def _common_server_options(f):
@@ -50,14 +51,69 @@ def _common_server_options(f):
         click.option("--unsafe-local-reads", is_flag=True, hidden=True,
                      help="Test only: the leader serves reads without ReadIndex (not linearizable)."),
         click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-                     default="info", show_default=True),
+                     default="info", show_default=True, help="Least severe log messages written."),
+        *_ops_options(),
     ]
+    options += SECURITY_OPTIONS
     for opt in reversed(options):
         f = opt(f)
     return f
 
 
+def _ops_options() -> list:
+    return [
+        click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                     help="redis.conf-style file of 'directive value' lines (directives are these "
+                     "flags without dashes); flags on the command line win."),
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="Log lines as text or as one JSON object each."),
+        click.option("--metrics-port", type=click.IntRange(0, 65535), default=0,
+                     help="Serve Prometheus metrics over HTTP on this port [default: off]."),
+        click.option("--metrics-bind", default="", help="Address of the metrics endpoint "
+                     "[default: the bind address]."),
+        click.option("--slowlog-log-slower-than", type=click.IntRange(min=-1), default=10000,
+                     show_default=True, help="Microseconds after which a command enters the SLOWLOG "
+                     "(-1: never, 0: always)."),
+        click.option("--slowlog-max-len", type=click.IntRange(min=0), default=128, show_default=True,
+                     help="Entries the SLOWLOG keeps."),
+        click.option("--latency-monitor-threshold", type=click.IntRange(min=0), default=0,
+                     show_default=True, help="Milliseconds from which LATENCY records an event (0: off)."),
+    ]
+
+
+def _with_config_file(ctx: click.Context, kw: dict) -> dict:
+    """Fill the flags not given on the command line from --config FILE."""
+    path = kw.get("config")
+    if not path:
+        return kw
+    from server.config_file import ConfigFileError, load
+
+    try:
+        values = load(path)
+    except (OSError, ConfigFileError) as e:
+        raise click.UsageError(f"--config: {e}") from e
+    kw = dict(kw)
+    for param, value in values.items():
+        source = ctx.get_parameter_source(param)
+        if source in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP):
+            kw[param] = value
+    return kw
+
+
+def _finish_config(cfg: NodeConfig, kw: dict) -> NodeConfig:
+    cfg.log_format = kw["log_format"]
+    cfg.metrics_port = kw["metrics_port"]
+    cfg.metrics_bind = kw["metrics_bind"]
+    cfg.slowlog_log_slower_than = kw["slowlog_log_slower_than"]
+    cfg.slowlog_max_len = kw["slowlog_max_len"]
+    cfg.latency_monitor_threshold = kw["latency_monitor_threshold"]
+    cfg.config_file = os.path.abspath(kw["config"]) if kw.get("config") else ""
+    cfg.settings = {k: v for k, v in kw.items() if k != "config"}
+    return cfg
+
+
 def _build_config(**kw) -> NodeConfig:
+    security = security_settings(kw)
     try:
         peers = parse_peers(kw["peers"]) if kw["peers"] else {}
         if kw["join"]:
@@ -73,6 +129,7 @@ def _build_config(**kw) -> NodeConfig:
         tick_ms=kw["tick_ms"], election_ticks=kw["election_ticks"], heartbeat_ticks=kw["heartbeat_ticks"],
         command_timeout=kw["command_timeout"], cluster_secret=kw["cluster_secret"],
         stale_reads=kw["stale_reads"], unsafe_local_reads=kw["unsafe_local_reads"], log_level=kw["log_level"],
+        **security,
     )
     if cfg.heartbeat_ticks >= cfg.election_ticks:
         raise click.UsageError("--heartbeat-ticks must be smaller than --election-ticks")
@@ -102,11 +159,13 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @_common_server_options
-def server(**kw) -> None:
+@click.pass_context
+def server(ctx: click.Context, **kw) -> None:
     """Run one node."""
     from server.app import run
 
-    run(_build_config(**kw))
+    kw = _with_config_file(ctx, kw)
+    run(_finish_config(_build_config(**kw), kw))
 
 
 @main.group()
@@ -143,6 +202,92 @@ def cluster_up(nodes: int, base_port: int, data_dir: str) -> None:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@main.command("backup")
+@click.option("--from", "source", required=True, metavar="HOST:PORT", help="Any node's client address.")
+@click.option("--to", "dest", required=True, type=click.Path(dir_okay=False), help="Backup file to write.")
+@click.option("--chunk-size", type=click.IntRange(4096, 8 << 20), default=4 << 20, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def backup_cmd(source: str, dest: str, chunk_size: int, quiet: bool) -> None:
+    """Copy a consistent snapshot of a running node's data into a file."""
+    from server.backup import backup
+    from server.resp_client import ReplyError, parse_hostport
+
+    try:
+        host, port = parse_hostport(source)
+    except ConfigError as e:
+        raise click.UsageError(f"--from: {e}") from e
+    try:
+        if quiet:
+            info = backup(host, port, dest, chunk_size=chunk_size)
+        else:
+            with click.progressbar(length=1, label="backup", show_eta=True, show_percent=True,
+                                   file=sys.stderr) as bar:
+                info = backup(host, port, dest, chunk_size=chunk_size, progress=bar)
+    except (OSError, ConnectionError, ReplyError) as e:
+        raise click.ClickException(f"backup from {source} failed: {e}") from e
+    click.echo(f"backup of {source} at log index {info.index} (term {info.term}): {info.size} bytes in {dest}")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dir", "data_dir", required=True, help="New (empty) data directory to seed.")
+@click.option("--id", "node_id", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=6379, show_default=True,
+              help="Client port the node will use (single-node restore).")
+@click.option("--raft-port", type=click.IntRange(0, 65535), default=0,
+              help="Peer port the node will use [default: port + 10000].")
+@click.option("--advertise", default="127.0.0.1", show_default=True,
+              help="Host the node is reached at (single-node restore).")
+@click.option("--peers", default="", help='Founding members of the restored cluster, as for "raftis server '
+              '--peers" (seed every one of them from the same file).')
+def restore_cmd(file: str, data_dir: str, node_id: int, port: int, raft_port: int, advertise: str,
+                peers: str) -> None:
+    """Seed a new node's data directory from a backup file."""
+    from server.backup import RestoreError, restore
+    from server.config import PeerAddress
+
+    try:
+        members = parse_peers(peers) if peers else {
+            node_id: PeerAddress(node_id, advertise, raft_port or port + 10000, port)}
+    except ConfigError as e:
+        raise click.UsageError(f"--peers: {e}") from e
+    try:
+        with click.progressbar(length=os.path.getsize(file), label="restore", file=sys.stderr) as bar:
+            info = restore(file, data_dir, node_id, members, progress=bar.update)
+    except RestoreError as e:
+        raise click.ClickException(str(e)) from e
+    me = members[node_id]
+    click.echo(f"restored log index {info['index']} (term {info['term']}) into {data_dir} for node {node_id}; "
+               f"start it with: raftis server --id {node_id} --port {me.port} --raft-port {me.raft_port} "
+               f"--dir {data_dir}")
+
+
+@main.command("status")
+@click.argument("address", metavar="HOST:PORT", default="127.0.0.1:6379")
+@click.option("--max-lag", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Entries a member may be behind the leader before it counts as lagging.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status_cmd(address: str, max_lag: int, timeout: float, as_json: bool) -> None:
+    """Show every member's state; exit 1 if the cluster is unhealthy, 2 if unreachable."""
+    import json
+
+    from server.resp_client import ReplyError, parse_hostport
+    from server.status import as_dict, collect, render
+
+    try:
+        host, port = parse_hostport(address)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from e
+    try:
+        st = collect(host, port, max_lag=max_lag, timeout=timeout)
+    except (OSError, ConnectionError, ReplyError) as e:
+        click.echo(f"cannot ask {address} for the cluster's members: {e}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(as_dict(st), indent=2) if as_json else render(st))
+    sys.exit(0 if st.healthy else 1)
 
 
 if __name__ == "__main__":

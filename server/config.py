@@ -79,6 +79,31 @@ class NodeConfig:
     stale_reads: bool = False  # serve reads from local state on every node (not linearizable)
     unsafe_local_reads: bool = False  # test-only: every node reads local state, no ReadIndex
     log_level: str = "info"
+    # Operations (server.settings, server.metrics, server.logging_setup, server.stats).
+    log_format: str = "text"  # or "json"
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    metrics_bind: str = ""  # default: the bind address
+    slowlog_log_slower_than: int = 10000  # microseconds; -1 disables, 0 logs everything
+    slowlog_max_len: int = 128
+    latency_monitor_threshold: int = 0  # milliseconds; 0 disables
+    config_file: str = ""  # the file given with --config (CONFIG REWRITE writes it)
+    settings: dict = field(default_factory=dict)  # every setting's start-up value, by click name
+    # Security and limits (server/auth.py, server/limits.py, server/tls.py; docs/security.md).
+    requirepass: str = ""
+    aclfile: str = ""
+    protected_mode: bool = True
+    maxclients: int = 10000
+    timeout: int = 0  # seconds a client may stay idle; 0: forever
+    request_timeout: float = 60.0  # seconds a request may stay incomplete (slow-loris); 0: forever
+    proto_max_bulk_len: int = 512 * 1024 * 1024
+    client_query_buffer_limit: int = 1024 * 1024 * 1024
+    client_output_buffer_limit: str = "normal 64mb 0 0 pubsub 32mb 8mb 60"
+    maxmemory: int = 0  # bytes of resident memory; over it, commands that add data get -OOM
+    tls_port: int = 0
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_cert_file: str = ""
+    tls_auth_clients: str = "yes"  # yes | no | optional
 
     def __post_init__(self) -> None:
         if not self.raft_port:

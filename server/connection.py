@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -46,13 +47,19 @@ IDLE, WRITES, READS, FORWARDED, ASYNC = range(5)
 WRITE_HIGH = 4 * 1024 * 1024
 OUTPUT_HARD_LIMIT = 64 * 1024 * 1024
 QUERYBUF_LIMIT = 1024 * 1024 * 1024
+# Requests parsed but not answered, per connection, above which we stop reading it, and the
+# level at which it reads again: a client pipelining faster than its commands complete is
+# slowed to their pace (in TCP) instead of filling the node's memory, and nothing it sent
+# times out waiting behind its own backlog.
+PIPELINE_HIGH = 8192
+PIPELINE_LOW = 1024
 
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
-        "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream",
-        "read_group", "_dirty",
+        "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream", "backlogged",
+        "read_group", "_dirty", "track", "stats", "out_limit", "qbuf_limit", "held_reads",
     )
 
     def __init__(self, node: Node) -> None:
@@ -69,16 +76,24 @@ class ClientConnection(asyncio.Protocol):
         self.wbuf: list[bytes] = []
         self.closing = False
         self.paused_reading = False
+        self.backlogged = False  # reading paused because too many requests are in the pipe
         self.writing_paused = False
         self.upstream = None  # LeaderLink when this connection's commands go to the leader
         self.read_group: list[tuple[Any, list[bytes], int]] = []
         self._dirty = False
+        # (argv, arrival time) of every request whose reply has not gone out: server.stats
+        self.track: deque[tuple[list[bytes], int]] = deque()
+        self.stats = node.ops_stats
+        self.out_limit = OUTPUT_HARD_LIMIT  # the node's guard sets the configured limits
+        self.qbuf_limit = QUERYBUF_LIMIT
+        self.held_reads: list[tuple[Any, list[bytes], int]] = []  # checked reads waiting for the client to read
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.transport.set_write_buffer_limits(high=WRITE_HIGH)
         self.session = self.node.new_session(self)
+        self.node.guard.admit(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -97,13 +112,37 @@ class ClientConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writing_paused = False
-        if self.paused_reading and self.transport is not None and not self.closing:
+        if self.paused_reading and not self.backlogged and self.transport is not None and not self.closing:
             self.transport.resume_reading()
             self.paused_reading = False
+        if self.held_reads and not self.closing:
+            self._continue_reads()
+        elif self.queue and not self.closing:
+            self.pump()  # commands held back while the client was not reading
+            self.flush()
+
+    def _check_backlog(self) -> None:
+        """Stop reading a client that has more requests in the pipe than we will answer soon
+        (it waits in its socket buffer instead of in our memory, and nothing it sent times out
+        waiting behind itself); read again once the pipe has drained."""
+        pending = len(self.queue) + self.inflight
+        if not self.backlogged:
+            if pending > PIPELINE_HIGH and self.transport is not None:
+                self.backlogged = True
+                if not self.paused_reading:
+                    self.transport.pause_reading()
+                    self.paused_reading = True
+        elif pending < PIPELINE_LOW:
+            self.backlogged = False
+            if self.paused_reading and not self.writing_paused and not self.closing:
+                self.transport.resume_reading()  # type: ignore[union-attr]
+                self.paused_reading = False
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        self.stats.net_in += len(data)
+        t0 = time.perf_counter_ns()
         parser = self.parser
         parser.feed(data)
         err = None
@@ -113,21 +152,26 @@ class ClientConnection(asyncio.Protocol):
             cmds = e.commands or []
             err = str(e)
         queue = self.queue
+        track = self.track
         if cmds:
             seq = self.next_seq
             for argv in cmds:
                 queue.append((None, argv, seq))
+                track.append((argv, t0))
                 seq += 1
             self.next_seq = seq
         if err is not None:
             # Redis answers what came before, then the protocol error, then closes.
             queue.append((None, [b"\x00protocol-error", err.encode()], self.next_seq))
+            track.append(([], t0))
             self.next_seq += 1
-        elif parser.buffered > QUERYBUF_LIMIT:
+        elif parser.buffered > self.qbuf_limit:
             log.warning("client %s closed: query buffer over the limit", self.session and self.session.addr)
             self.transport.abort()  # type: ignore[union-attr]
             return
         self.pump()
+        if len(queue) + self.inflight > PIPELINE_HIGH:
+            self._check_backlog()
         self.flush()
 
     # -- processing ------------------------------------------------------------------------
@@ -137,6 +181,8 @@ class ClientConnection(asyncio.Protocol):
         session = self.session
         queue = self.queue
         while queue and not self.closing:
+            if self.writing_paused:
+                return  # the client is not reading its replies: start nothing more for now
             cmd, argv, seq = queue[0]
             if cmd is None:
                 if argv[0] == b"\x00protocol-error":
@@ -150,12 +196,31 @@ class ClientConnection(asyncio.Protocol):
                     return
                 cmd = lookup(argv)
                 if type(cmd) is ErrorReply:
+                    if session.forward_multi:
+                        # The transaction lives on the leader: let it see (and count) the error.
+                        if self.running not in (IDLE, FORWARDED):
+                            return
+                        queue.popleft()
+                        self.running = FORWARDED
+                        self.inflight += 1
+                        node.forward(self, argv, seq)
+                        continue
                     queue.popleft()
                     if session.multi is not None:
                         session.multi.dirty = True
                     self._reply_now(seq, cmd)
                     continue
+                if session.acl is not None or node.guard.over_memory:
+                    denied = node.guard.check(session, cmd, argv)
+                    if denied is not None:  # -NOAUTH, -NOPERM, -OOM
+                        queue.popleft()
+                        if session.multi is not None:
+                            session.multi.dirty = True
+                        self._reply_now(seq, denied)
+                        continue
                 queue[0] = (cmd, argv, seq)
+            if node.pause_until and node.holds(self, cmd):
+                return
             route = node.route(session, cmd, argv)
             if route == Route.WRITE:
                 if self.running not in (IDLE, WRITES):
@@ -164,8 +229,12 @@ class ClientConnection(asyncio.Protocol):
                 self.running = WRITES
                 self.inflight += 1
                 node.propose(self, session.db_index, argv, seq)
+                if "blocking" in cmd.flags:
+                    # As in Redis, nothing after a blocking command runs until it is answered:
+                    # a later write of the same pipeline must not feed (or starve) it.
+                    self.running = ASYNC
             elif route == Route.READ:
-                if self.running not in (IDLE, READS):
+                if self.running not in (IDLE, READS) or self.held_reads:
                     return
                 queue.popleft()
                 if not self.read_group:
@@ -190,6 +259,9 @@ class ClientConnection(asyncio.Protocol):
                     continue
                 self.running = WRITES
                 self.inflight += 1
+                if "exec_db" in session.extra:
+                    # Which db the next commands use depends on whether EXEC runs: wait for it.
+                    self.running = ASYNC
             elif route == Route.QUEUE:
                 if self.inflight:
                     return
@@ -250,10 +322,19 @@ class ClientConnection(asyncio.Protocol):
         """Place the encoded reply to request ``seq``; replies leave strictly in order."""
         if seq == self.next_out:
             self.wbuf.append(data)
+            track = self.track
+            record = self.stats.record
+            if track:
+                argv, t0 = track.popleft()
+                record(argv, t0, data, self.session)
             seq += 1
             early = self.early
             while early and seq in early:
-                self.wbuf.append(early.pop(seq))
+                data = early.pop(seq)
+                self.wbuf.append(data)
+                if track:
+                    argv, t0 = track.popleft()
+                    record(argv, t0, data, self.session)
                 seq += 1
             self.next_out = seq
             if not self._dirty:
@@ -262,27 +343,62 @@ class ClientConnection(asyncio.Protocol):
         else:
             self.early[seq] = data
 
+    def push(self, data: bytes) -> None:
+        """Out-of-band data (pub/sub messages): written at once, between replies."""
+        if self.closing:
+            return
+        self.wbuf.append(data)
+        if not self._dirty:
+            self._dirty = True
+            self.node.mark_dirty(self)
+
     def done_one(self) -> None:
         """A started command produced its reply; when the run is over, start the next one."""
-        self.inflight -= 1
+        self._finished(1)
+
+    def _finished(self, n: int) -> None:
+        self.inflight -= n
         if self.inflight == 0:
             self.running = IDLE
             if self.queue and not self.closing:
                 self.pump()
+        if self.backlogged:
+            self._check_backlog()
 
     def run_reads(self) -> None:
         """The read check for the current group passed: run the reads, in order."""
         group = self.read_group
         self.read_group = []
+        self.held_reads = group
+        self._continue_reads()
+
+    def _continue_reads(self) -> None:
+        """Run the checked reads in ``held_reads``, in order, until about WRITE_HIGH bytes of
+        replies are out; the rest waits for the client to read those (a pipeline of GETs of
+        a large value is never built in memory all at once). A read whose check passed may
+        run later: the local state only moves forward from the confirmed index."""
+        group = self.held_reads
+        if not group or self.closing:
+            return
+        if self.writing_paused:
+            return  # resume_writing continues
         node = self.node
         resp3 = self.session.resp3  # type: ignore[union-attr]
-        for cmd, argv, seq in group:
-            self.resolve(seq, encode(node.execute_read(self.session, cmd, argv), resp3))
-        self.inflight -= len(group)
-        if self.inflight == 0:
-            self.running = IDLE
-            if self.queue and not self.closing:
-                self.pump()
+        produced = 0
+        done = len(group)
+        for i, (cmd, argv, seq) in enumerate(group):
+            data = encode(node.execute_read(self.session, cmd, argv), resp3)
+            self.resolve(seq, data)
+            produced += len(data)
+            if produced > WRITE_HIGH and i + 1 < len(group):
+                done = i + 1
+                break
+        self.held_reads = group[done:]
+        if self.held_reads:
+            self.inflight -= done
+            asyncio.get_running_loop().call_soon(self._continue_reads)  # after this output's flush
+            return
+        self._finished(done)
 
     def fail_reads(self, reply: Any) -> None:
         group = self.read_group
@@ -290,11 +406,7 @@ class ClientConnection(asyncio.Protocol):
         data = encode(reply, self.session.resp3)  # type: ignore[union-attr]
         for _, _, seq in group:
             self.resolve(seq, data)
-        self.inflight -= len(group)
-        if self.inflight == 0:
-            self.running = IDLE
-            if self.queue and not self.closing:
-                self.pump()
+        self._finished(len(group))
 
     def flush(self) -> None:
         self._dirty = False
@@ -305,8 +417,10 @@ class ClientConnection(asyncio.Protocol):
         if self.transport.is_closing():
             return
         self.transport.write(data)
-        if self.transport.get_write_buffer_size() > OUTPUT_HARD_LIMIT:
-            log.warning("client %s closed: output buffer over %d bytes (it does not read its replies)",
-                        self.session and self.session.addr, OUTPUT_HARD_LIMIT)
+        self.stats.net_out += len(data)
+        size = self.transport.get_write_buffer_size()
+        if size > self.out_limit and self.node.guard.output_over(self, size):
+            log.warning("client %s closed: output buffer over its hard limit with %d bytes (it does not "
+                        "read its replies)", self.session and self.session.addr, size)
             self.closing = True
             self.transport.abort()

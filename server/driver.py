@@ -33,6 +33,7 @@ import msgspec
 
 from consensus.codec import decode_message, encode_message
 from consensus.messages import Entry, Message, Ready, Role
+from storage.errors import WalFailedError, WalWriteError
 
 log = logging.getLogger("raftis.driver")
 
@@ -63,6 +64,9 @@ class RaftDriver:
         self._ticker: asyncio.TimerHandle | None = None
         self._stopped = False
         self.failed: BaseException | None = None
+        self.storage_error: BaseException | None = None  # a write error being retried
+        self.on_storage_error: Callable[[BaseException], None] | None = None
+        self.retry_seconds = 1.0
         # Figures for INFO and metrics.
         self.fsyncs = 0
         self.fsync_seconds = 0.0
@@ -169,6 +173,24 @@ class RaftDriver:
         self.storage.persist(rd)
         return time.perf_counter() - t0
 
+    def _retry_later(self, rd: Ready, exc: BaseException, applied: bool) -> None:
+        """A write error the WAL recovered from (disk full, EIO): nothing of this Ready was
+        written. Keep it, refuse new writes, and try again until the disk takes it; the node
+        keeps serving what needs no new log writes meanwhile."""
+        if self.storage_error is None:
+            log.error("cannot write the log (%s); writes are refused until it works again", exc)
+        self.storage_error = exc
+        if self.on_storage_error is not None:
+            self.on_storage_error(exc)
+
+        def retry() -> None:
+            if self._stopped:
+                return
+            fut = self._loop.run_in_executor(self.io, self._persist, rd)  # type: ignore[union-attr]
+            fut.add_done_callback(lambda f: self._after_persist(rd, f, applied))
+
+        self._loop.call_later(self.retry_seconds, retry)  # type: ignore[union-attr]
+
     def _storage_failed(self, exc: BaseException) -> None:
         self.failed = exc
         self._inflight = False
@@ -179,8 +201,14 @@ class RaftDriver:
         if fut is not None:
             exc = fut.exception()
             if exc is not None:
-                self._storage_failed(exc)
+                if isinstance(exc, WalWriteError) and not isinstance(exc, WalFailedError):
+                    self._retry_later(rd, exc, applied)
+                else:
+                    self._storage_failed(exc)
                 return
+            if self.storage_error is not None:
+                log.warning("the log is writable again; this node takes writes again")
+                self.storage_error = None
             took = fut.result()
             self.fsyncs += 1
             self.fsync_seconds += took

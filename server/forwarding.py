@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from resp.framer import FramingError, ReplyFramer
@@ -50,6 +51,11 @@ class LeaderLink(asyncio.Protocol):
         self.db = 0
         self.resp3 = False
         self.closed = False
+        self.on_reply: dict[int, Callable[[bytes], None]] = {}
+        auth = conn.node.guard.users.internal_auth()
+        if auth is not None:  # the leader requires clients to authenticate: nodes do as a node
+            self.backlog.append(_command(auth))
+            self.expect.append(INTERNAL)
         self.backlog.append(_command([b"RAFT.FORWARDED", str(node_id).encode()]))
         self.expect.append(INTERNAL)
         asyncio.get_running_loop().create_task(self._connect())
@@ -77,7 +83,9 @@ class LeaderLink(asyncio.Protocol):
         else:
             self.transport.write(data)
 
-    def send(self, db: int, resp3: bool, argv: list[bytes], seq: int) -> None:
+    def send(self, db: int, resp3: bool, argv: list[bytes], seq: int,
+             on_reply: Callable[[bytes], None] | None = None) -> None:
+        """Relay ``argv``; ``on_reply`` sees the raw reply before the client does."""
         if resp3 != self.resp3:
             self._write(_command([b"HELLO", b"3" if resp3 else b"2"]))
             self.expect.append(INTERNAL)
@@ -88,6 +96,8 @@ class LeaderLink(asyncio.Protocol):
             self.db = db
         self._write(_command(argv))
         self.expect.append(seq)
+        if on_reply is not None:
+            self.on_reply[seq] = on_reply
 
     @property
     def idle(self) -> bool:
@@ -109,6 +119,10 @@ class LeaderLink(asyncio.Protocol):
             seq = self.expect.popleft()
             if seq == INTERNAL:
                 continue
+            if self.on_reply:
+                hook = self.on_reply.pop(seq, None)
+                if hook is not None:
+                    hook(raw)
             conn.resolve(seq, raw)
             conn.done_one()
         conn.flush()

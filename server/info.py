@@ -18,9 +18,12 @@ from consensus.messages import Role
 REDIS_VERSION = "7.2.0"
 RAFTIS_VERSION = "0.1.0"
 
+# Plain INFO answers in Redis's shape only: its `role` is replication's master/slave. The raft
+# section (its `role` is leader/follower/...) comes with INFO raft, INFO all and RAFT.INFO.
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                    "keyspace", "raft")
-ALL_SECTIONS = DEFAULT_SECTIONS
+                    "errorstats", "keyspace")
+ALL_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                "commandstats", "errorstats", "latencystats", "keyspace", "raft")
 
 
 def _rss_bytes() -> int:
@@ -55,13 +58,14 @@ def server_section(node: Any) -> str:
         ("uptime_in_seconds", up),
         ("uptime_in_days", up // 86400),
         ("executable", sys.argv[0]),
+        ("config_file", getattr(cfg, "config_file", "")),
     ])
 
 
 def clients_section(node: Any) -> str:
     return _section("Clients", [
         ("connected_clients", len(node.sessions)),
-        ("blocked_clients", 0),
+        ("blocked_clients", len({id(p.conn) for p in node.blocked.parked})),
         ("maxclients", 10000),
     ])
 
@@ -83,7 +87,9 @@ def persistence_section(node: Any) -> str:
         ("loading", 0),
         ("async_loading", 0),
         ("rdb_bgsave_in_progress", 1 if raft._snapshot_child else 0),
-        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_changes_since_last_save", max(0, node.applied - raft.last_snapshot_index)),
+        ("rdb_last_bgsave_status", "ok" if getattr(raft, "last_snapshot_ok", True) else "err"),
+        ("rdb_saves", raft.snapshots_taken),
         ("rdb_last_save_index", raft.last_snapshot_index),
         ("rdb_last_bgsave_time_sec", f"{raft.last_snapshot_seconds:.3f}"),
         ("aof_enabled", 1),
@@ -93,14 +99,58 @@ def persistence_section(node: Any) -> str:
 
 def stats_section(node: Any) -> str:
     d = node.raft.driver
+    ops = node.ops_stats
+    ops_per_sec, in_kbps, out_kbps = ops.rates()
     return _section("Stats", [
         ("total_connections_received", node.stats_connections),
-        ("total_commands_processed", node.stats_commands),
+        ("total_commands_processed", ops.total_calls),
+        ("instantaneous_ops_per_sec", int(ops_per_sec)),
+        ("total_net_input_bytes", ops.net_in),
+        ("total_net_output_bytes", ops.net_out),
+        ("instantaneous_input_kbps", f"{in_kbps:.2f}"),
+        ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
+        ("rejected_connections", 0),
+        ("total_error_replies", ops.total_errors),
+        ("applied_commands", node.stats_commands),
         ("rejected_writes", node.stats_rejected),
         ("expired_keys", node.stats_expired),
         ("raft_messages_in", d.messages_in if d else 0),
         ("raft_messages_out", d.messages_out if d else 0),
+        ("raft_net_input_bytes", getattr(node.raft.transport, "bytes_in", 0)),
+        ("raft_net_output_bytes", _raft_bytes_out(node)),
     ])
+
+
+def _raft_bytes_out(node: Any) -> int:
+    t = node.raft.transport
+    links = getattr(t, "links", None) or {}
+    return sum(getattr(link, "bytes_out", 0) for link in list(links.values()))
+
+
+def commandstats_section(node: Any) -> str:
+    fields = []
+    for name, st in sorted(node.ops_stats.commands.items()):
+        if not st.calls:
+            continue
+        usec = st.ns // 1000
+        fields.append((f"cmdstat_{name}", f"calls={st.calls},usec={usec},usec_per_call={usec / st.calls:.2f},"
+                                          f"rejected_calls={st.rejected},failed_calls={st.failed}"))
+    return _section("Commandstats", fields)
+
+
+def errorstats_section(node: Any) -> str:
+    return _section("Errorstats", [(f"errorstat_{k}", f"count={v}")
+                                   for k, v in sorted(node.ops_stats.errors.items())])
+
+
+def latencystats_section(node: Any) -> str:
+    fields = []
+    for name, st in sorted(node.ops_stats.commands.items()):
+        if st.calls:
+            fields.append((f"latency_percentiles_usec_{name}",
+                           f"p50={st.percentile_us(0.5):.3f},p99={st.percentile_us(0.99):.3f},"
+                           f"p99.9={st.percentile_us(0.999):.3f}"))
+    return _section("Latencystats", fields)
 
 
 def replication_section(node: Any) -> str:
@@ -110,17 +160,21 @@ def replication_section(node: Any) -> str:
         fields.append(("role", "master"))
         followers = [r for r in _peer_rows(node) if r[0] != node.cfg.node_id]
         fields.append(("connected_slaves", sum(1 for r in followers if r[3])))
-        for i, (_nid, addr, match, connected) in enumerate(followers):
+        for i, (nid, addr, match, connected) in enumerate(followers):
             host = addr.host if addr else ""
             port = addr.port if addr else 0
             state = "online" if connected else "offline"
-            fields.append((f"slave{i}", f"ip={host},port={port},state={state},offset={match},lag=0"))
+            lag = _seconds_since_contact(node, nid)
+            fields.append((f"slave{i}", f"ip={host},port={port},state={state},offset={match},"
+                                        f"lag={int(lag) if lag is not None else -1}"))
     else:
         fields.append(("role", "slave"))
         addr = raft.address_of(raft.leader_id) if raft.leader_id else None
         fields.append(("master_host", addr.host if addr else ""))
         fields.append(("master_port", addr.port if addr else 0))
         fields.append(("master_link_status", "up" if raft.leader_id else "down"))
+        since = _seconds_since_contact(node, raft.leader_id) if raft.leader_id else None
+        fields.append(("master_last_io_seconds_ago", int(since) if since is not None else -1))
         fields.append(("slave_repl_offset", node.applied))
         fields.append(("slave_read_only", 1))
     fields.append(("master_repl_offset", raft.core.commit))
@@ -144,6 +198,11 @@ def keyspace_section(node: Any) -> str:
         if db.data:
             fields.append((f"db{i}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl=0"))
     return _section("Keyspace", fields)
+
+
+def _seconds_since_contact(node: Any, nid: int) -> float | None:
+    when = getattr(node.raft, "last_contact", {}).get(nid)
+    return None if when is None else max(0.0, time.monotonic() - when)
 
 
 def _peer_rows(node: Any) -> list[tuple[int, Any, int, bool]]:
@@ -187,6 +246,13 @@ def raft_section(node: Any) -> str:
         ("fsyncs", d.fsyncs if d else 0),
         ("fsync_avg_ms", f"{(d.fsync_seconds / d.fsyncs * 1000) if d and d.fsyncs else 0:.3f}"),
         ("fsync_last_ms", f"{d.fsync_last_ms if d else 0:.3f}"),
+        ("proposals_pending", len(node.waiters)),
+        ("last_snapshot_index", raft.last_snapshot_index),
+        ("last_snapshot_seconds", f"{raft.last_snapshot_seconds:.3f}"),
+        ("last_snapshot_age_seconds", _snapshot_age(raft)),
+        ("snapshot_in_progress", 1 if raft._snapshot_child else 0),
+        ("snapshot_failures", getattr(raft, "snapshot_failures", 0)),
+        ("log_bytes_since_snapshot", raft.log_bytes_since_snapshot),
     ]
     leader_last = core.log.last_index
     for nid, addr, match, connected in _peer_rows(node):
@@ -195,9 +261,19 @@ def raft_section(node: Any) -> str:
         role = "leader" if nid == raft.leader_id else suffrage
         lag = leader_last - match if match >= 0 else -1
         addr_s = f"{addr.host},port={addr.port},raft_port={addr.raft_port}" if addr else ""
+        if nid == node.cfg.node_id:
+            contact = "0"
+        else:
+            since = _seconds_since_contact(node, nid)
+            contact = f"{since * 1000:.0f}" if since is not None else "-1"
         fields.append((f"node{nid}", f"id={nid},role={role},addr={addr_s},match_index={match},lag={lag},"
-                                     f"connected={'yes' if connected else 'no'}"))
+                                     f"connected={'yes' if connected else 'no'},last_contact_ms={contact}"))
     return _section("Raft", fields)
+
+
+def _snapshot_age(raft: Any) -> int:
+    when = getattr(raft, "last_snapshot_time", 0.0)
+    return int(time.time() - when) if when else -1
 
 
 SECTIONS = {
@@ -208,43 +284,30 @@ SECTIONS = {
     "stats": stats_section,
     "replication": replication_section,
     "cpu": cpu_section,
+    "commandstats": commandstats_section,
+    "errorstats": errorstats_section,
+    "latencystats": latencystats_section,
     "keyspace": keyspace_section,
     "raft": raft_section,
 }
 
 
 def render_info(node: Any, section: str | None) -> str:
-    if not section or section.lower() in ("default", "all", "everything"):
+    if not section or section.lower() == "default":
         names = DEFAULT_SECTIONS
+    elif section.lower() in ("all", "everything"):
+        names = ALL_SECTIONS
     else:
         names = tuple(s for s in section.lower().split() if s in SECTIONS)
     return "\r\n\r\n".join(SECTIONS[n](node) for n in names) + "\r\n"
 
 
 def config_values(node: Any) -> dict[str, str]:
-    cfg = node.cfg
-    return {
-        "bind": cfg.bind,
-        "port": str(cfg.port),
-        "raft-port": str(cfg.raft_port),
-        "dir": os.path.abspath(cfg.dir),
-        "databases": "16",
-        "save": "",
-        "appendonly": "yes",
-        "appendfsync": "always",
-        "maxmemory": "0",
-        "maxmemory-policy": "noeviction",
-        "maxclients": "10000",
-        "timeout": "0",
-        "proto-max-bulk-len": str(512 * 1024 * 1024),
-        "follower-mode": cfg.follower_mode,
-        "snapshot-threshold": str(cfg.snapshot_threshold),
-        "tick-ms": str(cfg.tick_ms),
-        "election-ticks": str(cfg.election_ticks),
-        "heartbeat-ticks": str(cfg.heartbeat_ticks),
-        "command-timeout": str(cfg.command_timeout),
-        "requirepass": "",
-    }
+    from server.settings import config_values as values
+
+    out = values(node.cfg)
+    out.setdefault("requirepass", "")
+    return out
 
 
 def config_items(node: Any, pattern: str) -> list[tuple[str, str]]:

@@ -10,9 +10,9 @@ the same state, so the rules are:
   or lists, never ``set``/``frozenset`` of bytes (bytes hashing is randomised per process).
 
 Values: ``bytes`` for strings (integers are stored as their decimal text), ``Hash`` (field ->
-value), ``List`` (deque), ``Set`` (member -> None, a dict so the order is deterministic).  The
-family modules of ``server.commands`` register further types (sorted sets, ...) with
-``register_value_type`` so snapshots and TYPE know them.
+value), ``List`` (deque), ``Set`` (member -> None, a dict so the order is deterministic),
+``ZSet`` (a sorted set, ``server.sortedset``).  The family modules of ``server.commands``
+may register further types with ``register_value_type`` so snapshots and TYPE know them.
 
 Expiry: ``Database.expires`` maps a key to its absolute expiry in ms; a key is expired when
 ``now_ms > when`` (Redis's ``keyIsExpired``).  Reads treat an expired key as absent without
@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
+
+from server.sortedset import ZSet
 
 __all__ = [
     "NUM_DATABASES",
@@ -133,6 +135,7 @@ register_value_type(bytes, b"string", 0, lambda v: v, bytes, lambda v: v)
 register_value_type(Hash, b"hash", 1, _flatten, _hash_load)
 register_value_type(List, b"list", 2, list, List)
 register_value_type(Set, b"set", 3, list, Set.fromkeys)
+register_value_type(ZSet, b"zset", 4, ZSet.dump, ZSet.load, ZSet.copy)
 
 
 def type_name(value: object) -> bytes:
@@ -205,6 +208,11 @@ class Database:
     def version(self, key: bytes) -> int:
         """Log index of the last change to ``key`` (an upper bound when not tracked)."""
         return self.versions.get(key, self.version_floor)
+
+    def changed_since(self, key: bytes, index: int) -> bool:
+        """WATCH's question at EXEC time: may ``key`` have changed after log ``index``?
+        (True can be a false alarm for a key watched long ago, never a missed change.)"""
+        return self.versions.get(key, self.version_floor) > index
 
     # --- writes (apply time only) ----------------------------------------------------------
     def get_for_write(self, key: bytes, now_ms: int, index: int) -> Any:
@@ -331,6 +339,10 @@ class Keyspace:
             if db.expires and len(out) < limit:
                 out.extend((db.index, k) for k in db.expired_keys(now_ms, limit - len(out)))
         return out
+
+    def stats(self) -> list[tuple[int, int, int]]:
+        """(db index, keys, keys with an expiry) for each non-empty database: INFO keyspace."""
+        return [(db.index, len(db.data), len(db.expires)) for db in self.dbs if db.data]
 
     def flush_all(self, index: int) -> None:
         for db in self.dbs:

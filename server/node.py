@@ -28,12 +28,18 @@ from typing import TYPE_CHECKING, Any
 from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted
 from resp.encoder import encode
 from resp.types import ErrorReply
+from server.blocked_clients import BlockedClients
+from server.commands.arguments import string2ll
+from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
 from server.keyspace import Keyspace
+from server.limits import ClientGuard
 from server.proposals import decode_batch, encode_batch
+from server.pubsub import PubSub
 from server.session import Session
+from server.stats import NodeStats
 from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 
 if TYPE_CHECKING:
@@ -43,6 +49,9 @@ log = logging.getLogger("raftis.node")
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 NOT_QUEUED = frozenset((b"quit", b"reset"))
+# What a RESP2 connection may send while it has subscriptions.
+SUBSCRIBED_OK = frozenset((b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
+                           b"reset", b"ssubscribe", b"sunsubscribe"))
 
 
 class Route(IntEnum):
@@ -103,11 +112,20 @@ class Node:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ctx = ExecContext(self.keyspace)
+        self.blocked = BlockedClients(self)
+        self.pubsub = PubSub()
+        self.ctx.publish = self.pubsub.publish
         self.stats_commands = 0
         self.stats_connections = 0
         self.stats_rejected = 0
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
+        self.ops_stats = NodeStats()  # command stats, SLOWLOG, LATENCY, bytes in/out
+        self.pause_until = 0.0  # monotonic time CLIENT PAUSE ends; 0: not paused
+        self.pause_all = False
+        self._pause_timer: asyncio.TimerHandle | None = None
+        self._paused_conns: set[ClientConnection] = set()
+        self.guard = ClientGuard(self, cfg)  # authentication, ACLs and client limits
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:
@@ -116,14 +134,51 @@ class Node:
         peer = conn.transport.get_extra_info("peername") if conn.transport else None
         sock = conn.transport.get_extra_info("sockname") if conn.transport else None
         s = Session(self, addr=_fmt_addr(peer), laddr=_fmt_addr(sock), created_ms=self.now_ms(), client_id=cid)
-        s.forwarded = False
-        s.forward_multi = False
+        s.extra["conn"] = conn
         self.sessions[cid] = s
         self.stats_connections += 1
         return s
 
+    # -- CLIENT PAUSE ---------------------------------------------------------------------------
+    def pause_clients(self, timeout_ms: int, every: bool) -> None:
+        """Hold this node's clients' commands (all, or writes only) for ``timeout_ms``."""
+        until = time.monotonic() + timeout_ms / 1000
+        if self.pause_until and time.monotonic() < self.pause_until:
+            self.pause_all = self.pause_all or every
+            until = max(until, self.pause_until)
+        else:
+            self.pause_all = every
+        self.pause_until = until
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self._pause_timer = self._loop.call_later(  # type: ignore[union-attr]
+            until - time.monotonic(), self.unpause_clients)
+
+    def unpause_clients(self) -> None:
+        self.pause_until = 0.0
+        self.pause_all = False
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        held, self._paused_conns = self._paused_conns, set()
+        for conn in held:
+            if not conn.closing:
+                conn.pump()
+                conn.flush()
+
+    def holds(self, conn: ClientConnection, cmd: Any) -> bool:
+        """Whether CLIENT PAUSE holds ``cmd`` now (the caller stops pumping; unpausing resumes it)."""
+        if time.monotonic() >= self.pause_until:
+            self.unpause_clients()
+            return False
+        if self.pause_all or cmd.kind == WRITE or cmd.name == b"exec":
+            self._paused_conns.add(conn)
+            return True
+        return False
+
     def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        self.pubsub.drop(session)
 
     # -- the server interface sessions use (CONFIG GET, CLIENT LIST, INFO, TIME) -------------
     def now_ms(self) -> int:
@@ -146,9 +201,30 @@ class Node:
 
         return render_info(self, section)
 
+    def config_set(self, name: bytes, value: bytes) -> str | None:
+        from server.settings import config_set
+
+        return config_set(self, name.decode(errors="replace"), value.decode(errors="replace"))
+
+    def config_rewrite(self) -> str | None:
+        from server.config_file import rewrite
+
+        if not self.cfg.config_file:
+            return "ERR The server is running without a config file"
+        try:
+            rewrite(self.cfg.config_file, self.cfg)
+        except OSError as e:
+            return f"ERR Rewriting config file: {e}"
+        return None
+
+    def reset_stats(self) -> None:
+        self.ops_stats.reset()
+
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
         name = cmd.name
+        if not session.resp3 and session.extra and name not in SUBSCRIBED_OK and PubSub.count(session):
+            return Route.ERROR
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
             return Route.QUEUE
         kind = cmd.kind
@@ -157,6 +233,13 @@ class Node:
             return Route.CONN
         raft = self.raft
         if raft.role == Role.LEADER:
+            if raft.driver.storage_error is not None:
+                if kind == WRITE:
+                    return Route.ERROR
+                # The Ready being retried holds back read states too. A lone voter is the only
+                # possible leader, so its local state is linearizable: keep serving reads.
+                if kind == READ and not tx and len(raft.core.membership.voters) == 1:
+                    return Route.LOCAL_READ
             if tx:
                 if name == b"exec":
                     return Route.EXEC
@@ -179,8 +262,15 @@ class Node:
         return Route.FORWARD
 
     def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> ErrorReply:
+        if not session.resp3 and cmd.name not in SUBSCRIBED_OK and PubSub.count(session):
+            return ErrorReply(f"ERR Can't execute '{cmd.name.decode(errors='replace')}': only (P|S)SUBSCRIBE / "
+                              "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         raft = self.raft
         if raft.role == Role.LEADER:
+            err = raft.driver.storage_error
+            if err is not None:
+                return ErrorReply(f"MISCONF Errors writing to the Raft log: {err}; writes are refused "
+                                  "until the log can be written again")
             return TRYAGAIN_NOT_LEADER
         if not raft.is_member():
             return NOCLUSTER
@@ -310,18 +400,31 @@ class Node:
                         slot = w.slots[pos]
                         if slot is not None:
                             conn, seq = slot
-                            conn.resolve(seq, encode(reply, conn.session.resp3))
-                            conn.done_one()
+                            if type(reply) is Blocked:
+                                blocked = self.blocked
+                                blocked.park(conn, seq, item[0], item[1], reply,
+                                             blocked.deadline_of(conn, seq))
+                            else:
+                                if len(item) > 2 and conn.session.extra:
+                                    db = conn.session.extra.pop("exec_db", None)
+                                    if db is not None and type(reply) is list:
+                                        conn.session.db_index = db
+                                conn.resolve(seq, encode(reply, conn.session.resp3))
+                                conn.done_one()
                     pos += 1
                 self.stats_commands += pos
             self.applied = e.index
             self.applied_term = e.term
         if self._read_heap:
             self._release_reads()
+        if self.blocked.parked:
+            self.blocked.after_apply()
         self.flush_dirty()
 
     def fail_stale_waiters(self) -> None:
-        """Writes and reads not answered within the command timeout get -TIMEOUT."""
+        """Writes and reads not answered within the command timeout get -TIMEOUT; blocked
+        clients whose own timeout ran out get the timeout reply."""
+        self.blocked.expire()
         now = time.monotonic()
         if self.waiters:
             for index in [i for i, w in self.waiters.items() if w.deadline < now]:
@@ -427,7 +530,26 @@ class Node:
                 conn.done_one()
                 return
             link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
-        link.send(conn.session.db_index, conn.session.resp3, argv, seq)
+        session = conn.session
+        name = argv[0].lower()
+        on_reply = None
+        if name in (b"multi", b"discard"):
+            session.extra.pop("tx_db", None)
+        elif name == b"select" and session.forward_multi:
+            # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC
+            # runs the transaction; this session and the link must follow it then.
+            db = string2ll(argv[1]) if len(argv) == 2 else None
+            if db is not None and 0 <= db < 16:
+                session.extra["tx_db"] = db
+        elif name == b"exec" and "tx_db" in session.extra:
+            tx_db = session.extra.pop("tx_db")
+
+            def on_reply(raw: bytes, link: Any = link) -> None:
+                if raw[:1] == b"*" and raw != b"*-1\r\n":
+                    session.db_index = tx_db
+                    link.db = tx_db
+
+        link.send(session.db_index, session.resp3, argv, seq, on_reply)
 
     # -- output -------------------------------------------------------------------------------
     def mark_dirty(self, conn: ClientConnection) -> None:
@@ -470,7 +592,7 @@ class Node:
             by_db.setdefault(db, []).append(key)
         for db, keys in by_db.items():
             self.stats_expired += len(keys)
-            self.propose_internal(db, [b"RAFTIS.EXPIRE", *keys])
+            self.propose_internal(db, [b"RAFTIS.EXPIRE", str(db).encode(), *keys])
 
 
 def _fmt_addr(addr: Any) -> str:

@@ -50,6 +50,7 @@ class NodeStorage:
         self.snapshots = SnapshotStore(os.path.join(directory, "snapshots"))
         self._incoming: SnapshotWriter | None = None
         self._incoming_key: tuple[int, int] | None = None
+        self._installed_key: tuple[int, int] | None = None
         self._readers: dict[tuple[int, int], SnapshotReader] = {}
         self._lock = threading.Lock()
         hs = self.wal.recovered.hard_state
@@ -99,13 +100,14 @@ class NodeStorage:
                                                        encode_membership(ch.meta.membership))
                 self._incoming_key = key
             self._incoming.write_chunk(ch.offset, ch.data)
-        if rd.snapshot is not None:
+        if rd.snapshot is not None and self._installed_key != (rd.snapshot.index, rd.snapshot.term):
             meta = rd.snapshot
             if self._incoming is None or self._incoming_key != (meta.index, meta.term):
                 raise StorageError(f"snapshot {meta.index}/{meta.term} is complete but its data was not received")
             self._incoming.commit()
             self._incoming = None
             self._incoming_key = None
+            self._installed_key = (meta.index, meta.term)  # a retried persist skips this part
             self.wal.compact(meta.index, meta.term)
             if self.wal.last_index > meta.index:
                 # The leader's snapshot replaces the whole log: entries after it are void.

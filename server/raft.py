@@ -37,6 +37,7 @@ from consensus.messages import (
     SnapshotMeta,
 )
 from consensus.transport import PeerTransport
+from resp.types import ErrorReply
 from server.config import NodeConfig, PeerAddress
 from server.driver import RaftDriver
 from server.persistence import NodeStorage, encode_membership
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
     from server.node import Node
 
 log = logging.getLogger("raftis.raft")
+
+
+BLOCKED_LEADER_LOST = ErrorReply("TRYAGAIN leadership changed while the client was blocked; nothing was popped")
 
 
 class AdminError(Exception):
@@ -80,6 +84,11 @@ class RaftHost:
         self._ticks = 0
         self.fatal: BaseException | None = None
         self.conf_applied: dict[int, int] = {}  # index -> term of applied membership changes
+        self.last_contact: dict[int, float] = {}  # peer id -> monotonic time of its last frame
+        self.last_snapshot_time = 0.0  # wall clock time the newest local snapshot was made
+        self.snapshot_failures = 0
+        self.last_snapshot_ok = True
+        self._fsyncs_seen = 0
 
     # -- start-up --------------------------------------------------------------------------------
     def _load_meta(self) -> dict:
@@ -198,6 +207,7 @@ class RaftHost:
 
     # -- driver callbacks ----------------------------------------------------------------------
     def _on_peer_batch(self, from_id: int, body: bytes) -> None:
+        self.last_contact[from_id] = time.monotonic()
         self.driver.on_peer_batch(from_id, body)  # type: ignore[union-attr]
 
     def _on_soft_state(self, ss: Any) -> None:
@@ -210,14 +220,22 @@ class RaftHost:
         self.leader_id = ss.leader_id
         if was_leader and ss.role != Role.LEADER:
             log.info("node %d stepped down in term %d", self.cfg.node_id, self.core.term)
+            self.node.blocked.fail_all(BLOCKED_LEADER_LOST)
 
     def _on_fatal(self, exc: BaseException) -> None:
         self.fatal = exc
         self.node.fail_all_waiters_fatal(exc)
 
     def _apply(self, entries: list[Entry]) -> None:
+        waiters = self.node.waiters
+        stats = self.node.ops_stats
+        now = time.monotonic()
         for e in entries:
             self.log_bytes_since_snapshot += len(e.data) + 32
+            if waiters:
+                w = waiters.get(e.index)
+                if w is not None and w.term == e.term:  # proposed here: deadline = proposed + timeout
+                    stats.commit_latency.observe(now - (w.deadline - self.cfg.command_timeout))
         self.node.apply_entries(entries)
         if self._apply_waits:
             applied = self.node.applied
@@ -233,6 +251,12 @@ class RaftHost:
             self._update_peers()
 
     def _after_advance(self) -> None:
+        d = self.driver
+        if d is not None and d.fsyncs != self._fsyncs_seen:  # one Ready in flight: one fsync each
+            self._fsyncs_seen = d.fsyncs
+            stats = self.node.ops_stats
+            stats.fsync_latency.observe(d.fsync_last_ms / 1000)
+            stats.latency.add("fsync", d.fsync_last_ms)
         if (self.log_bytes_since_snapshot >= self.cfg.snapshot_threshold and not self._snapshot_child
                 and self.node.applied > self.last_snapshot_index):
             self.start_snapshot()
@@ -276,6 +300,7 @@ class RaftHost:
             self.node.propose_expirations()
         if self._ticks % 10 == 0:
             self.node.fail_stale_waiters()
+        self.node.ops_stats.sample()
 
     def membership_changed(self) -> bool:
         return self.core.membership is not self._known_membership
@@ -291,6 +316,8 @@ class RaftHost:
         membership = encode_membership(meta.membership)
         self._snapshot_started = time.perf_counter()
         pid = os.fork()
+        if pid != 0:
+            self.node.ops_stats.latency.add("fork", (time.perf_counter() - self._snapshot_started) * 1000)
         if pid == 0:  # child: write the snapshot and leave without running any parent cleanup
             code = 1
             try:
@@ -320,7 +347,9 @@ class RaftHost:
         meta = self._snapshot_meta
         ok = os.waitstatus_to_exitcode(status) == 0
         waiters, self._snapshot_waiters = self._snapshot_waiters, []
+        self.last_snapshot_ok = ok
         if not ok:
+            self.snapshot_failures += 1
             log.error("node %d: snapshot at index %d failed (status %d)", self.cfg.node_id, meta.index, status)
             for fut in waiters:
                 if not fut.done():
@@ -329,7 +358,10 @@ class RaftHost:
         took = time.perf_counter() - self._snapshot_started
         self.last_snapshot_seconds = took
         self.last_snapshot_index = meta.index
+        self.last_snapshot_time = time.time()
         self.snapshots_taken += 1
+        self.node.ops_stats.snapshot_duration.observe(took)
+        self.node.ops_stats.latency.add("snapshot", took * 1000)
         self.storage.note_snapshot(meta)  # type: ignore[union-attr]
         self.core.compact(meta)
         loop = asyncio.get_running_loop()

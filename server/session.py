@@ -64,6 +64,7 @@ class Session:
         "extra",
         "forwarded",
         "forward_multi",
+        "acl",
     )
 
     def __init__(
@@ -100,6 +101,8 @@ class Session:
         self.forwarded = False  # a link from another node relaying its clients' commands
         self.forward_multi = False  # a MULTI relayed to the leader is open on this connection
         self.extra: dict[str, Any] = {}  # room for other layers (pub/sub channels, ...)
+        # None: may run every command on every key; else its permission check (server.limits).
+        self.acl: Any = None
 
     def reset(self) -> None:
         """RESET: back to a fresh connection's state (id, address, name are kept as Redis does

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from resp.types import NULL_ARRAY, OK, PONG, QUEUED, ErrorReply
+from server.commands.arguments import string2ll
 from server.commands.registry import CONN, READ, lookup, lookup_internal
 
 if TYPE_CHECKING:
@@ -58,19 +59,24 @@ def queue_command(session: Any, argv: list[bytes]) -> Any:
             tx.dirty = True
             return ErrorReply(f"ERR Command not allowed inside a transaction: '{base.decode()}'")
         if base == b"select":
-            try:
-                db = int(argv[1])
-            except ValueError:
-                tx.dirty = True
-                return ErrorReply("ERR value is not an integer or out of range")
-            if not 0 <= db < 16:
-                tx.dirty = True
-                return ErrorReply("ERR DB index is out of range")
+            # As in Redis, a bad index is an error in EXEC's reply, not when queueing.
             tx.queued.append([tx.db, [b"select", argv[1]]])
-            tx.db = db
+            db = _select_index(argv[1])
+            if not isinstance(db, ErrorReply):
+                tx.db = db
             return QUEUED
     tx.queued.append([tx.db, argv])
     return QUEUED
+
+
+def _select_index(arg: bytes) -> int | ErrorReply:
+    """SELECT's argument checks (Redis: a 32-bit integer, then the range)."""
+    db = string2ll(arg)
+    if db is None or not -(2**31) <= db < 2**31:
+        return ErrorReply("ERR value is not an integer or out of range")
+    if not 0 <= db < 16:
+        return ErrorReply("ERR DB index is out of range")
+    return db
 
 
 def multi(session: Any) -> Any:
@@ -111,11 +117,18 @@ def exec_item(session: Any) -> tuple[list, list] | ErrorReply:
     if tx is None:
         return ErrorReply("ERR EXEC without MULTI")
     session.multi = None
+    session.extra.pop("exec_db", None)
     watches = [[db, key, ver, 1 if live else 0] for (db, key), (ver, live) in session.watched.items()]
     session.watched = {}
     if tx.dirty:
         return EXECABORT
-    session.db_index = tx.db
+    if tx.db != session.db_index:
+        if watches:
+            # Redis moves the connection to the SELECTed db only if the transaction runs;
+            # with WATCH that is known once the entry is applied (``Node.apply_entries``).
+            session.extra["exec_db"] = tx.db
+        else:
+            session.db_index = tx.db
     return tx.queued, watches
 
 
@@ -129,11 +142,21 @@ def apply_exec(node: Node, ctx: Any, queued: list, watches: list) -> Any:
             return NULL_ARRAY
     replies: list[Any] = []
     index = ctx.index
+    ctx.in_exec = True
+    try:
+        _run_queued(ctx, queued, index, now, replies)
+    finally:
+        ctx.in_exec = False
+    return replies
+
+
+def _run_queued(ctx: Any, queued: list, index: int, now: int, replies: list) -> None:
     for db_index, argv in queued:
         ctx.for_write(index, now, db_index)
         name = argv[0].lower()
         if name == b"select":
-            replies.append(OK)
+            err = _select_index(argv[1])
+            replies.append(err if isinstance(err, ErrorReply) else OK)
             continue
         if name == b"ping":
             replies.append(PONG if len(argv) == 1 else argv[1])
@@ -149,4 +172,3 @@ def apply_exec(node: Node, ctx: Any, queued: list, watches: list) -> Any:
             ctx.readonly = True
         replies.append(cmd.handler(ctx, argv))
         ctx.readonly = False
-    return replies

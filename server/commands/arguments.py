@@ -128,13 +128,11 @@ def _round_ld(q: Fraction) -> Fraction | float:
 
 def parse_long_double(arg: bytes, err: ErrorReply = errors.NOT_FLOAT) -> Fraction:
     """``string2ld``: the argument as a long double (exact ``Fraction``), or raise ``err``.
-    Like Redis, the text is a C string (ends at a NUL) of fewer than 5 KB; NaN, infinities
-    from overflow and underflow to zero are refused; "inf" itself is accepted."""
-    if not arg or len(arg) >= MAX_LONG_DOUBLE_CHARS:
+    Like Redis 7, the whole text must be the number (so a NUL inside it is refused: strtold
+    stops there, short of the length) and fewer than 5 KB; NaN, infinities from overflow
+    and underflow to zero are refused; "inf" itself is accepted."""
+    if not arg or len(arg) >= MAX_LONG_DOUBLE_CHARS or b"\0" in arg:
         raise err
-    z = arg.find(b"\0")
-    if z >= 0:
-        arg = arg[:z]
     q = _strtod_exact(arg)
     if q is None:
         raise err

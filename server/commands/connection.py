@@ -28,6 +28,10 @@ def ping(session: Session, argv: list[bytes]):
     """Ping the server"""
     if len(argv) > 2:
         return errors.wrong_arity(b"ping")
+    subs = session.extra.get("pubsub")
+    if subs and (subs[0] or subs[1]) and not session.resp3:
+        # A RESP2 connection in subscribed mode gets PING's answer as a message-like array.
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
     if len(argv) == 2:
         return argv[1]
     return PONG
@@ -51,6 +55,9 @@ def _requirepass(session: Session) -> bytes:
 
 
 def _authenticate(session: Session, user: bytes, password: bytes) -> bool:
+    guard = getattr(session.server, "guard", None)
+    if guard is not None:  # the node's users and ACLs (server.limits, server.auth)
+        return guard.authenticate(session, user, password)
     required = _requirepass(session)
     if user != b"default":
         return False
@@ -128,7 +135,8 @@ def auth(session: Session, argv: list[bytes]):
     if len(argv) > 3:
         return errors.SYNTAX
     if len(argv) == 2:
-        if not _requirepass(session):
+        guard = getattr(session.server, "guard", None)
+        if (not guard.users.auth_required) if guard is not None else not _requirepass(session):
             return errors.AUTH_NOT_CONFIGURED
         user, password = b"default", argv[1]
     else:
@@ -160,7 +168,13 @@ def quit_(session: Session, argv: list[bytes]):
 )
 def reset(session: Session, argv: list[bytes]):
     """Reset the connection"""
+    pubsub = getattr(session.server, "pubsub", None)
+    if pubsub is not None:
+        pubsub.drop(session)
     session.reset()
+    guard = getattr(session.server, "guard", None)
+    if guard is not None:
+        guard.on_reset(session)
     return RESET
 
 
@@ -335,3 +349,111 @@ def client_help(session: Session, argv: list[bytes]):
         "    Print this help.",
     ]
     return [SimpleString(line.encode()) for line in lines]
+
+
+# --- CLIENT KILL / PAUSE / UNPAUSE (this node's clients only) -------------------------------------
+_CLIENT_TYPES = (b"normal", b"master", b"replica", b"slave", b"pubsub")
+
+
+def _close(caller: Session, target: Session) -> None:
+    """Disconnect ``target``; the caller itself is closed once its reply is written."""
+    if target is caller:
+        caller.close_after_reply = True
+        return
+    conn = target.extra.get("conn")
+    if conn is not None and not conn.closing:
+        conn.closing = True
+        conn.queue.clear()
+        if conn.transport is not None:
+            conn.transport.close()
+
+
+@subcommand("client", "kill", -3, _ADMIN, group="connection", since="2.4.0")
+def client_kill(session: Session, argv: list[bytes]):
+    """Kill the connection of a client"""
+    clients = session.server.clients()
+    if len(argv) == 3:  # the old form: CLIENT KILL addr:port
+        for c in clients:
+            if c.addr.encode() == argv[2]:
+                _close(session, c)
+                return OK
+        return errors.NO_SUCH_CLIENT
+    if len(argv) % 2:
+        return errors.SYNTAX
+    skipme = True
+    now = session.server.now_ms()
+    tests = []
+    for j in range(2, len(argv), 2):
+        opt, val = argv[j].lower(), argv[j + 1]
+        if opt == b"id":
+            v = string2ll(val)
+            if v is None or v <= 0:
+                return ErrorReply("ERR client-id should be greater than 0")
+            tests.append(lambda c, v=v: c.id == v)
+        elif opt == b"type":
+            kind = val.lower()
+            if kind not in _CLIENT_TYPES:
+                return ErrorReply(b"ERR Unknown client type '" + val + b"'")
+            # Raftis has only normal clients (pub/sub ones count as normal here too).
+            tests.append(lambda c, kind=kind: kind == b"normal")
+        elif opt == b"addr":
+            tests.append(lambda c, val=val: c.addr.encode() == val)
+        elif opt == b"laddr":
+            tests.append(lambda c, val=val: c.laddr.encode() == val)
+        elif opt == b"user":
+            tests.append(lambda c, val=val: c.user == val)
+        elif opt == b"skipme":
+            if val.lower() == b"yes":
+                skipme = True
+            elif val.lower() == b"no":
+                skipme = False
+            else:
+                return errors.SYNTAX
+        elif opt == b"maxage":
+            v = string2ll(val)
+            if v is None:
+                return errors.SYNTAX
+            tests.append(lambda c, v=v: c.created_ms and (now - c.created_ms) // 1000 >= v)
+        else:
+            return errors.SYNTAX
+    killed = 0
+    for c in clients:
+        if skipme and c is session:
+            continue
+        if all(t(c) for t in tests):
+            _close(session, c)
+            killed += 1
+    return killed
+
+
+@subcommand("client", "pause", -3, _ADMIN, group="connection", since="3.0.0")
+def client_pause(session: Session, argv: list[bytes]):
+    """Stop processing commands from clients for some time"""
+    timeout = string2ll(argv[2])
+    if timeout is None:
+        return ErrorReply("ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        return ErrorReply("ERR timeout is negative")
+    every = True
+    if len(argv) == 4:
+        mode = argv[3].lower()
+        if mode == b"write":
+            every = False
+        elif mode != b"all":
+            return errors.SYNTAX
+    elif len(argv) > 4:
+        return errors.SYNTAX
+    pause = getattr(session.server, "pause_clients", None)
+    if pause is None:
+        return ErrorReply("ERR this server cannot pause clients")
+    pause(timeout, every)
+    return OK
+
+
+@subcommand("client", "unpause", 2, _ADMIN, group="connection", since="6.2.0")
+def client_unpause(session: Session, argv: list[bytes]):
+    """Resume processing of clients that were paused"""
+    unpause = getattr(session.server, "unpause_clients", None)
+    if unpause is not None:
+        unpause()
+    return OK

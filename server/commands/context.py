@@ -28,6 +28,7 @@ class ExecContext:
         "_rng_seed",
         "_rng_seeded",
         "in_exec",
+        "publish",
     )
 
     def __init__(
@@ -44,6 +45,9 @@ class ExecContext:
         self._rng_seed: int | None = None
         self._rng_seeded: int | None = None
         self.in_exec = False  # inside MULTI/EXEC: blocking commands answer at once
+        # PUBLISH's delivery to this node's subscribers (returns how many got it); None
+        # where there are no subscribers to deliver to.
+        self.publish = None
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index
@@ -59,11 +63,6 @@ class ExecContext:
             self.select(db_index)
         return self
 
-    def reseed(self, seed: int) -> None:
-        """Seed the generator for the next command of the entry being applied (each command
-        of a batch gets its own seed, derived from the entry index and its position)."""
-        self._rng_seed = seed
-
     def for_read(self, now_ms: int, db_index: int) -> ExecContext:
         """Prepare to run a read on local state."""
         self.index = 0
@@ -73,6 +72,11 @@ class ExecContext:
         if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
             self.select(db_index)
         return self
+
+    def reseed(self, seed: int) -> None:
+        """Seed ``rng`` from ``seed`` (on first use) instead of the log index: a log entry that
+        carries several commands gives each its own seed, e.g. ``(index << 20) | position``."""
+        self._rng_seed = seed
 
     @property
     def rng(self) -> random.Random:

@@ -17,8 +17,10 @@ A family module registers its handlers with the decorators::
 
 Handlers return a reply (``resp.types``).  A handler may also raise ``ErrorReply`` from deep
 inside argument parsing; the decorator turns that into the returned reply, so callers of
-``Command.handler`` only ever see return values.  A WRITE handler must validate everything
-before it changes anything: an error reply means "nothing changed".
+``Command.handler`` only ever see return values.  A WRITE handler validates its arguments and
+the types it finds before it changes anything, so an error reply leaves the data as it was
+(apart from reclaiming an expired key it looked at, which Redis does too and which is
+deterministic).
 
 Arity is Redis's: ``n > 0`` exactly n arguments including the name, ``n < 0`` at least -n.
 Key positions are Redis's (first, last, step; last -1 means the last argument).  Container

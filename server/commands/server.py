@@ -237,7 +237,9 @@ def config_resetstat(session: Session, argv: list[bytes]):
 @subcommand("config", "rewrite", 2, "admin noscript loading stale", group="server", since="2.8.0")
 def config_rewrite(session: Session, argv: list[bytes]):
     """Rewrite the configuration file with the in memory configuration"""
-    return ErrorReply("ERR The server is running without a config file")
+    rewrite = getattr(session.server, "config_rewrite", None)
+    problem = rewrite() if rewrite is not None else "ERR The server is running without a config file"
+    return ErrorReply(problem) if problem else OK
 
 
 @subcommand("config", "help", 2, "loading stale", group="server", since="5.0.0")

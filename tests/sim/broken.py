@@ -40,6 +40,14 @@ class ReadWithoutHeartbeat(RaftNode):
         self._release_reads(self._reads.take_queued(), self.log.committed)
 
 
+class ConfChangeBeforeOwnCommit(RaftNode):
+    """Accepts a membership change before committing an entry of its own term: the
+    single-server change bug (raft-dev, 2015) that lets two disjoint majorities form."""
+
+    def _conf_change_allowed_by_commit(self) -> bool:
+        return True
+
+
 class AckBeforePersist(RaftNode):
     """Sends append acknowledgements before the entries are durable."""
 

@@ -62,6 +62,7 @@ class SimCluster:
         rng: random.Random,
         *,
         voters: int = 3,
+        learners: int = 0,
         node_cls: type[RaftNode] = RaftNode,
         config: dict | None = None,
         net: SimNetwork | None = None,
@@ -77,12 +78,15 @@ class SimCluster:
         self.now = 0
         self.checker = Checker()
         self.nodes: dict[int, SimNode] = {}
-        self.next_id = voters + 1
+        self.next_id = voters + learners + 1
         self.clock_skew = 0.0  # new nodes get a tick probability in [1 - clock_skew, 1]
         self.on_step: Callable[[], None] | None = None
         self.snapshots_installed = 0
-        boot = Membership(frozenset(range(1, voters + 1)), frozenset(), {i: f"n{i}" for i in range(1, voters + 1)})
-        for i in range(1, voters + 1):
+        n = voters + learners
+        boot = Membership(
+            frozenset(range(1, voters + 1)), frozenset(range(voters + 1, n + 1)), {i: f"n{i}" for i in range(1, n + 1)}
+        )
+        for i in range(1, n + 1):
             self.add_node(i, boot)
 
     # --- nodes -------------------------------------------------------------------------

@@ -85,7 +85,8 @@ class LinearizabilityResult:
 def format_op(op: Op) -> str:
     """One line per op: process, call, result and interval."""
     result = {"ok": f"-> {op.output!r}", "fail": "failed", "unknown": "-> ?"}[op.outcome]
-    return f"p{op.process} {op.kind} {op.value!r} {result} [{op.invoke_time}, {op.complete_time}]"
+    call = op.kind if op.value is None else f"{op.kind} {op.value!r}"
+    return f"p{op.process} {call} {result} [{op.invoke_time}, {op.complete_time}]"
 
 
 def check_linearizable(

@@ -25,7 +25,9 @@ class Model(Protocol):
         """(`op` is legal in `state`, state after `op`).
 
         For an op with outcome ``"unknown"`` the output is not known, so only
-        its effect matters and it must be legal in every state.
+        its effect matters and it must be legal in every state; that effect
+        may depend only on the op's kind and value (the search treats unknown
+        ops with equal kind and value as interchangeable).
         """
         ...
 

@@ -214,3 +214,31 @@ def test_write_rng_is_seeded_from_the_index():
 def test_set_plain_is_minimal():
     ex = LocalExecutor(Clock())
     assert ex.run("SET", "k", "v") is OK
+
+
+def test_changed_since_for_watch():
+    ex = LocalExecutor(Clock())
+    ex.run("SET", "w", "1")
+    seen = ex.index
+    db = ex.keyspace.dbs[0]
+    assert not db.changed_since(b"w", seen)
+    ex.run("SET", "other", "1")
+    assert not db.changed_since(b"w", seen)
+    ex.run("DEL", "w")
+    assert db.changed_since(b"w", seen)
+    assert ex.keyspace.stats() == [(0, 1, 0)]
+
+
+def test_reseed_gives_each_command_of_an_entry_its_own_stream():
+    ks = Keyspace()
+    a = ExecContext(ks)
+    a.for_write(7, 0, 0)
+    a.reseed((7 << 20) | 0)
+    first = a.rng.random()
+    a.for_write(7, 0, 0)
+    a.reseed((7 << 20) | 1)
+    second = a.rng.random()
+    b = ExecContext(ks)
+    b.for_write(7, 0, 0)
+    b.reseed((7 << 20) | 1)
+    assert b.rng.random() == second != first

@@ -58,8 +58,12 @@ def test_kinds():
         assert COMMANDS[name].kind == READ, name
     for name in (b"ping", b"hello", b"select", b"client", b"command", b"config", b"info", b"time", b"quit"):
         assert COMMANDS[name].kind == CONN, name
+    # PUBLISH goes through the log (so every node delivers messages in one order) although
+    # Redis does not flag it as a write.
+    logged_not_writes = {b"publish"}
     for cmd in COMMANDS.values():
-        assert ("write" in cmd.flags) == (cmd.kind == WRITE), cmd.name
+        if cmd.name not in logged_not_writes:
+            assert ("write" in cmd.flags) == (cmd.kind == WRITE), cmd.name
 
 
 def test_command_output_parses_with_redis_py():

@@ -1,0 +1,358 @@
+"""Users, passwords and ACL rules, without any I/O.
+
+A ``User`` is built by applying Redis ACL rules in order (the subset of ``ACL SETUSER``
+syntax that ACL files use)::
+
+    on | off                      enable / disable the user
+    >password  <password          add / remove a password (stored as SHA-256 only)
+    #<sha256-hex>  !<sha256-hex>  add / remove a password by its hash
+    nopass  resetpass             any password works / forget every password
+    ~pattern  allkeys  resetkeys  key patterns (glob); allkeys is ~*
+    &pattern  allchannels  resetchannels   accepted for compatibility, not enforced
+    +@category  -@category        allow / deny every command of a category (+@all, -@all)
+    +command  -command            allow / deny a command (with all its subcommands)
+    +command|sub  -command|sub    allow / deny one subcommand
+    allcommands  nocommands       +@all / -@all
+    reset                         back to a fresh user: off, no passwords, no keys, no commands
+
+A new user has no commands, no keys and no passwords and is off, as in Redis.  Commands'
+categories and key positions come from the command table (``acl_categories``,
+``keys_of``).  ``User.check`` answers ``None`` (allowed) or Redis 7's exact ``-NOPERM``
+error.
+
+Passwords are kept as SHA-256 hex digests and compared in constant time.  The ``default``
+user exists always: with ``requirepass`` it is ``on #<hash> ~* &* +@all``; without it and
+without a ``user default`` line, ``on nopass ~* &* +@all`` (every client is that user).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from resp.types import ErrorReply
+from server.commands.glob import compile_glob
+from server.commands.registry import COMMANDS, Command, keys_of
+
+__all__ = [
+    "NOAUTH",
+    "AclError",
+    "User",
+    "UserDirectory",
+    "all_commands",
+    "categories",
+    "parse_acl_file",
+]
+
+NOAUTH = ErrorReply("NOAUTH Authentication required.")
+NOPERM_KEY = ErrorReply("NOPERM this user has no permissions to access one of the keys used as arguments")
+INTERNAL_USER = "raftis:node"
+
+
+class AclError(ValueError):
+    """A rule or an ACL file line that cannot be applied."""
+
+
+def password_hash(password: bytes) -> str:
+    return hashlib.sha256(password).hexdigest()
+
+
+def all_commands() -> list[Command]:
+    """Every command a client can run, containers' subcommands included."""
+    out: list[Command] = []
+    for cmd in COMMANDS.values():
+        if cmd.internal:
+            continue
+        out.append(cmd)
+        if cmd.subcommands:
+            out.extend(cmd.subcommands.values())
+    return out
+
+
+def categories() -> list[str]:
+    """Category names (without '@') in Redis's order, then any others the table uses."""
+    order = ("keyspace read write set sortedset list hash string bitmap hyperloglog geo stream pubsub "
+             "admin fast slow blocking dangerous connection transaction scripting").split()
+    seen = {c.lstrip("@") for cmd in all_commands() for c in cmd.acl_categories}
+    return order + sorted(seen - set(order))
+
+
+def _numkeys_at(pos: int) -> Callable[[list[bytes]], list[bytes]]:
+    def keys(argv: list[bytes]) -> list[bytes]:
+        try:
+            n = int(argv[pos])
+        except (IndexError, ValueError):
+            return []
+        return argv[pos + 1 : pos + 1 + max(n, 0)]
+
+    return keys
+
+
+# Commands whose keys are not at fixed positions (flag ``movablekeys``): where numkeys is.
+_MOVABLE: dict[bytes, Callable[[list[bytes]], list[bytes]]] = {
+    b"lmpop": _numkeys_at(1),
+    b"blmpop": _numkeys_at(2),
+    b"sintercard": _numkeys_at(1),
+    b"zunionstore": _numkeys_at(2),
+    b"zinterstore": _numkeys_at(2),
+    b"zdiffstore": _numkeys_at(2),
+    b"zunion": _numkeys_at(1),
+    b"zinter": _numkeys_at(1),
+    b"zdiff": _numkeys_at(1),
+    b"zintercard": _numkeys_at(1),
+    b"zmpop": _numkeys_at(1),
+    b"bzmpop": _numkeys_at(2),
+}
+
+
+def command_keys(cmd: Command, argv: list[bytes]) -> list[bytes] | None:
+    """The keys ``argv`` touches, or ``None`` when they cannot be told (deny then)."""
+    if "movablekeys" in cmd.flags:
+        finder = _MOVABLE.get(cmd.name)
+        if finder is None:
+            return None
+        extra = keys_of(cmd, argv) if cmd.first_key > 0 else []
+        return extra + finder(argv)
+    return keys_of(cmd, argv)
+
+
+@dataclass(slots=True, eq=False)
+class User:
+    name: str
+    enabled: bool = False
+    nopass: bool = False
+    passwords: set[str] = field(default_factory=set)  # SHA-256 hex digests
+    allowed: set[bytes] = field(default_factory=set)  # command names, "container|sub" for subcommands
+    all_commands: bool = False  # the last category rule was +@all with nothing removed since
+    key_patterns: list[bytes] = field(default_factory=list)
+    all_keys: bool = False
+    channel_rules: list[str] = field(default_factory=list)
+    command_rules: list[str] = field(default_factory=list)  # as given, for ACL LIST
+    _key_match: list[Callable[[bytes], bool]] = field(default_factory=list)
+
+    # -- building ------------------------------------------------------------------------------
+    def apply(self, rules: Iterable[str]) -> User:
+        for rule in rules:
+            self.apply_rule(rule)
+        return self
+
+    def apply_rule(self, rule: str) -> None:
+        low = rule.lower()
+        if low == "on":
+            self.enabled = True
+        elif low == "off":
+            self.enabled = False
+        elif low == "nopass":
+            self.nopass = True
+            self.passwords.clear()
+        elif low == "resetpass":
+            self.nopass = False
+            self.passwords.clear()
+        elif rule.startswith(">"):
+            self.passwords.add(password_hash(rule[1:].encode()))
+            self.nopass = False
+        elif rule.startswith("<"):
+            self.passwords.discard(password_hash(rule[1:].encode()))
+        elif rule.startswith("#"):
+            digest = rule[1:].lower()
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise AclError(f"'{rule}': the password hash must be 64 hex characters (SHA-256)")
+            self.passwords.add(digest)
+            self.nopass = False
+        elif rule.startswith("!"):
+            self.passwords.discard(rule[1:].lower())
+        elif low == "allkeys" or rule == "~*":
+            self.all_keys = True
+            self.key_patterns = [b"*"]
+            self._key_match = []
+        elif low == "resetkeys":
+            self.all_keys = False
+            self.key_patterns = []
+            self._key_match = []
+        elif rule.startswith("~"):
+            if not self.all_keys:
+                pat = rule[1:].encode()
+                self.key_patterns.append(pat)
+                self._key_match.append(compile_glob(pat))
+        elif rule.startswith("%"):
+            raise AclError(f"'{rule}': read/write key permissions (%R~, %W~) are not supported")
+        elif rule.startswith("&") or low in ("allchannels", "resetchannels"):
+            self.channel_rules.append(rule)
+        elif low in ("allcommands", "+@all"):
+            self.allowed = {c.name for c in all_commands()}
+            self.all_commands = True
+            self.command_rules = ["+@all"]
+        elif low in ("nocommands", "-@all"):
+            self.allowed = set()
+            self.all_commands = False
+            self.command_rules = ["-@all"]
+        elif rule[:1] in ("+", "-"):
+            self._command_rule(rule)
+        elif low == "reset":
+            fresh = User(self.name)
+            for name in User.__slots__:
+                setattr(self, name, getattr(fresh, name))
+        elif rule.startswith("(") or rule.startswith("clearselectors"):
+            raise AclError(f"'{rule}': selectors are not supported")
+        else:
+            raise AclError(f"Syntax error in ACL rule '{rule}'")
+
+    def _command_rule(self, rule: str) -> None:
+        add = rule[0] == "+"
+        what = rule[1:].lower()
+        if what.startswith("@"):
+            cat = what
+            if cat[1:] not in categories():
+                raise AclError(f"Unknown category '{cat[1:]}' in ACL rule '{rule}'")
+            names = {c.name for c in all_commands() if cat in c.acl_categories}
+        else:
+            container, _, sub = what.partition("|")
+            cmd = COMMANDS.get(container.encode())
+            if cmd is None or cmd.internal:
+                raise AclError(f"Unknown command '{container}' in ACL rule '{rule}'")
+            if sub:
+                if not cmd.subcommands or sub.encode() not in cmd.subcommands:
+                    raise AclError(f"Unknown subcommand '{what}' in ACL rule '{rule}'")
+                names = {cmd.subcommands[sub.encode()].name}
+            else:
+                names = {cmd.name} | {s.name for s in (cmd.subcommands or {}).values()}
+        if add:
+            self.allowed |= names
+        else:
+            self.allowed -= names
+            self.all_commands = False
+        self.command_rules.append(rule.lower())
+
+    # -- using ---------------------------------------------------------------------------------
+    def password_ok(self, password: bytes) -> bool:
+        if not self.enabled:
+            return False
+        if self.nopass:
+            return True
+        digest = password_hash(password)
+        ok = False
+        for h in self.passwords:
+            ok |= hmac.compare_digest(h, digest)
+        return ok
+
+    @property
+    def unrestricted(self) -> bool:
+        """Every command on every key: the connection needs no per-command check."""
+        return self.all_commands and self.all_keys
+
+    def check(self, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
+        if cmd.name not in self.allowed:
+            if cmd.container is not None and cmd.container.name in self.allowed and cmd.subcommands is None:
+                pass  # +client then -client|kill leaves the others; handled by the set already
+            return ErrorReply(f"NOPERM this user has no permissions to run the "
+                              f"'{cmd.name.decode(errors='replace')}' command")
+        if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:
+            return None
+        keys = command_keys(cmd, argv)
+        if keys is None:
+            return NOPERM_KEY
+        matchers = self._key_match
+        for key in keys:
+            if not any(m(key) for m in matchers):
+                return NOPERM_KEY
+        return None
+
+    def describe(self) -> str:
+        """The user as ``ACL LIST`` shows it."""
+        parts = ["user", self.name, "on" if self.enabled else "off"]
+        if self.nopass:
+            parts.append("nopass")
+        parts += [f"#{h}" for h in sorted(self.passwords)]
+        if self.all_keys:
+            parts.append("~*")
+        else:
+            parts += [f"~{p.decode(errors='replace')}" for p in self.key_patterns]
+        parts += self.channel_rules or ["resetchannels"]
+        rules = self.command_rules
+        if not rules or rules[0] not in ("+@all", "-@all"):
+            rules = ["-@all", *rules]
+        parts += rules
+        return " ".join(parts)
+
+
+def parse_acl_file(text: str) -> dict[str, User]:
+    """Redis ACL file lines ``user <name> <rule> ...``; blank lines and ``#`` comments are
+    skipped.  Raises ``AclError`` naming the line."""
+    users: dict[str, User] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        words = line.split()
+        if words[0] != "user" or len(words) < 2:
+            raise AclError(f"line {n}: should start with 'user <name>'")
+        name = words[1]
+        if name in users:
+            raise AclError(f"line {n}: user '{name}' is defined twice")
+        if name == INTERNAL_USER:
+            raise AclError(f"line {n}: the user name '{name}' is reserved")
+        try:
+            users[name] = User(name).apply(words[2:])
+        except AclError as e:
+            raise AclError(f"line {n}: {e}") from None
+    return users
+
+
+class UserDirectory:
+    """Every user the node knows, and how a client proves to be one.
+
+    ``internal_password`` (derived from the cluster secret, or from ``requirepass`` when no
+    secret is set) authenticates nodes' own connections to each other's client port
+    (follower forwarding, join, admin relays) as ``raftis:node``, a user with every
+    permission: the follower has already checked its client's permissions before relaying.
+    """
+
+    def __init__(self, requirepass: str = "", acl_text: str = "", cluster_secret: str = "") -> None:
+        self.users = parse_acl_file(acl_text) if acl_text else {}
+        default = self.users.get("default")
+        if default is None:
+            default = User("default").apply(["on", "~*", "&*", "+@all"])
+            self.users = {"default": default, **self.users}
+            if requirepass:
+                default.apply([">" + requirepass])
+            else:
+                default.apply(["nopass"])
+        elif requirepass:
+            default.apply(["resetpass", ">" + requirepass])
+        key = cluster_secret or requirepass
+        self.internal_password = (
+            hmac.new(key.encode(), b"raftis internal client credential v1", hashlib.sha256).hexdigest()
+            if key else ""
+        )
+        self.internal_user = User(INTERNAL_USER).apply(["on", "allkeys", "&*", "+@all"])
+        self.internal_user.passwords.add(password_hash(self.internal_password.encode()))
+
+    @property
+    def auth_required(self) -> bool:
+        """Connections start unauthenticated (the default user needs a password or is off)."""
+        d = self.users["default"]
+        return not (d.enabled and d.nopass)
+
+    @property
+    def default(self) -> User:
+        return self.users["default"]
+
+    def authenticate(self, name: bytes, password: bytes) -> User | None:
+        uname = name.decode(errors="replace")
+        if uname == INTERNAL_USER:
+            user = self.internal_user if self.internal_password else None
+        else:
+            user = self.users.get(uname)
+        if user is None:
+            # Spend the same time as a wrong password, so user names cannot be probed.
+            hmac.compare_digest(password_hash(password), password_hash(b""))
+            return None
+        return user if user.password_ok(password) else None
+
+    def internal_auth(self) -> list[bytes] | None:
+        """The AUTH command a node sends on its own connections to another node's client port."""
+        if not self.internal_password or not self.auth_required:
+            return None
+        return [b"AUTH", INTERNAL_USER.encode(), self.internal_password.encode()]

@@ -1,0 +1,105 @@
+"""Clients parked by blocking commands (BLPOP, BLMOVE, BZPOPMIN, ...).
+
+A blocking command is an ordinary write in the log. When its handler finds nothing to
+serve, it returns ``Blocked`` and changes nothing; the node that proposed it (the leader:
+followers relay these commands) parks the client here with the versions of the keys it
+waits on. After each applied batch, a parked client whose keys changed is proposed again,
+with the same argv, in the order the clients blocked; the handler then serves it or blocks
+it again. When its timeout runs out, the client gets the reply Redis gives on timeout.
+So the outcome is decided by the log, the same way on every node; only the waiting is local.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from resp.encoder import encode
+from resp.types import NULL_ARRAY, ErrorReply
+
+if TYPE_CHECKING:
+    from server.connection import ClientConnection
+    from server.node import Node
+
+
+@dataclass(slots=True)
+class Parked:
+    conn: ClientConnection
+    seq: int
+    db: int
+    argv: list[bytes]
+    keys: tuple[bytes, ...]
+    versions: tuple[int, ...]
+    deadline: float  # monotonic; 0 = never
+
+
+class BlockedClients:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.parked: list[Parked] = []
+        # Deadlines of clients proposed again, keyed by (connection, request), so a client
+        # that blocks again keeps its original timeout.
+        self._retrying: dict[tuple[int, int], float] = {}
+
+    def __len__(self) -> int:
+        return len(self.parked)
+
+    def park(self, conn: ClientConnection, seq: int, db: int, argv: list[bytes], blocked: Any,
+             first_deadline: float | None = None) -> None:
+        database = self.node.keyspace.dbs[db]
+        versions = tuple(database.version(k) for k in blocked.keys)
+        if first_deadline is None:
+            first_deadline = time.monotonic() + blocked.timeout_ms / 1000 if blocked.timeout_ms else 0.0
+        self.parked.append(Parked(conn, seq, db, argv, tuple(blocked.keys), versions, first_deadline))
+
+    def deadline_of(self, conn: ClientConnection, seq: int) -> float | None:
+        return self._retrying.pop((id(conn), seq), None)
+
+    def after_apply(self) -> None:
+        """Propose again every parked client whose keys changed, oldest first."""
+        if not self.parked:
+            return
+        dbs = self.node.keyspace.dbs
+        still: list[Parked] = []
+        retry: list[Parked] = []
+        for p in self.parked:
+            if p.conn.closing:
+                continue
+            db = dbs[p.db]
+            if any(db.version(k) != v for k, v in zip(p.keys, p.versions, strict=True)):
+                retry.append(p)
+            else:
+                still.append(p)
+        self.parked = still
+        for p in retry:
+            self._retrying[(id(p.conn), p.seq)] = p.deadline
+            self.node.propose(p.conn, p.db, p.argv, p.seq)
+
+    def expire(self) -> None:
+        """Answer the clients whose timeout ran out."""
+        if not self.parked:
+            return
+        now = time.monotonic()
+        keep = []
+        for p in self.parked:
+            if p.conn.closing:
+                continue
+            if p.deadline and now >= p.deadline:
+                # Redis answers a timeout with a null array, BLMOVE and BRPOPLPUSH included.
+                self._answer(p, NULL_ARRAY)
+            else:
+                keep.append(p)
+        self.parked = keep
+
+    def fail_all(self, err: ErrorReply) -> None:
+        parked, self.parked = self.parked, []
+        for p in parked:
+            if not p.conn.closing:
+                self._answer(p, err)
+
+    def _answer(self, p: Parked, reply: Any) -> None:
+        conn = p.conn
+        conn.resolve(p.seq, encode(reply, conn.session.resp3))
+        conn.done_one()
+        self.node.mark_dirty(conn)

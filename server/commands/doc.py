@@ -1,0 +1,172 @@
+"""Generate ``docs/commands.md`` from the command table, so the compatibility list cannot drift
+from what the server does.
+
+    python -m server.commands.doc            # print the document
+    python -m server.commands.doc --write    # rewrite docs/commands.md
+
+``tests/compat/test_commands_doc.py`` fails when the committed file differs from the output.
+Notes about Raftis-specific behaviour live in ``NOTES`` below; every other row shows the
+command's summary.  The "not supported" list is the common Redis commands that are absent
+from the table when the document is generated (they answer ``-ERR unknown command``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import server.commands  # noqa: F401  (registers every family)
+from server.commands.registry import COMMANDS, CONN, READ, WRITE, Command
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
+
+_KIND = {WRITE: "write", READ: "read", CONN: "conn"}
+
+# Where Raftis differs from a single redis-server, or the row needs more than the summary.
+NOTES: dict[str, str] = {
+    "blpop": "blocks on the leader; the pop is decided by the log, so every node pops the same element",
+    "brpop": "as BLPOP",
+    "blmove": "as BLPOP",
+    "brpoplpush": "as BLPOP",
+    "blmpop": "as BLPOP",
+    "spop": "the members are drawn from a generator seeded by the log entry: every node pops the same",
+    "srandmember": "random on the node that serves the read",
+    "hrandfield": "random on the node that serves the read",
+    "randomkey": "random on the node that serves the read",
+    "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
+    "exec": "the whole transaction is one log entry, applied all or nothing on every node",
+    "multi": "on a follower the transaction is relayed to the leader",
+    "select": "16 databases",
+    "swapdb": "",
+    "flushall": "ASYNC/SYNC accepted; always synchronous",
+    "flushdb": "ASYNC/SYNC accepted; always synchronous",
+    "publish": "goes through the log: every node delivers it to its own subscribers, in log order",
+    "subscribe": "subscriptions are per node; messages published on any node reach them",
+    "readonly": "this connection's reads are served from the node's local state (may be stale)",
+    "readwrite": "back to linearizable reads",
+    "hello": "RESP2 and RESP3",
+    "info": "Redis sections plus `raft`",
+    "config|set": "only the settings Raftis has",
+    "cluster|slots": "one shard, all 16384 slots, the Raft leader as master and the other members as replicas",
+    "cluster|shards": "as CLUSTER SLOTS",
+    "cluster|nodes": "as CLUSTER SLOTS; the bus port shown is the Raft peer port",
+    "cluster|info": "`cluster_state:ok` while a leader is known, `fail` otherwise",
+    "cluster|myid": "40 hex digits derived from the cluster id and the Raft node id",
+    "cluster|countkeysinslot": "counts in the selected database",
+    "cluster|getkeysinslot": "looks in the selected database",
+    "object|freq": "always 0: there is no LFU eviction",
+    "object|idletime": "",
+    "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
+}
+
+# Common Redis 7 commands; those not in the table are listed as unsupported.
+COMMON_REDIS: dict[str, list[str]] = {
+    "string": ["lcs", "setbit", "getbit", "bitcount", "bitop", "bitpos", "bitfield", "bitfield_ro"],
+    "sorted set": ["zadd", "zrem", "zscore", "zincrby", "zrange", "zrangebyscore", "zrevrange", "zrank", "zcard",
+                   "zcount", "zpopmin", "zpopmax", "bzpopmin", "bzpopmax", "zunionstore", "zinterstore",
+                   "zrangestore", "zmpop", "bzmpop", "zscan", "zrandmember"],
+    "stream": ["xadd", "xrange", "xrevrange", "xread", "xreadgroup", "xgroup", "xack", "xlen", "xtrim", "xdel",
+               "xinfo", "xclaim", "xautoclaim", "xpending", "xsetid"],
+    "hyperloglog": ["pfadd", "pfcount", "pfmerge"],
+    "geo": ["geoadd", "geodist", "geohash", "geopos", "georadius", "geosearch", "geosearchstore"],
+    "scripting and functions": ["eval", "evalsha", "eval_ro", "evalsha_ro", "script", "function", "fcall",
+                                "fcall_ro"],
+    "keys": ["sort", "sort_ro", "dump", "restore", "migrate", "wait", "waitaof"],
+    "pub/sub": ["spublish", "ssubscribe", "sunsubscribe"],
+    "server": ["save", "bgsave", "bgrewriteaof", "lastsave", "shutdown", "monitor", "debug", "replicaof", "slaveof",
+               "sync", "psync", "acl", "module", "latency", "slowlog", "memory", "failover", "lolwut", "role"],
+    "client": ["client|kill", "client|pause", "client|unpause", "client|reply", "client|tracking",
+               "client|caching", "client|getredir", "client|trackinginfo", "client|unblock"],
+}
+
+
+def _display(cmd: Command) -> str:
+    return cmd.name.decode().replace("|", " ").upper()
+
+
+def _rows() -> list[Command]:
+    rows: list[Command] = []
+    for name in sorted(COMMANDS):
+        cmd = COMMANDS[name]
+        if cmd.internal:
+            continue
+        if cmd.subcommands:
+            if cmd.arity == -1:  # answers on its own too (COMMAND)
+                rows.append(cmd)
+            rows.extend(cmd.subcommands[s] for s in sorted(cmd.subcommands))
+        else:
+            rows.append(cmd)
+    return rows
+
+
+def _known(name: str) -> bool:
+    base, _, sub = name.partition("|")
+    cmd = COMMANDS.get(base.encode())
+    if cmd is None or cmd.internal:
+        return False
+    if not sub:
+        return True
+    return bool(cmd.subcommands) and sub.encode() in cmd.subcommands  # type: ignore[operator]
+
+
+def _note(cmd: Command) -> str:
+    name = cmd.name.decode()
+    note = NOTES.get(name)
+    if not note:
+        note = cmd.summary
+    return note.replace("|", "\\|")
+
+
+def render() -> str:
+    rows = _rows()
+    out = [
+        "# Command compatibility",
+        "",
+        "Generated from the command table by `python -m server.commands.doc --write`; do not edit by hand "
+        "(`tests/compat/test_commands_doc.py` fails when this file is stale).",
+        "",
+        "Every command below behaves as in Redis 7 (replies are checked byte for byte against redis-server "
+        "by the differential tests) unless its notes say otherwise.  *Kind* says where it runs: `write` "
+        "goes through the Raft log and is applied on every node, `read` runs on the local keyspace once "
+        "the read is known to be linearizable (or at once on a `READONLY` connection), `conn` is a "
+        "connection or server command that never touches the log.",
+        "",
+        f"{len(rows)} commands and subcommands.",
+        "",
+        "| command | supported | kind | arity | notes |",
+        "|---|---|---|---|---|",
+    ]
+    for cmd in rows:
+        out.append(f"| `{_display(cmd)}` | yes | {_KIND[cmd.kind]} | {cmd.arity} | {_note(cmd)} |")
+    out += [
+        "",
+        "## Not supported",
+        "",
+        "These common Redis commands are not implemented; they answer "
+        "`-ERR unknown command '<name>', with args beginning with: ...` (or `-ERR unknown subcommand` for "
+        "a container Raftis has), never a different result.",
+        "",
+    ]
+    for family, names in COMMON_REDIS.items():
+        missing = [n for n in names if not _known(n)]
+        if missing:
+            out.append(f"- {family}: " + ", ".join(f"`{n.replace('|', ' ').upper()}`" for n in missing))
+    out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"rewrite {DOC_PATH}")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.write:
+        DOC_PATH.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""SLOWLOG and LATENCY: what was slow on this node (``server.stats`` keeps the records)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resp.types import OK, ErrorReply, SimpleString, Verbatim
+from server import errors
+from server.commands.registry import CONN, container, subcommand
+
+_FLAGS = "admin noscript loading stale"  # LATENCY's (Redis gives SLOWLOG no "noscript")
+_SLOWLOG_FLAGS = "admin loading stale"
+
+
+def _stats(session: Any) -> Any:
+    stats = getattr(session.server, "ops_stats", None)
+    if stats is None:
+        raise ErrorReply("ERR this server keeps no statistics")
+    return stats
+
+
+container("slowlog", "", CONN, group="server", summary="A container for slow log commands")
+
+
+@subcommand("slowlog", "get", -2, _SLOWLOG_FLAGS, group="server", since="2.2.12")
+def slowlog_get(session: Any, argv: list[bytes]):
+    """Get the slow log's entries"""
+    count = 10
+    if len(argv) > 3:
+        return errors.wrong_arity(b"slowlog|get")
+    if len(argv) == 3:
+        try:
+            count = int(argv[2])
+        except ValueError:
+            return ErrorReply("ERR value is out of range, must be positive")
+        if count < -1:
+            return ErrorReply("ERR count should be greater than or equal to -1")
+    entries = list(_stats(session).slowlog.entries)
+    if count >= 0:
+        entries = entries[:count]
+    return [[e[0], e[1], e[2], list(e[3]), e[4], e[5]] for e in entries]
+
+
+@subcommand("slowlog", "len", 2, _SLOWLOG_FLAGS, group="server", since="2.2.12")
+def slowlog_len(session: Any, argv: list[bytes]):
+    """Get the slow log's length"""
+    return len(_stats(session).slowlog.entries)
+
+
+@subcommand("slowlog", "reset", 2, _SLOWLOG_FLAGS, group="server", since="2.2.12")
+def slowlog_reset(session: Any, argv: list[bytes]):
+    """Clear all entries from the slow log"""
+    _stats(session).slowlog.reset()
+    return OK
+
+
+@subcommand("slowlog", "help", 2, "loading stale", group="server", since="6.2.0")
+def slowlog_help(session: Any, argv: list[bytes]):
+    """Show helpful text about the different subcommands"""
+    lines = [
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+        "HELP",
+        "    Print this help.",
+    ]
+    return [SimpleString(line.encode()) for line in lines]
+
+
+container("latency", "", CONN, group="server", summary="A container for latency diagnostics commands")
+
+
+@subcommand("latency", "latest", 2, _FLAGS, group="server", since="2.8.13")
+def latency_latest(session: Any, argv: list[bytes]):
+    """Return the latest latency samples for all events"""
+    events = _stats(session).latency.events
+    return [[name.encode(), ev["latest_ts"], ev["latest"], ev["max"]] for name, ev in sorted(events.items())]
+
+
+@subcommand("latency", "history", 3, _FLAGS, group="server", since="2.8.13")
+def latency_history(session: Any, argv: list[bytes]):
+    """Return timestamp-latency samples for the event"""
+    ev = _stats(session).latency.events.get(argv[2].decode(errors="replace").lower())
+    return [] if ev is None else [[ts, ms] for ts, ms in ev["history"]]
+
+
+@subcommand("latency", "reset", -2, _FLAGS, group="server", since="2.8.13")
+def latency_reset(session: Any, argv: list[bytes]):
+    """Reset latency data for one or more events"""
+    return _stats(session).latency.reset([a.decode(errors="replace").lower() for a in argv[2:]])
+
+
+@subcommand("latency", "doctor", 2, _FLAGS, group="server", since="2.8.13")
+def latency_doctor(session: Any, argv: list[bytes]):
+    """Return a human readable latency analysis report"""
+    lat = _stats(session).latency
+    if lat.threshold_ms <= 0:
+        text = "The latency monitor is off: CONFIG SET latency-monitor-threshold <milliseconds> turns it on."
+    elif not lat.events:
+        text = "No latency spike above the threshold was observed."
+    else:
+        text = "\n".join(f"{name}: latest {ev['latest']} ms, max {ev['max']} ms"
+                         for name, ev in sorted(lat.events.items()))
+    return Verbatim(b"txt", text.encode())
+
+
+@subcommand("latency", "help", 2, "loading stale", group="server", since="2.8.13")
+def latency_help(session: Any, argv: list[bytes]):
+    """Show helpful text about the different subcommands"""
+    lines = [
+        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return a human readable latency analysis report.",
+        "HISTORY <event>",
+        "    Return time-latency samples for the <event> class.",
+        "LATEST",
+        "    Return the latest latency samples for all events.",
+        "RESET [<event> ...]",
+        "    Reset latency data of one or more <event> classes.",
+        "    (default: reset all data for all event classes)",
+        "HELP",
+        "    Print this help.",
+    ]
+    return [SimpleString(line.encode()) for line in lines]

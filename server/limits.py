@@ -1,0 +1,342 @@
+"""The client guard: who may connect, what each connection may do, and how much it may cost.
+
+One ``ClientGuard`` per node (``node.guard``).  The connection handler calls it at three
+points and nowhere else:
+
+- ``admit(conn)`` when a connection is made: ``maxclients`` (Redis's ``-ERR max number of
+  clients reached``), protected mode (no password and no ACL users: only loopback clients,
+  others get Redis's ``-DENIED`` text), then the connection's starting user and its parser
+  limits (``proto-max-bulk-len``; until it authenticates, Redis's small limits for
+  unauthenticated clients: 10 arguments, 16 KB per argument);
+- ``check(session, cmd, argv)`` for each command, only when the session is restricted
+  (``session.acl`` is not ``None``) or memory is over ``maxmemory``: ``-NOAUTH``, ``-NOPERM``
+  and ``-OOM`` for commands flagged ``denyoom``;
+- ``output_over(conn, size)`` when a write leaves more than the connection's smallest hard
+  output limit queued: decides by the client's class (normal or pub/sub).
+
+Everything that is about time runs in one sweep per ``SWEEP_S`` over the connections: the
+idle ``timeout``, a request left incomplete for longer than ``request_timeout`` (slow-loris:
+no command completed during the whole time a partial one was held), the soft output limit
+(over the soft size for the given seconds), and the resident memory measured against
+``maxmemory``.  The sweep keeps the per-read path free of clock calls.
+
+Invariant: ``session.acl is None`` exactly when the connection may run every command on every
+key; the fast path in the connection handler skips ``check`` then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from resp.types import ErrorReply
+from server.auth import NOAUTH, AclError, User, UserDirectory
+
+if TYPE_CHECKING:
+    from server.commands.registry import Command
+    from server.config import NodeConfig
+    from server.connection import ClientConnection
+    from server.session import Session
+
+log = logging.getLogger("raftis.limits")
+
+SWEEP_S = 0.5
+UNAUTH_MAX_MULTIBULK = 10
+UNAUTH_MAX_BULK = 16384
+
+MAXCLIENTS = b"-ERR max number of clients reached\r\n"
+OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set "
+    b"for the default user. In this mode connections are only accepted from the loopback interface. If you "
+    b"want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just "
+    b"disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+    b"connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+    b"accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    b"Alternatively you can just disable the protected mode by editing the Redis configuration file, and "
+    b"setting the protected mode option to 'no', and then restarting the server. 3) If you started the server "
+    b"manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "
+    b"authentication password for the default user. NOTE: You only need to do one of the above things in "
+    b"order for the server to start accepting connections from the outside.\r\n"
+)
+
+
+class Unauthenticated:
+    """The ``session.acl`` of a connection that has not authenticated: only commands flagged
+    ``no_auth`` (AUTH, HELLO, QUIT, RESET)."""
+
+    __slots__ = ()
+
+    def check(self, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
+        return None if "no_auth" in cmd.flags else NOAUTH
+
+
+UNAUTHENTICATED = Unauthenticated()
+
+
+@dataclass(slots=True)
+class OutputLimit:
+    hard: int  # bytes; 0: none
+    soft: int
+    soft_seconds: float
+
+
+def parse_size(text: str) -> int:
+    """Redis memory units: 1k=1000, 1kb=1024, 1m, 1mb, 1g, 1gb; plain bytes otherwise."""
+    t = text.strip().lower()
+    units = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+    for suffix in ("kb", "mb", "gb", "k", "m", "g"):
+        if t.endswith(suffix):
+            return int(t[: -len(suffix)]) * units[suffix]
+    return int(t)
+
+
+def parse_output_limits(text: str) -> dict[str, OutputLimit]:
+    """``"normal 0 0 0 pubsub 32mb 8mb 60"`` (Redis's client-output-buffer-limit) -> per class."""
+    words = text.split()
+    if len(words) % 4:
+        raise ValueError("client-output-buffer-limit takes <class> <hard> <soft> <seconds> groups")
+    out: dict[str, OutputLimit] = {}
+    for i in range(0, len(words), 4):
+        cls = words[i].lower()
+        if cls not in ("normal", "pubsub", "replica", "slave"):
+            raise ValueError(f"unknown client class '{words[i]}'")
+        out[cls] = OutputLimit(parse_size(words[i + 1]), parse_size(words[i + 2]), float(words[i + 3]))
+    return out
+
+
+def is_loopback(addr: Any) -> bool:
+    if not isinstance(addr, tuple):
+        return True  # unix socket
+    try:
+        ip = ipaddress.ip_address(addr[0].split("%", 1)[0])
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def raise_fd_limit(wanted: int) -> None:
+    """As Redis does: make room for ``maxclients`` connections plus the node's own files."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target < wanted:
+        log.warning("open files limit is %d: fewer than the %d that maxclients needs", target, wanted)
+
+
+class ClientGuard:
+    def __init__(self, node: Any, cfg: NodeConfig) -> None:
+        self.node = node
+        acl_text = ""
+        aclfile = getattr(cfg, "aclfile", "")
+        if aclfile:
+            try:
+                with open(aclfile, encoding="utf-8") as f:
+                    acl_text = f.read()
+            except OSError as e:
+                raise SystemExit(f"cannot read the ACL file {aclfile}: {e}") from None
+        try:
+            self.users = UserDirectory(getattr(cfg, "requirepass", ""), acl_text, cfg.cluster_secret)
+        except AclError as e:
+            raise SystemExit(f"error in the ACL file {aclfile}: {e}") from None
+        self.protected_mode = getattr(cfg, "protected_mode", True)
+        self.maxclients = getattr(cfg, "maxclients", 10000)
+        self.timeout = getattr(cfg, "timeout", 0)
+        self.request_timeout = getattr(cfg, "request_timeout", 0.0)
+        self.max_bulk = getattr(cfg, "proto_max_bulk_len", 512 * 1024 * 1024)
+        self.query_limit = getattr(cfg, "client_query_buffer_limit", 1024 * 1024 * 1024)
+        self.maxmemory = getattr(cfg, "maxmemory", 0)
+        limits = parse_output_limits("normal 64mb 0 0 pubsub 32mb 8mb 60")
+        limits.update(parse_output_limits(getattr(cfg, "client_output_buffer_limit", "")))
+        self.normal = limits["normal"]
+        self.pubsub = limits["pubsub"]
+        hards = [x.hard for x in (self.normal, self.pubsub) if x.hard]
+        self.min_hard = min(hards) if hards else 1 << 62
+        self.over_memory = False
+        self.rss = 0
+        self.closed_for: dict[str, int] = {"maxclients": 0, "protected": 0, "timeout": 0, "request_timeout": 0,
+                                           "output": 0}
+        self._watch: dict[int, tuple[int, int, float, float, float]] = {}  # id(conn) -> seq, bytes held, active, partial, soft
+        self._sweeper: asyncio.TimerHandle | None = None
+        raise_fd_limit(self.maxclients + 64)
+
+
+    # -- connect ---------------------------------------------------------------------------------
+    @property
+    def protected(self) -> bool:
+        return self.protected_mode and not self.users.auth_required and len(self.users.users) == 1
+
+    def admit(self, conn: ClientConnection) -> bool:
+        """Set up a new connection; ``False`` when it was refused (and is being closed)."""
+        tr = conn.transport
+        assert tr is not None and conn.session is not None
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self.sweep)
+        if len(self.node.sessions) > self.maxclients:
+            self.closed_for["maxclients"] += 1
+            return self._refuse(conn, MAXCLIENTS)
+        if self.protected and not is_loopback(tr.get_extra_info("peername")):
+            self.closed_for["protected"] += 1
+            return self._refuse(conn, DENIED)
+        conn.out_limit = self.min_hard
+        conn.qbuf_limit = self.query_limit
+        conn.parser.max_bulk_len = self.max_bulk
+        session = conn.session
+        if self.users.auth_required:
+            self._set_user(conn, session, None)
+        else:
+            self._set_user(conn, session, self.users.default)
+        return True
+
+    def _refuse(self, conn: ClientConnection, reply: bytes) -> bool:
+        conn.closing = True
+        tr = conn.transport
+        assert tr is not None
+        tr.write(reply)
+        tr.close()
+        return False
+
+    def _set_user(self, conn: Any, session: Session, user: User | None) -> None:
+        parser = conn.parser if conn is not None else None
+        if user is None:
+            session.authenticated = False
+            session.acl = UNAUTHENTICATED
+            if parser is not None:
+                parser.max_multibulk_len = UNAUTH_MAX_MULTIBULK
+                parser.max_bulk_len = min(UNAUTH_MAX_BULK, self.max_bulk)
+            return
+        session.authenticated = True
+        session.user = user.name.encode()
+        session.acl = None if user.unrestricted else user
+        if parser is not None:
+            from resp.parser import PROTO_MAX_MULTIBULK_LEN
+
+            parser.max_multibulk_len = PROTO_MAX_MULTIBULK_LEN
+            parser.max_bulk_len = self.max_bulk
+
+    # -- commands --------------------------------------------------------------------------------
+    def check(self, session: Session, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
+        acl = session.acl
+        if acl is not None:
+            err = acl.check(cmd, argv)
+            if err is not None:
+                return err
+        if self.over_memory and "denyoom" in cmd.flags:
+            return OOM
+        return None
+
+    def authenticate(self, session: Session, name: bytes, password: bytes) -> bool:
+        user = self.users.authenticate(name, password)
+        if user is None:
+            log.info("client %s: failed authentication as %r", session.addr, name.decode(errors="replace"))
+            return False
+        self._set_user(session.extra.get("conn"), session, user)
+        return True
+
+    def on_reset(self, session: Session) -> None:
+        """RESET: back to the default user, authenticated only if it needs no password."""
+        self._set_user(session.extra.get("conn"), session,
+                       None if self.users.auth_required else self.users.default)
+
+    def user_of(self, session: Session) -> str:
+        return session.user.decode(errors="replace") if session.authenticated else "default"
+
+    # -- output ------------------------------------------------------------------------------------
+    def output_over(self, conn: ClientConnection, size: int) -> bool:
+        """The write buffer holds ``size`` bytes: is that over this client's hard limit?"""
+        limit = self._class_of(conn).hard
+        return bool(limit) and size > limit
+
+    def _class_of(self, conn: Any) -> OutputLimit:
+        session = conn.session
+        subs = session.extra.get("pubsub") if session is not None else None
+        if subs and any(subs):
+            return self.pubsub
+        return self.normal
+
+    # -- the periodic sweep ------------------------------------------------------------------------
+    def sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(SWEEP_S, self.sweep)
+        if self.maxmemory:
+            self.rss = rss_bytes()
+            over = self.rss > self.maxmemory
+            if over != self.over_memory:
+                log.warning("memory %s maxmemory (%d > %d bytes): commands that add data are %s",
+                            "over" if over else "back under", self.rss, self.maxmemory,
+                            "refused" if over else "accepted again")
+                self.over_memory = over
+        now = time.monotonic()
+        watch = self._watch
+        seen: dict[int, tuple[int, int, float, float, float]] = {}
+        for session in list(self.node.sessions.values()):
+            conn = session.extra.get("conn")
+            if conn is None or conn.transport is None or conn.closing:
+                continue
+            key = id(conn)
+            seq = conn.next_seq
+            parser = conn.parser
+            buffered = parser.buffered
+            prev = watch.get(key)
+            # last activity: a command completed or bytes arrived since the previous sweep
+            since = now if prev is None or prev[0] != seq or prev[1] != buffered else prev[2]
+            # a partial request: held since it was first seen, unless a command completed since
+            if parser.idle:
+                partial = 0.0
+            elif prev is not None and prev[0] == seq and prev[3]:
+                partial = prev[3]
+            else:
+                partial = now
+            try:
+                out = conn.transport.get_write_buffer_size()
+            except Exception:  # noqa: BLE001 - a transport being torn down
+                out = 0
+            limit = self._class_of(conn)
+            soft_since = 0.0
+            if limit.soft and out > limit.soft:
+                soft_since = prev[4] if prev is not None and prev[4] else now
+                if now - soft_since >= limit.soft_seconds:
+                    self._close(conn, "output", f"output buffer over {limit.soft} bytes for "
+                                f"{limit.soft_seconds:g}s (it does not read its replies)")
+                    continue
+            if self.request_timeout and partial and now - partial >= self.request_timeout:
+                self._close(conn, "request_timeout", f"a request incomplete for over {self.request_timeout:g}s")
+                continue
+            if (self.timeout and now - since >= self.timeout and conn.inflight == 0 and not session.forwarded
+                    and not (session.extra.get("pubsub") and any(session.extra["pubsub"]))):
+                self._close(conn, "timeout", f"idle for over {self.timeout}s")
+                continue
+            seen[key] = (seq, buffered, since, partial, soft_since)
+        self._watch = seen
+
+    def _close(self, conn: Any, why: str, text: str) -> None:
+        self.closed_for[why] += 1
+        log.info("client %s closed: %s", conn.session and conn.session.addr, text)
+        conn.closing = True
+        conn.transport.abort()
+
+    def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()

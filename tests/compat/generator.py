@@ -1,0 +1,357 @@
+"""A seeded generator of command sequences, valid and invalid, for the differential test.
+
+Small key, field and value spaces make commands collide: wrong types, existing and missing
+keys, counters at their limits, empty containers.  Arguments are drawn from good and bad
+spellings alike (bad numbers, unknown options, wrong arity), and sequences open transactions
+(MULTI/EXEC/DISCARD, WATCH, errors while queueing and at EXEC), switch databases and
+protocols, and set expiry times that cannot run out during a run (long ones, or ones already
+in the past, which delete at once).
+
+Every step says how its reply is compared (``tests.compat.replies``).  Steps whose result is
+random keep the two servers' data equal: SPOP is followed by DEL of the same key.  Only
+commands in the command table are generated, so families that land later (sorted sets) join
+in by themselves.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.commands import COMMANDS
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    argv: list[bytes]
+    mode: str = "exact"
+    fullscan: bool = False  # iterate SCAN/SSCAN/HSCAN/ZSCAN to the end; compare the union
+
+
+KEYS = [b"a", b"b", b"c", b"d", b"e", b"{t}x", b"{t}y"]
+FIELDS = [b"f1", b"f2", b"f3", b"f4"]
+VALUES = [b"0", b"1", b"-1", b"10", b"abc", b"", b"3.5", b"x y", b"9223372036854775807",
+          b"-9223372036854775808", b"1e3", b"\x00\xff", b"a" * 70]
+MEMBERS = [b"1", b"2", b"3", b"-7", b"m1", b"m2", b"m3", b"100", b"", b"zz"]
+INTS = [b"0", b"1", b"-1", b"2", b"5", b"100", b"x", b"1.5", b"9223372036854775807",
+        b"-9223372036854775808", b"99999999999999999999", b" 1"]
+SMALL = [b"0", b"1", b"2", b"3", b"-1", b"-2", b"-100", b"100", b"x"]
+FLOATS = [b"0.1", b"-2.5", b"1e10", b"abc", b"inf", b"-inf", b"3", b"-0.0", b"1e-3", b"nan", b"1.5e308"]
+# Relative expiry that cannot run out during a run, or is already over.
+SECONDS = [b"0", b"-1", b"100000", b"200000", b"1000000", b"x", b"9223372036854775807", b"1.5"]
+MILLIS = [b"0", b"-5", b"100000000", b"200000000", b"x", b"9223372036854775807"]
+# Absolute: in the past (deletes at once) or in the year 2100.
+AT_SECONDS = [b"1", b"0", b"4102444800", b"4102444801", b"-1", b"x"]
+AT_MILLIS = [b"1", b"4102444800000", b"4102444800123", b"x"]
+# SET with a time in the past keeps the key until expiry reclaims it, which happens at a
+# moment neither server lets a client choose (DBSIZE, KEYS and SCAN would then differ).
+FUTURE_AT_SECONDS = [b"4102444800", b"x", b"0", b"-1"]
+FUTURE_AT_MILLIS = [b"4102444800000", b"4102444800123", b"x", b"0"]
+JUNK_COMMANDS = [b"NOSUCHCOMMAND", b"get_", b"SETX", b"HGETX"]
+
+
+def supported(name: bytes) -> bool:
+    cmd = COMMANDS.get(name.lower())
+    return cmd is not None and not cmd.internal
+
+
+class SequenceGenerator:
+    """``steps(n)`` -> about ``n`` steps (a transaction is finished even past ``n``)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        families: list[tuple[int, Callable[[], list[Step]]]] = [
+            (10, self.strings), (6, self.keyspace), (4, self.expiry), (7, self.hashes), (7, self.lists),
+            (7, self.sets), (2, self.scans), (1, self.junk), (2, self.select),
+        ]
+        if supported(b"zadd"):
+            families.append((7, self.zsets))
+        self.families = families
+        self.weights = [w for w, _ in families]
+
+    # -- helpers ---------------------------------------------------------------------------
+    def k(self) -> bytes:
+        return self.rng.choice(KEYS)
+
+    def pick(self, seq: list[bytes]) -> bytes:
+        return self.rng.choice(seq)
+
+    def some(self, seq: list[bytes], lo: int = 1, hi: int = 3) -> list[bytes]:
+        return [self.rng.choice(seq) for _ in range(self.rng.randint(lo, hi))]
+
+    def maybe(self, p: float = 0.5) -> bool:
+        return self.rng.random() < p
+
+    def one(self, *argv: bytes, mode: str = "exact") -> list[Step]:
+        return [Step(list(argv), mode)]
+
+    # -- sequences -----------------------------------------------------------------------
+    def steps(self, n: int) -> list[Step]:
+        out: list[Step] = []
+        while len(out) < n:
+            r = self.rng.random()
+            if r < 0.07:
+                out.extend(self.transaction())
+            else:
+                fam = self.rng.choices(self.families, self.weights)[0][1]
+                out.extend(fam())
+        return [s for s in out if supported(s.argv[0]) or s.argv[0] in JUNK_COMMANDS]
+
+    def plain(self) -> list[Step]:
+        """A non-transaction, non-scan step for use inside MULTI."""
+        while True:
+            fam = self.rng.choices(self.families, self.weights)[0][1]
+            if fam in (self.scans, self.select):
+                continue
+            steps = [s for s in fam() if not s.fullscan]
+            if steps:
+                return steps
+
+    def transaction(self) -> list[Step]:
+        rng = self.rng
+        out: list[Step] = []
+        watched = []
+        if self.maybe(0.5):
+            watched = self.some(KEYS, 1, 2)
+            out.append(Step([b"WATCH", *watched]))
+            if self.maybe(0.4):  # touch a watched key (or not) before MULTI
+                out.extend(self.plain())
+            if self.maybe(0.1):
+                out.append(Step([b"UNWATCH"]))
+        out.append(Step([b"MULTI"]))
+        for _ in range(rng.randint(0, 6)):
+            r = rng.random()
+            if r < 0.05:
+                out.append(Step([b"MULTI"]))  # nested: an error, the transaction goes on
+            elif r < 0.08:
+                out.append(Step([b"WATCH", self.k()]))  # not allowed inside MULTI
+            elif r < 0.11:
+                out.append(Step([b"GET"]))  # wrong arity: EXEC aborts
+            elif r < 0.13:
+                out.append(Step([b"SELECT", self.pick([b"0", b"1", b"x"])]))
+            else:
+                out.extend(self.plain())
+        end = rng.random()
+        out.append(Step([b"DISCARD"] if end < 0.15 else [b"EXEC"]))
+        if self.maybe(0.05):
+            out.append(Step([self.pick([b"EXEC", b"DISCARD"])]))  # without MULTI
+        return out
+
+    def select(self) -> list[Step]:
+        r = self.rng.random()
+        if r < 0.1:
+            return self.one(b"SELECT", self.pick([b"16", b"-1", b"x", b"1.0"]))
+        if r < 0.2:
+            return self.one(b"SWAPDB", self.pick([b"0", b"1"]), self.pick([b"1", b"2", b"x", b"16"]))
+        db = self.pick([b"0", b"0", b"1", b"2"])
+        return self.one(b"SELECT", db)
+
+    def junk(self) -> list[Step]:
+        r = self.rng.random()
+        if r < 0.5:
+            return self.one(self.pick(JUNK_COMMANDS), *self.some(KEYS, 0, 2))
+        if r < 0.7:
+            return self.one(self.pick([b"GET", b"SET", b"HSET", b"LPUSH", b"SADD", b"EXPIRE", b"DEL"]))
+        return self.one(b"OBJECT", self.pick([b"NOSUCH", b"encodingx"]), self.k())
+
+    # -- families ------------------------------------------------------------------------
+    def strings(self) -> list[Step]:
+        k, k2, v = self.k(), self.k(), self.pick(VALUES)
+        rng = self.rng
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"SET", k, v),
+            lambda: self.one(b"SET", k, v, *rng.sample([b"NX", b"XX", b"GET", b"KEEPTTL"], rng.randrange(3))),
+            lambda: self.one(b"SET", k, v, *rng.choice([[b"EX", self.pick(SECONDS)], [b"PX", self.pick(MILLIS)],
+                                                         [b"EXAT", self.pick(FUTURE_AT_SECONDS)],
+                                                         [b"PXAT", self.pick(FUTURE_AT_MILLIS)], [b"EX"]])),
+            lambda: self.one(b"GET", k),
+            lambda: self.one(b"GETSET", k, v),
+            lambda: self.one(b"GETDEL", k),
+            lambda: self.one(b"GETEX", k, *rng.choice([[], [b"PERSIST"], [b"EX", self.pick(SECONDS)],
+                                                      [b"PX", self.pick(MILLIS)], [b"EXAT", self.pick(AT_SECONDS)],
+                                                      [b"FOO"], [b"EX"]])),
+            lambda: self.one(b"SETNX", k, v),
+            lambda: self.one(b"SETEX", k, self.pick(SECONDS), v),
+            lambda: self.one(b"PSETEX", k, self.pick(MILLIS), v),
+            lambda: self.one(b"MSET", k, v, k2, self.pick(VALUES)),
+            lambda: self.one(b"MSET", k, v, k2),
+            lambda: self.one(b"MSETNX", k, v, k2, v),
+            lambda: self.one(b"MGET", k, k2, self.k()),
+            lambda: self.one(b"INCR", k),
+            lambda: self.one(b"DECR", k),
+            lambda: self.one(b"INCRBY", k, self.pick(INTS)),
+            lambda: self.one(b"DECRBY", k, self.pick(INTS)),
+            lambda: self.one(b"INCRBYFLOAT", k, self.pick(FLOATS)),
+            lambda: self.one(b"APPEND", k, v),
+            lambda: self.one(b"STRLEN", k),
+            lambda: self.one(b"GETRANGE", k, self.pick(SMALL), self.pick(SMALL)),
+            lambda: self.one(b"SUBSTR", k, self.pick(SMALL), self.pick(SMALL)),
+            lambda: self.one(b"SETRANGE", k, self.pick([b"0", b"1", b"3", b"-1", b"x", b"536870912"]), v),
+        ]
+        return rng.choice(shapes)()
+
+    def keyspace(self) -> list[Step]:
+        k, k2 = self.k(), self.k()
+        rng = self.rng
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"DEL", *self.some(KEYS)),
+            lambda: self.one(b"UNLINK", *self.some(KEYS)),
+            lambda: self.one(b"EXISTS", *self.some(KEYS)),
+            lambda: self.one(b"TOUCH", *self.some(KEYS)),
+            lambda: self.one(b"TYPE", k),
+            lambda: self.one(b"RENAME", k, k2),
+            lambda: self.one(b"RENAMENX", k, k2),
+            lambda: self.one(b"COPY", k, k2, *rng.choice([[], [b"REPLACE"], [b"DB", b"1"], [b"DB", b"x"],
+                                                          [b"DB", b"1", b"REPLACE"], [b"FOO"]])),
+            lambda: self.one(b"MOVE", k, self.pick([b"0", b"1", b"2", b"16", b"x"])),
+            lambda: self.one(b"DBSIZE"),
+            lambda: self.one(b"KEYS", self.pick([b"*", b"a*", b"{t}*", b"?", b"[a-c]", b"*x*"]), mode="unordered"),
+            lambda: self.one(b"RANDOMKEY", mode="shape"),
+            lambda: self.one(b"FLUSHDB") if self.maybe(0.2) else self.one(b"DBSIZE"),
+        ]
+        return rng.choice(shapes)()
+
+    def expiry(self) -> list[Step]:
+        k = self.k()
+        rng = self.rng
+        flags = [[], [], [b"NX"], [b"XX"], [b"GT"], [b"LT"], [b"NX", b"XX"], [b"GT", b"LT"], [b"FOO"]]
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"EXPIRE", k, self.pick(SECONDS), *rng.choice(flags)),
+            lambda: self.one(b"PEXPIRE", k, self.pick(MILLIS), *rng.choice(flags)),
+            lambda: self.one(b"EXPIREAT", k, self.pick(AT_SECONDS), *rng.choice(flags)),
+            lambda: self.one(b"PEXPIREAT", k, self.pick(AT_MILLIS), *rng.choice(flags)),
+            lambda: self.one(b"PERSIST", k),
+            lambda: self.one(b"TTL", k, mode="ttl"),
+            lambda: self.one(b"PTTL", k, mode="pttl"),
+            lambda: self.one(b"EXPIRETIME", k, mode="abstime"),
+            lambda: self.one(b"PEXPIRETIME", k, mode="pabstime"),
+        ]
+        return rng.choice(shapes)()
+
+    def hashes(self) -> list[Step]:
+        k, f, v = self.k(), self.pick(FIELDS), self.pick(VALUES)
+        rng = self.rng
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"HSET", k, f, v),
+            lambda: self.one(b"HSET", k, f, v, self.pick(FIELDS), self.pick(VALUES)),
+            lambda: self.one(b"HSET", k, f),
+            lambda: self.one(b"HMSET", k, f, v, self.pick(FIELDS), v),
+            lambda: self.one(b"HSETNX", k, f, v),
+            lambda: self.one(b"HGET", k, f),
+            lambda: self.one(b"HMGET", k, f, self.pick(FIELDS)),
+            lambda: self.one(b"HDEL", k, *self.some(FIELDS)),
+            lambda: self.one(b"HEXISTS", k, f),
+            lambda: self.one(b"HLEN", k),
+            lambda: self.one(b"HSTRLEN", k, f),
+            lambda: self.one(b"HINCRBY", k, f, self.pick(INTS)),
+            lambda: self.one(b"HINCRBYFLOAT", k, f, self.pick(FLOATS)),
+            lambda: self.one(b"HGETALL", k, mode="pairs"),
+            lambda: self.one(b"HKEYS", k, mode="unordered"),
+            lambda: self.one(b"HVALS", k, mode="unordered"),
+            lambda: self.one(b"HRANDFIELD", k, *rng.choice([[], [self.pick(SMALL)],
+                                                          [self.pick(SMALL), b"WITHVALUES"], [b"1", b"FOO"]]),
+                             mode="shape"),
+        ]
+        return rng.choice(shapes)()
+
+    def lists(self) -> list[Step]:
+        k, k2, m = self.k(), self.k(), self.pick(MEMBERS)
+        rng = self.rng
+        end = [b"LEFT", b"RIGHT"]
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(self.pick([b"LPUSH", b"RPUSH"]), k, *self.some(MEMBERS, 1, 4)),
+            lambda: self.one(self.pick([b"LPUSHX", b"RPUSHX"]), k, *self.some(MEMBERS)),
+            lambda: self.one(self.pick([b"LPOP", b"RPOP"]), k, *rng.choice([[], [self.pick(SMALL)]])),
+            lambda: self.one(b"LRANGE", k, self.pick(SMALL), self.pick(SMALL)),
+            lambda: self.one(b"LLEN", k),
+            lambda: self.one(b"LINDEX", k, self.pick(SMALL)),
+            lambda: self.one(b"LSET", k, self.pick(SMALL), m),
+            lambda: self.one(b"LINSERT", k, self.pick([b"BEFORE", b"AFTER", b"MIDDLE"]), self.pick(MEMBERS), m),
+            lambda: self.one(b"LREM", k, self.pick(SMALL), m),
+            lambda: self.one(b"LTRIM", k, self.pick(SMALL), self.pick(SMALL)),
+            lambda: self.one(b"LPOS", k, m, *rng.choice([[], [b"RANK", self.pick(SMALL)], [b"COUNT", self.pick(SMALL)],
+                                                         [b"MAXLEN", self.pick(SMALL)],
+                                                         [b"RANK", b"-1", b"COUNT", b"0"], [b"FOO"]])),
+            lambda: self.one(b"LMOVE", k, k2, self.pick(end), self.pick(end + [b"UP"])),
+            lambda: self.one(b"RPOPLPUSH", k, k2),
+            lambda: self.one(b"LMPOP", self.pick([b"1", b"2", b"0", b"x"]), k, k2,
+                             self.pick(end + [b"UP"]), *rng.choice([[], [b"COUNT", self.pick(SMALL)]])),
+            # Blocking forms with a short timeout: the reply is the same whether they wait or not.
+            lambda: self.one(self.pick([b"BLPOP", b"BRPOP"]), k, k2, self.pick([b"0.01", b"-1", b"x"])),
+            lambda: self.one(b"BLMOVE", k, k2, self.pick(end), self.pick(end), b"0.01"),
+        ]
+        return rng.choice(shapes)()
+
+    def sets(self) -> list[Step]:
+        k, k2, m = self.k(), self.k(), self.pick(MEMBERS)
+        rng = self.rng
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"SADD", k, *self.some(MEMBERS, 1, 5)),
+            lambda: self.one(b"SREM", k, *self.some(MEMBERS)),
+            lambda: self.one(b"SISMEMBER", k, m),
+            lambda: self.one(b"SMISMEMBER", k, *self.some(MEMBERS)),
+            lambda: self.one(b"SCARD", k),
+            lambda: self.one(b"SMEMBERS", k, mode="unordered"),
+            lambda: self.one(self.pick([b"SINTER", b"SUNION", b"SDIFF"]), k, *self.some(KEYS, 0, 2),
+                             mode="unordered"),
+            lambda: self.one(self.pick([b"SINTERSTORE", b"SUNIONSTORE", b"SDIFFSTORE"]), k, k2, *self.some(KEYS, 0, 2)),
+            lambda: self.one(b"SINTERCARD", self.pick([b"1", b"2", b"0", b"x"]), k, k2,
+                             *rng.choice([[], [b"LIMIT", self.pick(SMALL)]])),
+            lambda: self.one(b"SMOVE", k, k2, m),
+            lambda: [Step([b"SPOP", k, *rng.choice([[], [self.pick(SMALL)]])], "shape"), Step([b"DEL", k])],
+            lambda: self.one(b"SRANDMEMBER", k, *rng.choice([[], [self.pick(SMALL)]]), mode="shape"),
+        ]
+        return rng.choice(shapes)()
+
+    def zsets(self) -> list[Step]:
+        k, k2, m = self.k(), self.k(), self.pick(MEMBERS)
+        rng = self.rng
+        score = [b"1", b"2", b"-1", b"0", b"1.5", b"inf", b"-inf", b"x", b"1e3"]
+        rng_min = [b"-inf", b"+inf", b"0", b"(1", b"1", b"x"]
+        lex = [b"-", b"+", b"[m", b"(m2", b"[", b"x"]
+        opts = [[], [b"NX"], [b"XX"], [b"GT"], [b"LT"], [b"CH"], [b"INCR"], [b"NX", b"XX"], [b"GT", b"NX"]]
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"ZADD", k, *rng.choice(opts), self.pick(score), m,
+                             *rng.choice([[], [self.pick(score), self.pick(MEMBERS)]])),
+            lambda: self.one(b"ZREM", k, *self.some(MEMBERS)),
+            lambda: self.one(b"ZSCORE", k, m),
+            lambda: self.one(b"ZMSCORE", k, *self.some(MEMBERS)),
+            lambda: self.one(b"ZINCRBY", k, self.pick(score), m),
+            lambda: self.one(b"ZCARD", k),
+            lambda: self.one(b"ZCOUNT", k, self.pick(rng_min), self.pick(rng_min)),
+            lambda: self.one(b"ZLEXCOUNT", k, self.pick(lex), self.pick(lex)),
+            lambda: self.one(self.pick([b"ZRANK", b"ZREVRANK"]), k, m),
+            lambda: self.one(b"ZRANGE", k, self.pick(SMALL), self.pick(SMALL), *rng.choice([[], [b"WITHSCORES"],
+                                                                                            [b"REV"], [b"FOO"]])),
+            lambda: self.one(b"ZRANGE", k, self.pick(rng_min), self.pick(rng_min), b"BYSCORE",
+                             *rng.choice([[], [b"LIMIT", b"0", b"2"], [b"WITHSCORES"]])),
+            lambda: self.one(b"ZRANGEBYSCORE", k, self.pick(rng_min), self.pick(rng_min)),
+            lambda: self.one(b"ZREVRANGE", k, self.pick(SMALL), self.pick(SMALL)),
+            lambda: self.one(b"ZRANGEBYLEX", k, self.pick(lex), self.pick(lex)),
+            lambda: self.one(self.pick([b"ZPOPMIN", b"ZPOPMAX"]), k, *rng.choice([[], [self.pick(SMALL)]])),
+            lambda: self.one(b"ZREMRANGEBYRANK", k, self.pick(SMALL), self.pick(SMALL)),
+            lambda: self.one(b"ZREMRANGEBYSCORE", k, self.pick(rng_min), self.pick(rng_min)),
+            lambda: self.one(self.pick([b"ZUNIONSTORE", b"ZINTERSTORE", b"ZDIFFSTORE"]), k,
+                             self.pick([b"1", b"2", b"0"]), k2, self.k()),
+            lambda: self.one(self.pick([b"ZUNION", b"ZINTER", b"ZDIFF"]), self.pick([b"1", b"2"]), k, k2,
+                             *rng.choice([[], [b"WITHSCORES"]])),
+            lambda: self.one(b"ZRANDMEMBER", k, *rng.choice([[], [self.pick(SMALL)]]), mode="shape"),
+        ]
+        return rng.choice(shapes)()
+
+    def scans(self) -> list[Step]:
+        rng = self.rng
+        opts = rng.choice([[], [b"COUNT", b"2"], [b"MATCH", b"*"], [b"MATCH", b"{t}*", b"COUNT", b"1"],
+                           [b"MATCH", b"f[12]"], [b"MATCH", b"m*"]])
+        r = rng.random()
+        if r < 0.1:  # invalid: compared exactly (the error is deterministic)
+            return self.one(self.pick([b"SCAN", b"SSCAN", b"HSCAN"]),
+                            *rng.choice([[b"x"], [self.k(), b"0", b"COUNT", b"0"], [b"0", b"FOO"],
+                                         [self.k(), b"0", b"MATCH"]]))
+        if r < 0.4:
+            scan_opts = opts + rng.choice([[], [b"TYPE", self.pick([b"string", b"hash", b"list", b"set", b"zset",
+                                                                    b"nosuch"])]])
+            return [Step([b"SCAN", b"0", *scan_opts], fullscan=True)]
+        family = [b"SSCAN", b"HSCAN"] + ([b"ZSCAN"] if supported(b"zscan") else [])
+        return [Step([self.pick(family), self.k(), b"0", *opts], fullscan=True)]

@@ -1,0 +1,60 @@
+"""docs/commands.md is generated from the command table and must be current; commands Raftis
+does not have answer ``-ERR unknown command`` (never a wrong result)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.commands.doc import COMMON_REDIS, DOC_PATH, _known, render
+from tests.compat.targets import RawConn
+
+
+def test_committed_doc_is_current():
+    assert DOC_PATH.read_text() == render(), (
+        "docs/commands.md is stale: run `python -m server.commands.doc --write` and commit it")
+
+
+def _unsupported() -> list[str]:
+    return [n for names in COMMON_REDIS.values() for n in names if not _known(n)]
+
+
+def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
+    ours = RawConn(single_node.nodes[1].port)
+    try:
+        for name in _unsupported():
+            base, _, sub = name.partition("|")
+            argv = [base.upper(), *([sub.upper()] if sub else []), "k", "*", "f", "v"]
+            reply = ours.call(*argv).raw
+            if sub:
+                assert reply == f"-ERR unknown subcommand '{sub.upper()}'. Try {base.upper()} HELP.\r\n".encode(), name
+            else:
+                expected = f"-ERR unknown command '{base.upper()}', with args beginning with: 'k' '*' 'f' 'v' \r\n"
+                assert reply == expected.encode(), name
+    finally:
+        ours.close()
+
+
+@pytest.mark.parametrize("argv", [["OBJECT", "HELP"], ["CLIENT", "HELP"], ["CLUSTER", "HELP"], ["COMMAND", "HELP"],
+                                  ["OBJECT", "NOSUCH"], ["XADD", "s", "*", "f", "v"], ["EVAL", "return 1", "0"]])
+def test_help_and_unknown_replies(single_node, redis_server, argv):
+    """Where Redis has the command, the reply must be Redis's; where Raftis lacks it, an error."""
+    ours = RawConn(single_node.nodes[1].port)
+    ref = RawConn(redis_server.port)
+    try:
+        mine = ours.call(*argv)
+        if argv[0] in ("XADD", "EVAL"):
+            assert mine.raw.startswith(b"-ERR unknown command '" + argv[0].encode() + b"'")
+        elif argv[0] == "CLUSTER":
+            assert mine.kind == "*" and len(mine.value) > 5  # redis-server here is not in cluster mode
+        elif argv[1] == "HELP":
+            # The same layout; the text lists the subcommands Raftis has (and says "Print this
+            # help." as Redis 7.2 does, where 7.0 says "Prints").
+            theirs = ref.call(*argv)
+            assert mine.kind == "*" and all(x.kind == "+" for x in mine.value)
+            assert mine.value[0].raw == theirs.value[0].raw
+            assert [x.value for x in mine.value[-2:]] == [b"HELP", b"    Print this help."]
+        else:
+            assert mine.raw == ref.call(*argv).raw
+    finally:
+        ours.close()
+        ref.close()

@@ -1,0 +1,112 @@
+"""MULTI/EXEC is one log entry; WATCH aborts EXEC when a watched key changed, on any node."""
+
+import pytest
+import redis
+
+from tests.integration.cluster import wait_for
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    from tests.integration.cluster import Cluster
+
+    c = Cluster(str(tmp_path_factory.mktemp("tx")), 3).start()
+    yield c
+    c.close()
+
+
+def _both(cluster):
+    return [cluster.nodes[cluster.leader()].client(), cluster.nodes[cluster.follower()].client()]
+
+
+def test_multi_exec_replies_and_queued_errors(cluster):
+    for r in _both(cluster):
+        p = r.pipeline(transaction=True)
+        p.set("tx:a", 1).incr("tx:a").get("tx:a").lpush("tx:a", "x")
+        res = p.execute(raise_on_error=False)
+        assert res[:3] == [True, 2, b"2"]
+        assert isinstance(res[3], redis.ResponseError) and "WRONGTYPE" in str(res[3])
+        # A command refused when queued discards the whole transaction.
+        conn = r.connection_pool.get_connection()
+        try:
+            conn.send_command("MULTI")
+            assert conn.read_response() in (b"OK", "OK", True)
+            conn.send_command("SET", "tx:b", "1")
+            assert conn.read_response() in (b"QUEUED", "QUEUED")
+            conn.send_command("NOSUCHCOMMAND")
+            with pytest.raises(redis.ResponseError):
+                conn.read_response()
+            conn.send_command("EXEC")
+            with pytest.raises(redis.exceptions.ExecAbortError):
+                conn.read_response()
+        finally:
+            r.connection_pool.release(conn)
+        assert r.get("tx:b") is None
+
+
+def test_watch_aborts_when_key_changes_elsewhere(cluster):
+    lead = cluster.leader()
+    fol = cluster.follower()
+    for watcher_node, writer_node in [(lead, fol), (fol, lead)]:
+        w = cluster.nodes[watcher_node].client()
+        other = cluster.nodes[writer_node].client()
+        w.set("tx:w", "0")
+        with w.pipeline() as p:
+            p.watch("tx:w")
+            assert p.get("tx:w") == b"0"
+            other.set("tx:w", "changed")
+            p.multi()
+            p.set("tx:w", "mine")
+            with pytest.raises(redis.WatchError):
+                p.execute()
+        assert w.get("tx:w") == b"changed"
+        with w.pipeline() as p:
+            p.watch("tx:w")
+            p.multi()
+            p.set("tx:w", "mine")
+            assert p.execute() == [True]
+        assert w.get("tx:w") == b"mine"
+
+
+def test_watch_aborts_when_key_expires(cluster):
+    r = cluster.nodes[cluster.leader()].client()
+    r.set("tx:e", "1", px=300)
+    with r.pipeline() as p:
+        p.watch("tx:e")
+        wait_for(lambda: r.get("tx:e") is None, timeout=5)
+        p.multi()
+        p.set("tx:e", "2")
+        with pytest.raises(redis.WatchError):
+            p.execute()
+
+
+def test_cas_increment_from_many_clients_is_exact(cluster):
+    import threading
+
+    r0 = cluster.nodes[1].client()
+    r0.set("tx:cas", 0)
+    done = []
+
+    def worker(nid):
+        r = cluster.nodes[nid].client()
+        n = 0
+        while n < 15:
+            with r.pipeline() as p:
+                try:
+                    p.watch("tx:cas")
+                    v = int(p.get("tx:cas"))
+                    p.multi()
+                    p.set("tx:cas", v + 1)
+                    p.execute()
+                    n += 1
+                except redis.WatchError:
+                    continue
+        done.append(n)
+
+    threads = [threading.Thread(target=worker, args=(nid,)) for nid in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(done) == 45
+    assert int(r0.get("tx:cas")) == 45

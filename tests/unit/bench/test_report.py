@@ -1,0 +1,46 @@
+"""The benchmark's arithmetic: reading redis-benchmark's CSV, medians and per-repeat ratios."""
+
+from benchmarks import matrix
+from benchmarks.loadgen import parse_csv
+from benchmarks.report import summarise, table
+
+CSV = (
+    '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",'
+    '"max_latency_ms"\n'
+    '"SET","166666.67","3.662","0.576","3.135","7.063","8.167","8.319"\n'
+    '"GET","123456.79","5.114","1.024","4.551","11.303","11.807","13.231"\n'
+)
+
+
+def test_parse_csv_picks_the_named_test():
+    row = parse_csv(CSV, "get")
+    assert row["rps"] == 123456.79
+    assert row["p50_latency_ms"] == 4.551
+    assert row["p99_latency_ms"] == 11.807
+
+
+def _res(ops: float) -> dict:
+    return {"ops": ops, "avg_ms": 1.0, "p50_ms": 1.0, "p99_ms": 2.0, "max_ms": 3.0, "seconds": 1.0}
+
+
+def test_ratio_is_the_median_of_per_repeat_ratios():
+    raftis = matrix.row_id(matrix.SET_P1, matrix.RAFTIS_3)
+    redis = matrix.row_id(matrix.SET_P1, matrix.REDIS)
+    runs = [{raftis: _res(10), redis: _res(100)}, {raftis: _res(40), redis: _res(200)},
+            {raftis: _res(30), redis: _res(1000)}]
+    by_id = {e["id"]: e for e in summarise(matrix.rows(), runs)}
+    assert by_id[raftis]["ops"] == 30
+    assert by_id[raftis]["ratio"] == 0.1  # ratios 0.1, 0.2, 0.03
+    assert by_id[redis]["ratio"] is None
+    assert "0.100" in table(list(by_id.values()))
+
+
+def test_every_system_runs_its_rows_and_the_follower_is_compared_with_the_leader():
+    rows = matrix.rows()
+    assert len({r.id for r in rows}) == len(rows)
+    for r in rows:
+        assert r.workload in matrix.workloads_for(r.system)
+        if r.baseline_id:
+            assert r.baseline_id in {x.id for x in rows}
+    follower = next(r for r in rows if r.system == matrix.RAFTIS_3_FOLLOWER)
+    assert follower.baseline_id == matrix.row_id(matrix.SET_P1, matrix.RAFTIS_3)

@@ -1,0 +1,278 @@
+"""RaftNode driven by hand: vote rules, append handling and the Ready contract."""
+
+import random
+
+from consensus import (
+    Accepted,
+    ConfChange,
+    ConfChangeOp,
+    Config,
+    Dropped,
+    Entry,
+    HardState,
+    Membership,
+    Message,
+    MessageType,
+    NotLeader,
+    RaftNode,
+    Role,
+    TooManyUncommitted,
+)
+from consensus.messages import CAMPAIGN_TRANSFER
+
+MT = MessageType
+THREE = Membership(frozenset({1, 2, 3}), frozenset(), {1: "a", 2: "b", 3: "c"})
+
+
+def node(nid=1, members=THREE, **cfg):
+    return RaftNode(Config(id=nid, **cfg), random.Random(nid), bootstrap_membership=members)
+
+
+def flush(n):
+    """Act as a driver whose persistence completes at once; returns all messages."""
+    out = []
+    while n.has_ready():
+        rd = n.ready()
+        out += list(rd.messages) + list(rd.persisted_messages)
+        n.advance(rd)
+    return out
+
+
+def restarted(nid, hs, entries, **cfg):
+    return RaftNode(Config(id=nid, **cfg), random.Random(nid), hard_state=hs, entries=entries)
+
+
+def test_bootstrap_writes_membership_into_the_log():
+    n = node()
+    rd = n.ready()
+    assert rd.hard_state == HardState(1, 0, 6) and len(rd.entries) == 6
+    assert rd.committed_entries == ()  # not durable yet
+    n.advance(rd)
+    rd = n.ready()
+    assert [e.index for e in rd.committed_entries] == list(range(1, 7))
+    n.advance(rd)
+    assert n.membership.voters == {1, 2, 3} and n.applied == 6
+
+
+def test_vote_request_needs_up_to_date_log_and_one_vote_per_term():
+    n = node(1)
+    flush(n)
+    last, term = n.log.last_index, n.log.last_term
+    n.step(Message(MT.VOTE, 1, 2, 5, log_term=term, index=last - 1))
+    rd = n.ready()
+    # Rejected, but the reply waits for term 5 to be durable like everything else.
+    assert rd.messages == () and [m.reject for m in rd.persisted_messages] == [True]
+    assert n.term == 5 and n.vote == 0
+    n.advance(rd)
+    n.step(Message(MT.VOTE, 1, 2, 5, log_term=term, index=last))
+    rd = n.ready()
+    # The grant may only leave once the vote is durable.
+    assert rd.hard_state.vote == 2 and rd.messages == ()
+    assert [(m.type, m.reject) for m in rd.persisted_messages] == [(MT.VOTE_RESP, False)]
+    n.advance(rd)
+    n.step(Message(MT.VOTE, 1, 3, 5, log_term=term, index=last))
+    assert [m.reject for m in flush(n)] == [True]
+
+
+def test_vote_survives_restart():
+    n = restarted(1, HardState(5, 2, 0), [])
+    n.step(Message(MT.VOTE, 1, 3, 5, log_term=0, index=0))
+    assert [m.reject for m in flush(n)] == [True]
+
+
+def test_prevote_does_not_change_term_or_vote():
+    n = node(1)
+    flush(n)
+    n.step(Message(MT.PRE_VOTE, 1, 2, 9, log_term=1, index=6))
+    msgs = flush(n)
+    assert [(m.type, m.term, m.reject) for m in msgs] == [(MT.PRE_VOTE_RESP, 9, False)]
+    assert (n.term, n.vote) == (1, 0)
+
+
+def test_leader_stickiness_ignores_votes_while_leader_is_fresh():
+    n = node(1)
+    flush(n)
+    n.step(Message(MT.HEARTBEAT, 1, 2, 2, commit=0))
+    flush(n)
+    n.step(Message(MT.PRE_VOTE, 1, 3, 3, log_term=9, index=99))
+    n.step(Message(MT.VOTE, 1, 3, 3, log_term=9, index=99))
+    assert flush(n) == [] and n.term == 2
+    # ... unless the vote comes from a leadership transfer.
+    n.step(Message(MT.VOTE, 1, 3, 3, log_term=9, index=99, context=CAMPAIGN_TRANSFER))
+    assert [(m.type, m.reject) for m in flush(n)] == [(MT.VOTE_RESP, False)]
+
+
+def test_single_voter_elects_itself_and_commits_after_persisting():
+    n = node(1, Membership(frozenset({1}), frozenset(), {1: "a"}))
+    flush(n)
+    n.tick()
+    for _ in range(30):
+        n.tick()
+    assert n.role == Role.LEADER
+    res = n.propose([b"a", b"b"])
+    assert isinstance(res, Accepted) and list(res.indexes) == [n.log.last_index - 1, n.log.last_index]
+    rd = n.ready()
+    assert n.commit < res.last_index  # own entries count only once durable
+    n.advance(rd)
+    assert n.commit == res.last_index
+    assert n.read_index("t")
+    rd = n.ready()
+    assert [(r.token, r.index) for r in rd.read_states] == [("t", n.commit)]
+
+
+def test_candidate_messages_wait_for_the_new_term_to_be_durable():
+    n = node(1, pre_vote=False)
+    flush(n)
+    n.campaign()
+    rd = n.ready()
+    assert rd.hard_state.term == 2 and rd.hard_state.vote == 1
+    assert rd.messages == () and {m.to for m in rd.persisted_messages} == {2, 3}
+
+
+def test_propose_on_follower_names_the_leader():
+    n = node(2)
+    flush(n)
+    assert n.propose([b"x"]) == NotLeader(0)
+    n.step(Message(MT.HEARTBEAT, 2, 1, 2))
+    assert n.propose([b"x"]) == NotLeader(1)
+
+
+def elect_leader(pre_vote=True, **cfg):
+    n = node(1, pre_vote=pre_vote, **cfg)
+    flush(n)
+    n.campaign()
+    flush(n)
+    if pre_vote:
+        n.step(Message(MT.PRE_VOTE_RESP, 1, 2, n.term + 1))
+        flush(n)
+    n.step(Message(MT.VOTE_RESP, 1, 2, n.term))
+    assert n.role == Role.LEADER
+    flush(n)
+    return n
+
+
+def test_new_leader_appends_noop_and_refuses_conf_change_until_it_commits():
+    n = elect_leader()
+    noop = n.log.entry(n.log.last_index)
+    assert noop.term == n.term and noop.data == b""
+    assert isinstance(n.propose_conf_change(ConfChange(ConfChangeOp.ADD_LEARNER, 4, "d")), Dropped)
+    n.step(Message(MT.APPEND_RESP, 1, 2, n.term, index=noop.index))
+    flush(n)
+    assert n.commit == noop.index
+    res = n.propose_conf_change(ConfChange(ConfChangeOp.ADD_LEARNER, 4, "d"))
+    assert isinstance(res, Accepted)
+    assert 4 in n.membership.learners and 4 in n.progress  # effective on append
+    assert n.pending_conf_change == res.last_index
+
+
+def test_back_pressure_on_uncommitted_bytes():
+    n = elect_leader(max_uncommitted_bytes=100)
+    assert isinstance(n.propose([b"x" * 80]), Accepted)
+    assert isinstance(n.propose([b"x" * 80]), TooManyUncommitted)
+
+
+def test_follower_rejects_gap_with_hint_and_truncates_conflicts():
+    n = node(2)
+    flush(n)
+    t = 2
+    n.step(Message(MT.APPEND, 2, 1, t, log_term=1, index=6, commit=6,
+                   entries=(Entry(7, t, data=b"a"), Entry(8, t, data=b"b"))))
+    msgs = flush(n)
+    assert [(m.type, m.index, m.reject) for m in msgs] == [(MT.APPEND_RESP, 8, False)]
+    n.step(Message(MT.APPEND, 2, 1, t, log_term=t, index=20, commit=6))
+    (m,) = flush(n)
+    assert m.reject and m.index == 20 and m.reject_hint == 8 and m.log_term == t
+    # A new leader overwrites the uncommitted tail.
+    n.step(Message(MT.APPEND, 2, 3, 3, log_term=t, index=7, commit=7, entries=(Entry(8, 3, data=b"c"),)))
+    rd = n.ready()
+    assert [(e.index, e.term) for e in rd.entries] == [(8, 3)]
+    n.advance(rd)
+    assert n.log.entry(8).data == b"c" and n.commit == 7
+
+
+def test_membership_change_is_reverted_when_its_entry_is_truncated():
+    n = node(2)
+    flush(n)
+    cc = ConfChange(ConfChangeOp.ADD_LEARNER, 4, "d")
+    from consensus import codec
+    from consensus.messages import EntryType
+
+    e7 = Entry(7, 2, EntryType.CONF_CHANGE, codec.encode_conf_change(cc))
+    n.step(Message(MT.APPEND, 2, 1, 2, log_term=1, index=6, commit=6, entries=(e7,)))
+    assert 4 in n.membership.learners and n.pending_conf_change == 7
+    n.step(Message(MT.APPEND, 2, 3, 3, log_term=1, index=6, commit=6, entries=(Entry(7, 3),)))
+    assert 4 not in n.membership and n.pending_conf_change == 0
+
+
+def test_learner_and_outsider_never_campaign():
+    m = Membership(frozenset({1}), frozenset({2}), {1: "a", 2: "b"})
+    learner = node(2, m)
+    outsider = RaftNode(Config(id=5), random.Random(5))
+    for n in (learner, outsider):
+        flush(n)
+        for _ in range(100):
+            n.tick()
+        assert n.role == Role.FOLLOWER and n.term <= 1 and flush(n) == []
+
+
+def test_follower_read_is_forwarded_and_answered():
+    n = node(2)
+    flush(n)
+    assert not n.read_index("t")  # no leader known
+    n.step(Message(MT.HEARTBEAT, 2, 1, 2))
+    flush(n)
+    assert n.read_index("t")
+    (req,) = flush(n)
+    assert req.type == MT.READ_INDEX and req.to == 1
+    n.step(Message(MT.READ_INDEX_RESP, 2, 3, 2, index=5, context=req.context))  # not who we asked
+    n.step(Message(MT.READ_INDEX_RESP, 2, 1, 2, index=5, context=req.context))
+    rd = n.ready()
+    assert [(r.token, r.index) for r in rd.read_states] == [("t", 5)]
+
+
+def test_leader_batches_reads_into_one_heartbeat_round():
+    n = elect_leader()
+    n.step(Message(MT.APPEND_RESP, 1, 2, n.term, index=n.log.last_index))
+    flush(n)
+    for t in range(5):
+        n.read_index(t)
+    rd = n.ready()
+    hbs = [m for m in rd.messages if m.type == MT.HEARTBEAT]
+    assert len(hbs) == 2 and len({m.context for m in hbs}) == 1 and rd.read_states == ()
+    n.advance(rd)
+    n.step(Message(MT.HEARTBEAT_RESP, 1, 3, n.term, context=hbs[0].context))
+    rd = n.ready()
+    assert [r.token for r in rd.read_states] == [0, 1, 2, 3, 4]
+
+
+def test_follower_snapshot_chunks_in_order_duplicates_and_gaps():
+    from consensus import SnapshotMeta
+
+    n = node(4, Membership())  # a new, empty node
+    flush(n)
+    meta = SnapshotMeta(50, 3, THREE)
+
+    def chunk(off, data, done=False):
+        n.step(Message(MT.INSTALL_SNAPSHOT, 4, 1, 3, snapshot=meta, offset=off, data=data, done=done))
+        return flush_keep(n)
+
+    def flush_keep(n):
+        rd = n.ready()
+        n.advance(rd)
+        return rd
+
+    rd = chunk(0, b"aaaa")
+    assert [(c.offset, c.data) for c in rd.snapshot_chunks] == [(0, b"aaaa")]
+    assert [(m.offset, m.reject) for m in rd.persisted_messages] == [(4, False)]
+    rd = chunk(0, b"aaaa")  # a duplicate of the first chunk starts over
+    assert [c.offset for c in rd.snapshot_chunks] == [0]
+    rd = chunk(8, b"cccc")  # a gap: ask for offset 4 again
+    assert rd.snapshot_chunks == () and [(m.offset, m.reject) for m in rd.messages] == [(4, True)]
+    rd = chunk(4, b"bbbb")
+    assert [c.offset for c in rd.snapshot_chunks] == [4]
+    rd = chunk(4, b"bbbb")  # a duplicate of a chunk we have: just say where we are
+    assert rd.snapshot_chunks == () and [(m.offset, m.reject) for m in rd.messages] == [(8, False)]
+    rd = chunk(8, b"cc", done=True)
+    assert rd.snapshot == meta and rd.snapshot_chunks[-1].done
+    assert [(m.type, m.done) for m in rd.persisted_messages] == [(MT.INSTALL_SNAPSHOT_RESP, True)]
+    assert n.commit == n.applied == 50 and n.log.last_index == 50 and n.membership == THREE
