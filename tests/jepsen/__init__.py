@@ -7,8 +7,9 @@
 - `nemesis`: the fault kinds and the schedule; `workloads`: register, list-append and
   counter clients that record every call; `campaign`: one run, phases and checks;
   `report`: the report directory and its HTML timeline; `run`: the command line.
-- `checker/`: history records and the linearizability checker; `list_checker` and
-  `counter_checker`: the checkers for the other two workloads.
+- `checker/`: history records and the shared checkers (linearizability, list-append,
+  counter), which give the verdicts; `list_checker` and `counter_checker` add what those
+  do not check (real-time order of appends; INCRBY's replies).
 
 Power loss is honest: with ``RAFTIS_TEST_SYNC_LEDGER`` set, the storage layer notes the
 length of each file at every fsync; after a SIGKILL the harness cuts each file back to a

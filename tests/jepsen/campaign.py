@@ -18,11 +18,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .checker.counter import check_counter
 from .checker.history import Op
 from .checker.linearizable import check_linearizable
+from .checker.list_append import check_list_append
 from .cluster import JepsenCluster, wait_for
-from .counter_checker import check_counter
-from .list_checker import check_list_append
+from .counter_checker import check_counter as check_counter_replies
+from .list_checker import check_list_append as check_list_order
 from .nemesis import Nemesis
 from .proxy import ProxyFabric
 from .report import write_report
@@ -258,11 +260,14 @@ def _check(cfg: CampaignConfig, recorder: Recorder, workloads: dict[str, Any]) -
             bad = [r for r in res.keys.values() if r.valid is not True]
             verdicts[name] = {"valid": res.valid, "explain": res.explain(), "keys": len(res.keys),
                               "bad_keys": [str(r.key) for r in bad]}
-        elif name == "list":
-            res = check_list_append(ops)
-            verdicts[name] = {"valid": res.valid, "explain": res.explain(), "errors": res.errors[:50]}
         else:
-            res = check_counter(ops)
-            verdicts[name] = {"valid": res.valid, "explain": res.explain(), "errors": res.errors[:50]}
+            # The shared checker gives the verdict; ours adds what it does not look at (the
+            # real-time order of appends; INCRBY's replies), and either can fail the run.
+            shared, extra = ((check_list_append(ops), check_list_order(ops)) if name == "list"
+                             else (check_counter(ops), check_counter_replies(ops)))
+            verdicts[name] = {"valid": shared.valid and extra.valid,
+                              "explain": shared.explain() + "\n" + extra.explain(),
+                              "anomalies": [a.explain() for a in shared.anomalies[:50]],
+                              "errors": extra.errors[:50]}
         verdicts[name]["seconds"] = round(time.monotonic() - started, 3)
     return verdicts

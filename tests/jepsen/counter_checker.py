@@ -1,4 +1,7 @@
-"""Checker for the counter workload, one key at a time.
+"""Extra checks for the counter workload, one key at a time.
+
+The campaign's verdict comes from `checker.counter`, which bounds reads; this module also
+holds INCRBY's replies to the same bounds and requires them to be distinct.
 
 Ops: ``add`` with `value` a positive delta and `output` the counter after it (INCRBY's
 reply), and ``read`` with `output` the counter (0 for a missing key). With only positive

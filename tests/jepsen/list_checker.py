@@ -1,4 +1,7 @@
-"""Checker for the list-append workload, one key at a time.
+"""Extra checks for the list-append workload, one key at a time.
+
+The campaign's verdict comes from `checker.list_append`; this module checks the same
+conditions independently and adds the real-time order of appends, which that one does not.
 
 Ops (see `history.Op`): ``append`` with `value` the element (unique across the history),
 and ``read`` with `output` the whole list. Every append adds its element at the end of the
