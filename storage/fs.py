@@ -15,6 +15,20 @@ import os
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
+# Test only (the fault-injection suite's power-loss fault): when this names a file, every
+# fsync/fdatasync appends "<inode> <size>" to it, so after a SIGKILL the harness knows how much
+# of each file was durable and can cut off the rest, as a power failure would.
+_SYNC_LEDGER = os.environ.get("RAFTIS_TEST_SYNC_LEDGER", "")
+_ledger_fd = -1
+
+
+def _note_synced(fd: int) -> None:
+    global _ledger_fd
+    if _ledger_fd < 0:
+        _ledger_fd = os.open(_SYNC_LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    st = os.fstat(fd)
+    os.write(_ledger_fd, b"%d %d\n" % (st.st_ino, st.st_size))
+
 
 class OsFs:
     """Real files. Methods raise ``OSError`` unchanged."""
@@ -89,9 +103,13 @@ class OsFs:
 
     def fdatasync(self, fd: int) -> None:
         os.fdatasync(fd)
+        if _SYNC_LEDGER:
+            _note_synced(fd)
 
     def fsync(self, fd: int) -> None:
         os.fsync(fd)
+        if _SYNC_LEDGER:
+            _note_synced(fd)
 
     def ftruncate(self, fd: int, length: int) -> None:
         os.ftruncate(fd, length)
