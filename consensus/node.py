@@ -551,7 +551,18 @@ class RaftNode:
         limit = self.config.snapshot_window * chunk
         while not pr.snapshot_done_sent and pr.snapshot_sent - pr.snapshot_acked < limit:
             off = pr.snapshot_sent
-            data = src.read_chunk(meta, off, chunk)
+            try:
+                data = src.read_chunk(meta, off, chunk)
+            except LookupError:
+                # The snapshot being streamed was replaced by a newer one and is gone: start
+                # the transfer over with the newest (the follower drops a partial one when a
+                # chunk at offset 0 arrives).
+                newest = self.snapshot_meta
+                if newest is None or newest.index <= meta.index:
+                    return
+                pr.become_snapshot(newest, src.size(newest))
+                meta = newest
+                continue
             done = off + len(data) >= pr.snapshot_size
             if not data and not done:
                 break

@@ -39,6 +39,10 @@ def decode_membership(data: bytes) -> Membership:
     return Membership(frozenset(voters), frozenset(learners), {int(k): v for k, v in addresses})
 
 
+class SnapshotGone(LookupError, StorageError):
+    """The snapshot asked for was replaced by a newer one and deleted."""
+
+
 class StartupError(SystemExit):
     """The data directory cannot be used as it is; the message says why."""
 
@@ -129,7 +133,7 @@ class NodeStorage:
         for s in self.snapshots.list():
             if s.index == index and s.term == term:
                 return s
-        raise StorageError(f"no snapshot at index {index} term {term}")
+        raise SnapshotGone(f"no snapshot at index {index} term {term}")
 
     def load_into(self, meta: SnapshotMeta, keyspace: Any) -> None:
         stored = self._stored(meta.index, meta.term)

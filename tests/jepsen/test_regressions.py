@@ -28,9 +28,8 @@ def _write_round(r: redis.Redis, round_: int) -> None:
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.xfail(strict=True, reason="server bug: a leader resending a snapshot that newer snapshots have "
-                   "since pruned raises StorageError 'no snapshot at index ...' out of core.tick() on every "
-                   "tick, skipping the rest of the tick (found by campaign seed 4242, 5 nodes)")
+# Found by campaign seed 4242 (5 nodes): a leader resending a snapshot that newer snapshots
+# had pruned raised out of every tick. The leader now restarts the transfer with its newest.
 def test_follower_catches_up_after_the_snapshot_being_sent_to_it_is_pruned() -> None:
     fabric = ProxyFabric(1)
     with tempfile.TemporaryDirectory() as d:
