@@ -49,7 +49,8 @@ def _common_server_options(f):
         click.option("--stale-reads", is_flag=True, help="Serve reads from local state on every node "
                      "(not linearizable)."),
         click.option("--unsafe-local-reads", is_flag=True, hidden=True,
-                     help="Test only: the leader serves reads without ReadIndex (not linearizable)."),
+                     help="Test only: every node serves reads from its local state, without ReadIndex "
+                     "(not linearizable)."),
         click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
                      default="info", show_default=True, help="Least severe log messages written."),
         *_ops_options(),

@@ -42,6 +42,7 @@ from server.config import NodeConfig, PeerAddress
 from server.driver import RaftDriver
 from server.persistence import NodeStorage, encode_membership
 from server.tls import peer_ssl_contexts
+from storage.dirlock import close_inherited_locks
 
 if TYPE_CHECKING:
     from server.node import Node
@@ -322,6 +323,7 @@ class RaftHost:
         if pid == 0:  # child: write the snapshot and leave without running any parent cleanup
             code = 1
             try:
+                close_inherited_locks()
                 self.storage.write_snapshot_in_child(meta.index, meta.term, membership,  # type: ignore[union-attr]
                                                      self.node.keyspace)
                 code = 0

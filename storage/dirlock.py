@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import weakref
 
 from .errors import DirLockedError
 from .fs import FILE_MODE
@@ -39,6 +40,7 @@ class DirLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        _HELD.add(self)
         return self
 
     def release(self) -> None:
@@ -46,6 +48,7 @@ class DirLock:
             # The pid is left in place: clearing it would race with the next holder.
             os.close(self._fd)
             self._fd = None
+        _HELD.discard(self)
 
     @property
     def held(self) -> bool:
@@ -56,3 +59,17 @@ class DirLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+_HELD: weakref.WeakSet[DirLock] = weakref.WeakSet()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: close the child's copies of the parent's lock files. A flock is
+    held while any copy of its file is open, so without this a child that outlives a killed
+    parent (a snapshot writer) would keep the data directory locked against a restart; the
+    parent's own copy keeps its lock."""
+    for lock in list(_HELD):
+        if lock._fd is not None:
+            os.close(lock._fd)
+            lock._fd = None
