@@ -94,10 +94,16 @@ def _with_config_file(ctx: click.Context, kw: dict) -> dict:
     except (OSError, ConfigFileError) as e:
         raise click.UsageError(f"--config: {e}") from e
     kw = dict(kw)
+    params = {p.name: p for p in ctx.command.params}
     for param, value in values.items():
         source = ctx.get_parameter_source(param)
         if source in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP):
-            kw[param] = value
+            opt = params.get(param)
+            try:
+                # The file's text goes through the option's own type and callback, as a flag's would.
+                kw[param] = opt.process_value(ctx, value) if opt is not None else value
+            except click.BadParameter as e:
+                raise click.UsageError(f"--config: {param.replace('_', '-')}: {e.message}") from e
     return kw
 
 
