@@ -215,7 +215,13 @@ class ClientGuard:
         tr = conn.transport
         assert tr is not None
         tr.write(reply)
-        tr.close()
+        # Half-close and drop what the client sends until it hangs up (or 2 s pass): closing
+        # with its request unread would reset the connection and could lose the reply.
+        if tr.can_write_eof():
+            tr.write_eof()
+            asyncio.get_running_loop().call_later(2.0, tr.close)
+        else:
+            tr.close()
         return False
 
     def _set_user(self, conn: Any, session: Session, user: User | None) -> None:
