@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 # Modules that hold no commands, only what the families share.
-_SUPPORT_MODULES = frozenset({"arguments", "blocking", "context", "doc", "glob", "registry", "scanning"})
+_SUPPORT_MODULES = frozenset({"arguments", "blocking", "containers", "context", "doc", "glob", "registry", "scanning"})
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _SUPPORT_MODULES:

@@ -16,11 +16,24 @@ from resp.types import NULL_ARRAY, OK, ErrorReply
 from server import errors
 from server.commands.arguments import LLONG_MIN, parse_int
 from server.commands.blocking import Blocked, in_exec, parse_timeout
+from server.commands.containers import changed, read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
 from server.keyspace import List
 
 _WRONGTYPE = errors.WRONGTYPE
+
+
+def _read(ctx: ExecContext, key: bytes) -> List | None:
+    return read_typed(ctx, key, List)
+
+
+def _write(ctx: ExecContext, key: bytes) -> List | None:
+    """The List at ``key`` for changing (an expired key is deleted first), not yet bumped."""
+    return write_typed(ctx, key, List)
+
+
+_changed = changed
 _NUMKEYS = ErrorReply("ERR numkeys should be greater than 0")
 _COUNT_POSITIVE = ErrorReply("ERR count should be greater than 0")
 _RANK_ZERO = ErrorReply(
@@ -31,27 +44,10 @@ _COUNT_NEGATIVE = ErrorReply("ERR COUNT can't be negative")
 _MAXLEN_NEGATIVE = ErrorReply("ERR MAXLEN can't be negative")
 
 
-def _read(ctx: ExecContext, key: bytes) -> List | None:
-    v = ctx.db.get(key, ctx.now_ms)
-    if v is None or type(v) is List:
-        return v
-    raise _WRONGTYPE
 
 
-def _write(ctx: ExecContext, key: bytes) -> List | None:
-    """The list at ``key`` for changing (an expired key is deleted first), not yet bumped."""
-    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
-    if v is None or type(v) is List:
-        return v
-    raise _WRONGTYPE
 
 
-def _changed(ctx: ExecContext, key: bytes, lst: List) -> None:
-    """Record a change to ``key``; an emptied list goes away."""
-    if lst:
-        ctx.db.bump(key, ctx.index)
-    else:
-        ctx.db.delete(key, ctx.index)
 
 
 def _positive(arg: bytes) -> int:

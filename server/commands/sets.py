@@ -18,6 +18,7 @@ from itertools import islice
 from resp.types import ErrorReply, SetReply
 from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int, string2ll
+from server.commands.containers import changed, read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
@@ -25,6 +26,18 @@ from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
 from server.keyspace import Set
 
 _WRONGTYPE = errors.WRONGTYPE
+
+
+def _read(ctx: ExecContext, key: bytes) -> Set | None:
+    return read_typed(ctx, key, Set)
+
+
+def _write(ctx: ExecContext, key: bytes) -> Set | None:
+    """The Set at ``key`` for changing (an expired key is deleted first), not yet bumped."""
+    return write_typed(ctx, key, Set)
+
+
+_changed = changed
 _NUMKEYS = ErrorReply("ERR numkeys should be greater than 0")
 _TOO_MANY_KEYS = ErrorReply("ERR Number of keys can't be greater than number of args")
 _LIMIT_NEGATIVE = ErrorReply("ERR LIMIT can't be negative")
@@ -33,26 +46,10 @@ _SRANDMEMBER_RANGE = ErrorReply(f"ERR value is out of range, value must between 
 _INTSET_ENTRIES = 512
 
 
-def _read(ctx: ExecContext, key: bytes) -> Set | None:
-    v = ctx.db.get(key, ctx.now_ms)
-    if v is None or type(v) is Set:
-        return v
-    raise _WRONGTYPE
 
 
-def _write(ctx: ExecContext, key: bytes) -> Set | None:
-    """The set at ``key`` for changing (an expired key is deleted first), not yet bumped."""
-    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
-    if v is None or type(v) is Set:
-        return v
-    raise _WRONGTYPE
 
 
-def _changed(ctx: ExecContext, key: bytes, s: Set) -> None:
-    if s:
-        ctx.db.bump(key, ctx.index)
-    else:
-        ctx.db.delete(key, ctx.index)
 
 
 def _member_at(s: Set, position: int) -> bytes:

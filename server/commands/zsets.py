@@ -26,6 +26,7 @@ from server.commands.arguments import (
     parse_int,
 )
 from server.commands.blocking import BLOCKING_COMMANDS, Blocked, in_exec, parse_timeout
+from server.commands.containers import changed, read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
@@ -34,6 +35,18 @@ from server.keyspace import Set
 from server.sortedset import ZSet
 
 _WRONGTYPE = errors.WRONGTYPE
+
+
+def _read(ctx: ExecContext, key: bytes) -> ZSet | None:
+    return read_typed(ctx, key, ZSet)
+
+
+def _write(ctx: ExecContext, key: bytes) -> ZSet | None:
+    """The ZSet at ``key`` for changing (an expired key is deleted first), not yet bumped."""
+    return write_typed(ctx, key, ZSet)
+
+
+_changed = changed
 
 # Redis 7.0's texts (t_zset.c).
 MIN_MAX_NOT_FLOAT = ErrorReply("ERR min or max is not a float")
@@ -57,27 +70,10 @@ RANDMEMBER_RANGE = ErrorReply(f"ERR value is out of range, value must between {-
 # --- access ----------------------------------------------------------------------------------
 
 
-def _read(ctx: ExecContext, key: bytes) -> ZSet | None:
-    v = ctx.db.get(key, ctx.now_ms)
-    if v is None or type(v) is ZSet:
-        return v
-    raise _WRONGTYPE
 
 
-def _write(ctx: ExecContext, key: bytes) -> ZSet | None:
-    """The live sorted set at ``key`` for changing (an expired key is deleted first)."""
-    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
-    if v is None or type(v) is ZSet:
-        return v
-    raise _WRONGTYPE
 
 
-def _changed(ctx: ExecContext, key: bytes, z: ZSet) -> None:
-    """Record a change to ``z`` (delete it when it became empty)."""
-    if z:
-        ctx.db.bump(key, ctx.index)
-    else:
-        ctx.db.delete(key, ctx.index)
 
 
 def _store(ctx: ExecContext, key: bytes, z: ZSet) -> int:
