@@ -3,14 +3,15 @@
 Indexes, with the invariants the rest of the core relies on::
 
     snapshot_index <= applied <= committed <= last_index
-    snapshot_index <= stable <= last_index
+    snapshot_index <= stable <= handed <= last_index
 
 * ``snapshot_index``/``snapshot_term``: the last entry covered by the snapshot; entries up
   to it are gone from memory. ``term_at(snapshot_index)`` still answers.
 * ``stable``: entries up to here are durable (the driver said so through ``advance``).
-  Entries after it are handed to the driver in the next Ready.
+* ``handed``: entries up to here were handed to the driver in a Ready (durable or being
+  written); the next Ready carries the ones after it.
 * ``committed``: known committed; never decreases.
-* ``applied``: handed to the state machine and acknowledged.
+* ``applied``: handed to the state machine (in a Ready's ``committed_entries``).
 
 Entries live in one Python list; ``_entries[i].index == _offset + i``. Appends and the
 common lookups are O(1); truncation and compaction copy only what they drop or keep.
@@ -22,7 +23,8 @@ from .messages import Entry
 
 
 class RaftLog:
-    __slots__ = ("_entries", "_offset", "snapshot_index", "snapshot_term", "stable", "committed", "applied")
+    __slots__ = ("_entries", "_offset", "snapshot_index", "snapshot_term", "stable", "handed", "committed",
+                 "applied")
 
     def __init__(self, snapshot_index: int = 0, snapshot_term: int = 0, entries: list[Entry] | None = None):
         self.snapshot_index = snapshot_index
@@ -35,7 +37,7 @@ class RaftLog:
                 if e.index != self._offset + i:
                     raise ValueError(f"log entries not contiguous at index {e.index}")
             self._entries = ents
-        self.stable = self.last_index
+        self.stable = self.handed = self.last_index
         self.committed = snapshot_index
         self.applied = snapshot_index
 
@@ -96,7 +98,14 @@ class RaftLog:
         return ents[a:end]
 
     def unstable_entries(self) -> list[Entry]:
-        return self._entries[self.stable + 1 - self._offset :]
+        """Entries not handed to the driver yet."""
+        return self._entries[self.handed + 1 - self._offset :]
+
+    def take_unstable(self) -> list[Entry]:
+        """Entries not handed to the driver yet; from now on they count as handed."""
+        ents = self._entries[self.handed + 1 - self._offset :]
+        self.handed = self.last_index
+        return ents
 
     def next_committed(self) -> list[Entry]:
         """Committed, durable, not yet applied."""
@@ -151,6 +160,8 @@ class RaftLog:
         del self._entries[first - self._offset :]
         if self.stable >= first:
             self.stable = first - 1
+        if self.handed >= first:
+            self.handed = first - 1
         self._entries.extend(entries)
 
     def commit_to(self, index: int) -> bool:
@@ -190,6 +201,6 @@ class RaftLog:
         self._offset = index + 1
         self.snapshot_index = index
         self.snapshot_term = term
-        self.stable = index
+        self.stable = self.handed = index
         self.committed = index
         self.applied = index

@@ -158,14 +158,17 @@ class SnapshotChunk:
 
 @dataclass(frozen=True, slots=True)
 class Ready:
-    """One batch of work for the driver. Carry it out in this order, then ``advance(ready)``:
+    """One batch of work for the driver. Carry it out in this order:
 
-    1. write ``snapshot_chunks``; persist ``hard_state``, ``snapshot`` and ``entries`` (when
+    1. send ``messages`` (at any point, even before this Ready's writes are durable); apply
+       ``committed_entries`` (they are durable already) and serve ``read_states``.
+    2. write ``snapshot_chunks``; persist ``hard_state``, ``snapshot`` and ``entries`` (when
        ``entries[0].index`` is at or below the last index written, truncate from there first).
-       ``messages`` may be sent at any point, even before this persistence completes.
-    2. once that is durable, send ``persisted_messages``.
-    3. restore the state machine from ``snapshot`` if set, then apply ``committed_entries``.
-    4. ``node.advance(ready)``.
+    3. once that is durable, send ``persisted_messages``, restore the state machine from
+       ``snapshot`` if set, and ``node.advance(ready)``.
+
+    The driver may take further Readys while one is being written; writes complete, and
+    Readys are advanced, in the order they were handed out.
     """
 
     soft_state: SoftState | None = None

@@ -13,6 +13,9 @@ Durability rules the core keeps, so the driver only has to follow the Ready's or
 * The leader's AppendEntries go out before its own WAL write completes; its own log only
   counts towards a commit once ``advance`` says it is durable (``RaftLog.stable``).
 * ``committed_entries`` never pass ``RaftLog.stable``.
+* Several Readys may be in flight: each hands out only what earlier ones did not, and
+  anything a message depends on is durable through the Ready it rides in or an earlier one
+  (writes complete in order).
 
 Role behaviour lives in ``_step_leader``, ``_step_candidate`` and ``_step_follower``;
 term handling common to all roles is in ``step``.
@@ -21,6 +24,7 @@ term handling common to all roles is in ``step``.
 from __future__ import annotations
 
 import random
+from collections import deque
 
 from . import codec
 from .config import Config, SnapshotSource
@@ -134,7 +138,12 @@ class RaftNode:
         self._prev_soft = SoftState(Role.FOLLOWER, 0)
         self._prev_hard = hs
         self._persisted_term = hs.term
-        self._outstanding: Ready | None = None
+        # Readys handed out whose durability work is not done yet, oldest first, each with
+        # the restore generation it was made in (a snapshot received since makes its
+        # entries moot). The driver may have several in flight; it advances them in order.
+        self._unadvanced: deque[tuple[Ready, int]] = deque()
+        self._restores = 0
+        self._snapshot_handed: SnapshotMeta | None = None
 
         self._become_follower(self.term, 0)
 
@@ -355,23 +364,25 @@ class RaftNode:
 
     def has_ready(self) -> bool:
         log = self.log
+        pending = self._pending_snapshot
         return bool(
             self._msgs
             or self._msgs_after_persist
-            or log.stable < log.last_index
-            or log.has_next_committed()
+            or log.handed < log.last_index
+            or (pending is None and log.has_next_committed())
             or self._read_states
             or self._chunks
-            or self._pending_snapshot is not None
+            or (pending is not None and pending is not self._snapshot_handed)
             or self.soft_state != self._prev_soft
             or self.hard_state != self._prev_hard
             or (self.role == Role.LEADER and self._reads.has_queued())
         )
 
     def ready(self) -> Ready:
-        """The next batch of work. Call only after the previous Ready was advanced."""
-        if self._outstanding is not None:
-            raise RuntimeError("ready() called before advance() of the previous Ready")
+        """The next batch of work. May be called again before earlier Readys are advanced
+        (their writes in flight): each Ready holds only what no earlier one handed out.
+        ``committed_entries`` count as applied once handed out; the driver applies them
+        before it calls into the core again."""
         if self.role == Role.LEADER and self._reads.has_queued():
             self._start_read_round()
         soft = self.soft_state
@@ -380,15 +391,27 @@ class RaftNode:
         if self.term > self._persisted_term:
             after = msgs + after
             msgs = []
+        log = self.log
+        snapshot = self._pending_snapshot
+        if snapshot is not None and snapshot is self._snapshot_handed:
+            snapshot = None
+        entries = log.take_unstable()
+        if self._pending_snapshot is None:
+            # Nothing after a received snapshot is applied before the snapshot is in place.
+            committed = log.next_committed()
+            if committed:
+                log.applied_to(committed[-1].index)
+        else:
+            committed = []
         rd = Ready(
             soft_state=soft if soft != self._prev_soft else None,
             hard_state=hard if hard != self._prev_hard else None,
-            entries=tuple(self.log.unstable_entries()),
-            snapshot=self._pending_snapshot,
+            entries=tuple(entries),
+            snapshot=snapshot,
             snapshot_chunks=tuple(self._chunks),
             messages=tuple(msgs),
             persisted_messages=tuple(after),
-            committed_entries=tuple(self.log.next_committed()),
+            committed_entries=tuple(committed),
             read_states=tuple(self._read_states),
         )
         self._msgs = []
@@ -397,24 +420,38 @@ class RaftNode:
         self._read_states = []
         self._prev_soft = soft
         self._prev_hard = hard
-        self._outstanding = rd
+        if snapshot is not None:
+            self._snapshot_handed = snapshot
+        if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
+            self._unadvanced.append((rd, self._restores))
         return rd
 
+    @staticmethod
+    def needs_advance(rd: Ready) -> bool:
+        """Whether ``advance(rd)`` has anything to do (a Ready holding only messages to send
+        at once, entries to apply and read states is done when handed out)."""
+        return rd.hard_state is not None or bool(rd.entries) or rd.snapshot is not None
+
     def advance(self, rd: Ready) -> None:
-        """The driver persisted, sent and applied everything in ``rd``."""
-        if rd is not self._outstanding:
-            raise RuntimeError("advance() with a Ready that is not the outstanding one")
-        self._outstanding = None
+        """The driver made ``rd``'s hard state, entries and snapshot durable (and sent its
+        persisted messages, and installed its snapshot). Readys are advanced in the order
+        they were handed out; advancing one that needs nothing is allowed and does nothing."""
+        if not self.needs_advance(rd):
+            return
+        if not self._unadvanced or self._unadvanced[0][0] is not rd:
+            raise RuntimeError("advance() out of order: not the oldest Ready in flight")
+        _, generation = self._unadvanced.popleft()
         log = self.log
         if rd.hard_state is not None:
-            self._persisted_term = rd.hard_state.term
-        if rd.snapshot is not None and rd.snapshot is self._pending_snapshot:
-            self._pending_snapshot = None
-        if rd.entries:
+            self._persisted_term = max(self._persisted_term, rd.hard_state.term)
+        if rd.snapshot is not None:
+            if rd.snapshot is self._pending_snapshot:
+                self._pending_snapshot = None
+            if rd.snapshot is self._snapshot_handed:
+                self._snapshot_handed = None
+        if rd.entries and generation == self._restores:
             last = rd.entries[-1]
             log.stable_to(last.index, last.term)
-        if rd.committed_entries:
-            log.applied_to(rd.committed_entries[-1].index)
         if self.role == Role.LEADER:
             pr = self.progress.get(self.id)
             if pr is not None and pr.maybe_update(log.stable) and self._maybe_commit():
@@ -978,6 +1015,7 @@ class RaftNode:
 
     def _install_snapshot(self, meta: SnapshotMeta) -> None:
         self.log.restore(meta.index, meta.term)
+        self._restores += 1
         self._history.reset(meta.index, meta.membership)
         self._pending_snapshot = meta
         self.snapshot_meta = meta

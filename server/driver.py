@@ -1,23 +1,25 @@
 """The driver: runs the Raft core on the event loop and carries out what it asks for.
 
 The core (``consensus.node.RaftNode``) does no I/O. The driver feeds it ticks, peer
-messages, proposals and read requests, and carries out each ``Ready`` exactly as the
-contract says:
+messages, proposals and read requests, and carries out each ``Ready``:
 
 1. send ``ready.messages`` at once (the leader's AppendEntries overlap its own WAL write);
-2. persist hard state, entries and snapshot on the storage thread (one write and one fsync
-   for the whole Ready: this is the group commit, since every proposal that arrived while
-   the previous fsync ran is in this Ready);
-3. once durable, send ``ready.persisted_messages`` (votes, acknowledgements);
-4. install a received snapshot, apply committed entries, release reads;
-5. ``advance``.
+2. apply ``committed_entries`` and release ``read_states`` at once (they are durable);
+3. queue the Ready's durability work (hard state, entries, snapshot). One write and one
+   fsync on the storage thread covers every Ready queued since the previous fsync started:
+   this is the group commit;
+4. once that is durable, for each Ready in order: send ``persisted_messages`` (votes,
+   acknowledgements), install a received snapshot, ``advance``.
 
-Only one Ready is in flight at a time; the core keeps taking messages and proposals
-meanwhile, so the next Ready batches everything that arrived during the fsync.
+The core keeps producing Readys while an fsync runs (etcd's asynchronous storage writes),
+so heartbeats, read rounds, replication to followers and replies to committed writes
+never wait behind the disk; the core keeps anything that depends on durability
+(acknowledgements, a new term's messages, its own match index) until ``advance``.
 
-A storage error while persisting is fatal for the write path: the node stops taking part
-(it cannot promise durability any more) and ``on_fatal`` is told; nothing is acknowledged
-that was not durable.
+A write error the WAL recovered from (disk full, EIO) is retried every second while the
+node refuses new writes and keeps serving reads; any other storage error is fatal for the
+write path: the node stops taking part (it cannot promise durability any more) and
+``on_fatal`` is told; nothing is acknowledged that was not durable.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class RaftDriver:
         self.io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raftis-wal")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
-        self._inflight = False
+        self._queue: list[Ready] = []  # Readys whose durability work has not started
+        self._writing = False  # a write (and fsync) is running on the storage thread
         self._ticker: asyncio.TimerHandle | None = None
         self._stopped = False
         self.failed: BaseException | None = None
@@ -124,59 +127,63 @@ class RaftDriver:
 
     def kick(self) -> None:
         """Make sure a Ready will be processed soon (once per loop turn at most)."""
-        if not self._scheduled and not self._inflight and not self._stopped:
+        if not self._scheduled and not self._stopped:
             self._scheduled = True
             self._loop.call_soon(self._process)  # type: ignore[union-attr]
 
     # -- the Ready cycle -----------------------------------------------------------------------
     def _process(self) -> None:
         self._scheduled = False
-        if self._inflight or self._stopped or self.failed is not None:
+        if self._stopped or self.failed is not None:
             return
         core = self.core
         if not core.has_ready():
             return
         rd: Ready = core.ready()
-        self._inflight = True
         self.ready_count += 1
         if rd.soft_state is not None:
             self.on_soft_state(rd.soft_state)
         if rd.messages:
             self._send(rd.messages)
-        applied_early = False
-        if rd.snapshot is None:
-            # Committed entries are already durable here (the core never hands out more than
-            # the local log has persisted), so they are applied while this Ready's new
-            # entries are written: a reply never waits for the next batch's fsync.
-            self._apply_ready(rd)
-            applied_early = True
-        if self.storage.needs_sync(rd):
-            fut = self._loop.run_in_executor(self.io, self._persist, rd)  # type: ignore[union-attr]
-            fut.add_done_callback(lambda f: self._after_persist(rd, f, applied_early))
-        else:
-            # Nothing to fsync (at most a new commit index): write it inline.
-            try:
-                self.storage.persist(rd)
-            except Exception as exc:  # noqa: BLE001 - any storage error stops the write path
-                self._storage_failed(exc)
-                return
-            self._after_persist(rd, None, applied_early)
-
-    def _apply_ready(self, rd: Ready) -> None:
         if rd.committed_entries:
             self.apply(rd.committed_entries)  # type: ignore[arg-type]
         if rd.read_states:
             self.on_read_states(rd.read_states)  # type: ignore[arg-type]
+        if core.needs_advance(rd) or rd.persisted_messages or rd.snapshot_chunks:
+            self._queue.append(rd)
+            self._write()
 
-    def _persist(self, rd: Ready) -> float:
+    def _write(self) -> None:
+        """Start writing everything queued, unless a write is running (it picks the queue up
+        when it is done)."""
+        if self._writing or not self._queue or self._stopped:
+            return
+        batch, self._queue = self._queue, []
+        if any(self.storage.needs_sync(rd) for rd in batch):
+            self._writing = True
+            self._submit(batch)
+            return
+        # Nothing to fsync (at most a new commit index): write it inline.
+        try:
+            self.storage.persist_all(batch)
+        except Exception as exc:  # noqa: BLE001 - any storage error stops the write path
+            self._storage_failed(exc)
+            return
+        self._written(batch, None)
+
+    def _submit(self, batch: list[Ready]) -> None:
+        fut = self._loop.run_in_executor(self.io, self._persist, batch)  # type: ignore[union-attr]
+        fut.add_done_callback(lambda f: self._written(batch, f))
+
+    def _persist(self, batch: list[Ready]) -> float:
         t0 = time.perf_counter()
-        self.storage.persist(rd)
+        self.storage.persist_all(batch)
         return time.perf_counter() - t0
 
-    def _retry_later(self, rd: Ready, exc: BaseException, applied: bool) -> None:
-        """A write error the WAL recovered from (disk full, EIO): nothing of this Ready was
-        written. Keep it, refuse new writes, and try again until the disk takes it; the node
-        keeps serving what needs no new log writes meanwhile."""
+    def _retry_later(self, batch: list[Ready], exc: BaseException) -> None:
+        """A write error the WAL recovered from (disk full, EIO): keep the batch, refuse new
+        writes, and try again until the disk takes it. Everything that needs no new log
+        write (reads, heartbeats, replies to what was committed) goes on meanwhile."""
         if self.storage_error is None:
             log.error("cannot write the log (%s); writes are refused until it works again", exc)
         self.storage_error = exc
@@ -184,25 +191,23 @@ class RaftDriver:
             self.on_storage_error(exc)
 
         def retry() -> None:
-            if self._stopped:
-                return
-            fut = self._loop.run_in_executor(self.io, self._persist, rd)  # type: ignore[union-attr]
-            fut.add_done_callback(lambda f: self._after_persist(rd, f, applied))
+            if not self._stopped and self.failed is None:
+                self._submit(batch)
 
         self._loop.call_later(self.retry_seconds, retry)  # type: ignore[union-attr]
 
     def _storage_failed(self, exc: BaseException) -> None:
         self.failed = exc
-        self._inflight = False
+        self._writing = False
         log.error("storage failed, this node stops taking part in the cluster: %s", exc)
         self.on_fatal(exc)
 
-    def _after_persist(self, rd: Ready, fut: asyncio.Future[float] | None, applied: bool) -> None:
+    def _written(self, batch: list[Ready], fut: asyncio.Future[float] | None) -> None:
         if fut is not None:
             exc = fut.exception()
             if exc is not None:
                 if isinstance(exc, WalWriteError) and not isinstance(exc, WalFailedError):
-                    self._retry_later(rd, exc, applied)
+                    self._retry_later(batch, exc)
                 else:
                     self._storage_failed(exc)
                 return
@@ -215,21 +220,20 @@ class RaftDriver:
             self.fsync_last_ms = took * 1000
         if self._stopped:
             return
-        if rd.persisted_messages:
-            self._send(rd.persisted_messages)
-        if rd.snapshot is not None:
-            self.install_snapshot(rd.snapshot)
-        if not applied:
-            self._apply_ready(rd)
-        self.core.advance(rd)
-        self._inflight = False
+        core = self.core
+        for rd in batch:
+            if rd.persisted_messages:
+                self._send(rd.persisted_messages)
+            if rd.snapshot is not None:
+                self.install_snapshot(rd.snapshot)
+            core.advance(rd)
+        self._writing = False
         if self.after_advance is not None:
             self.after_advance()
-        if self.core.has_ready():
-            if fut is None:
-                self.kick()  # no recursion through consecutive inline Readys
-            else:
-                self._process()  # straight on: the replies to this batch go out now
+        # Straight on: what this write made committable (and the replies to it) goes out
+        # now, and the next write starts with everything that queued up meanwhile.
+        self._process()
+        self._write()
 
     def _send(self, messages: tuple[Message, ...]) -> None:
         by_peer: dict[int, list[bytes]] = {}

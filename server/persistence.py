@@ -95,6 +95,42 @@ class NodeStorage:
         return hs is not None and (hs.term, hs.vote) != self._synced_term_vote
 
     def persist(self, rd: Ready) -> None:
+        self.persist_all([rd])
+
+    def persist_all(self, rds: list[Ready]) -> None:
+        """Make a run of Readys durable, in order, with one write and at most one fsync
+        (group commit across every Ready that piled up while the previous fsync ran).
+
+        On a `WalWriteError` nothing after the last snapshot part was written, and calling
+        again with the same list is safe (a rewritten entry replaces itself)."""
+        batches: list[Batch] = []
+        must_sync = False
+        synced = self._synced_term_vote
+        for rd in rds:
+            if rd.snapshot_chunks or rd.snapshot is not None:
+                if batches:
+                    self.wal.write_batches(batches)  # what comes before the snapshot, first
+                    batches = []
+                self._persist_snapshot(rd)
+                must_sync = True
+            hs = rd.hard_state
+            if rd.entries or hs is not None:
+                batches.append(Batch(entries=rd.entries, hard_state=hs))
+                if rd.entries:
+                    must_sync = True
+                if hs is not None and (hs.term, hs.vote) != synced:
+                    synced = (hs.term, hs.vote)
+                    must_sync = True
+        if batches:
+            self.wal.write_batches(batches)
+        # As etcd's MustSync: a new commit index alone need not be fsync'd at once (after a
+        # crash it is learnt again from the leader); entries, term and vote must be.
+        if must_sync:
+            self.wal.sync()
+            self.syncs += 1
+            self._synced_term_vote = synced
+
+    def _persist_snapshot(self, rd: Ready) -> None:
         for ch in rd.snapshot_chunks:
             key = (ch.meta.index, ch.meta.term)
             if self._incoming is None or self._incoming_key != key or ch.offset == 0 and self._incoming.size:
@@ -116,17 +152,6 @@ class NodeStorage:
             if self.wal.last_index > meta.index:
                 # The leader's snapshot replaces the whole log: entries after it are void.
                 self.wal.write_batches([Batch(truncate_from=meta.index + 1)])
-        must_sync = self.needs_sync(rd)
-        hs = rd.hard_state
-        if rd.entries or hs is not None:
-            self.wal.write_batches([Batch(entries=rd.entries, hard_state=hs)])
-        # As etcd's MustSync: a new commit index alone need not be fsync'd at once (after a
-        # crash it is learnt again from the leader); entries, term and vote must be.
-        if must_sync:
-            self.wal.sync()
-            self.syncs += 1
-            if hs is not None:
-                self._synced_term_vote = (hs.term, hs.vote)
 
     # -- snapshots --------------------------------------------------------------------------------
     def _stored(self, index: int, term: int) -> StoredSnapshot:

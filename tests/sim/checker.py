@@ -81,10 +81,13 @@ class Checker:
 
     # --- logs --------------------------------------------------------------------------
 
-    def on_entries(self, node, entries: tuple[Entry, ...]) -> None:
+    def on_entries(self, node, entries: tuple[Entry, ...], prev: int | None = None) -> None:
+        """Entries that became durable on ``node``; ``prev`` is the term of the entry before
+        them in its log when they were handed out. (Entries that were never durable do not
+        count: a leader whose new term was lost in a crash never sent them, and may reuse
+        that term after restarting.)"""
         if not entries:
             return
-        prev = node.log.term_at(entries[0].index - 1)
         table = self._entries
         for e in entries:
             key = (e.index, e.term)

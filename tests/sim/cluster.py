@@ -1,10 +1,11 @@
 """SimCluster: simulated nodes, each a RaftNode plus a driver that follows the Ready contract.
 
 The driver here is the reference for the real one in server/driver.py: on ``ready()`` it
-sends ``messages`` at once and starts persisting; when persistence completes (possibly
-some steps later) it records the Ready in SimStorage, sends ``persisted_messages``,
-applies ``committed_entries`` and calls ``advance``. A crash drops whatever was not yet
-recorded. Scenario tests use this class directly; simulator.py adds random faults.
+sends ``messages`` and applies ``committed_entries`` at once and starts persisting; when
+persistence completes (possibly some steps later) it records the Ready in SimStorage,
+sends ``persisted_messages`` and calls ``advance``. Up to ``pipeline`` Readys are written
+at a time, completing in order (the real driver takes new Readys while an fsync runs). A
+crash drops whatever was not yet recorded. Scenario tests use this class directly; simulator.py adds random faults.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class SimNode:
         self.held: list = []
         self.storage = SimStorage()
         self.node: RaftNode | None = None
-        self.persisting: tuple[Ready, int] | None = None
+        # Readys being written, oldest first: (ready, step it completes, term before its entries).
+        self.persisting: list[tuple[Ready, int, int | None]] = []
+        self.seen_vote = (0, 0)  # the durable (term, vote) the fault injector last saw
         self.applied = 0
         self.hash = 0
         self.last_commit = 0
@@ -68,12 +71,14 @@ class SimCluster:
         net: SimNetwork | None = None,
         persist_delay: tuple[int, int] = (0, 0),
         ticking: bool = True,
+        pipeline: int = 4,
     ):
         self.rng = rng
         self.node_cls = node_cls
         self.config = dict(config or {})
         self.net = net or SimNetwork(rng)
         self.persist_delay = persist_delay
+        self.pipeline = pipeline
         self.ticking = ticking
         self.now = 0
         self.checker = Checker()
@@ -118,7 +123,7 @@ class SimCluster:
             bootstrap_membership=sn.bootstrap,
             snapshot_source=SimSnapshotSource(st),
         )
-        sn.persisting = None
+        sn.persisting = []
         sn.last_commit = sn.node.commit
         if st.snapshot is not None:
             index, h = parse_snapshot(st.snapshot_data())
@@ -129,7 +134,7 @@ class SimCluster:
     def crash(self, node_id: int) -> None:
         sn = self.nodes[node_id]
         sn.node = None
-        sn.persisting = None
+        sn.persisting = []
         sn.crashes += 1
         sn.paused_until = 0
         sn.held = []
@@ -181,7 +186,7 @@ class SimCluster:
         """The node's application snapshots its state at its applied index."""
         sn = self.nodes[node_id]
         n = sn.node
-        if n is None or sn.persisting is not None or n.applied <= n.log.snapshot_index:
+        if n is None or n.applied <= n.log.snapshot_index:
             return False
         meta = n.snapshot_meta_at(n.applied)
         sn.storage.save_snapshot(meta, snapshot_bytes(meta.index, sn.hash, pad))
@@ -237,29 +242,35 @@ class SimCluster:
         self.run(n * TICK_STEPS)
 
     def _drive(self, sn: SimNode) -> None:
+        inflight = sn.persisting
+        while inflight and inflight[0][1] <= self.now:
+            rd, _, prev = inflight.pop(0)
+            self._complete(sn, rd, prev)
         for _ in range(4):
-            if sn.persisting is not None:
-                rd, at = sn.persisting
-                if at > self.now:
-                    return
-                self._complete(sn, rd)
             n = sn.node
-            if n is None or not n.has_ready():
+            if n is None or not n.has_ready() or len(inflight) >= self.pipeline:
                 return
             rd = n.ready()
-            self.checker.on_entries(n, rd.entries)
+            prev = n.log.term_at(rd.entries[0].index - 1) if rd.entries else None
             for m in rd.messages:
                 self.net.send(m, self.now)
             for rs in rd.read_states:
                 self.checker.on_read_state(sn.id, rs)
+            for e in rd.committed_entries:  # durable already: applied while the rest is written
+                self.checker.on_apply(sn, e)
+            if not (n.needs_advance(rd) or rd.persisted_messages or rd.snapshot_chunks):
+                continue
             lo, hi = self.persist_delay
             delay = self.rng.randint(lo, hi) if hi > lo else lo
-            sn.persisting = (rd, self.now + delay)
-            if delay > 0:
-                return
+            at = max(self.now + delay, inflight[-1][1] if inflight else 0)  # writes complete in order
+            if at <= self.now and not inflight:
+                self._complete(sn, rd, prev)
+            else:
+                inflight.append((rd, at, prev))
 
-    def _complete(self, sn: SimNode, rd: Ready) -> None:
+    def _complete(self, sn: SimNode, rd: Ready, prev: int | None) -> None:
         sn.storage.persist(rd)
+        self.checker.on_entries(sn.node, rd.entries, prev)
         for m in rd.persisted_messages:
             self.net.send(m, self.now)
         if rd.snapshot is not None:
@@ -268,9 +279,6 @@ class SimCluster:
                 raise SimViolation(f"node {sn.id}: snapshot data for {index} under meta {rd.snapshot.index}")
             self.checker.on_restore(sn, index, h)
             self.snapshots_installed += 1
-        for e in rd.committed_entries:
-            self.checker.on_apply(sn, e)
-        sn.persisting = None
         sn.node.advance(rd)
 
     def check(self) -> None:

@@ -63,6 +63,7 @@ class Swarm:
     p_conf: float
     p_transfer: float
     p_compact: float
+    pipeline: int = 1
 
     @classmethod
     def draw(cls, rng: random.Random) -> Swarm:
@@ -94,6 +95,7 @@ class Swarm:
             p_conf=c([0.0, 0.005, 0.02]),
             p_transfer=c([0.0, 0.002, 0.01]),
             p_compact=c([0.0, 0.005, 0.03]),
+            pipeline=c([1, 2, 8]),
         )
 
 
@@ -109,7 +111,7 @@ class Simulation:
         self.liveness_steps = liveness_steps
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)
         self.cluster = SimCluster(rng, voters=sw.voters, node_cls=node_cls, config=sw.config, net=net,
-                                  persist_delay=sw.persist_delay)
+                                  persist_delay=sw.persist_delay, pipeline=sw.pipeline)
         self.cluster.clock_skew = sw.clock_skew
         for sn in self.cluster.nodes.values():
             sn.tick_prob = 1.0 - rng.random() * sw.clock_skew
@@ -149,6 +151,18 @@ class Simulation:
             cl.crash(sn.id)
             cl.restart(sn.id)
             self.stats["crashes"] += 1
+        if sw.p_reboot:
+            # Restarts right after a node's vote for another candidate became durable: the
+            # moment a forgotten vote would let it vote twice in one term.
+            for sn in live:
+                hs = sn.storage.hard_state
+                key = (hs.term, hs.vote)
+                if sn.node is not None and key != sn.seen_vote:
+                    sn.seen_vote = key
+                    if hs.vote not in (0, sn.id) and r() < 0.3:
+                        cl.crash(sn.id)
+                        cl.restart(sn.id)
+                        self.stats["crashes"] += 1
         if live and r() < sw.p_pause:
             sn = rng.choice(live)
             if not cl.is_paused(sn.id):
@@ -309,9 +323,11 @@ class Simulation:
         Raft's known removed-server disruption, not a fault of this core.
         """
         cl = self.cluster
-        best = max(cl.live(), key=lambda sn: sn.node.applied)
+        # By the commit index, not the applied one: every node has just restarted, and a
+        # node applies nothing until it learns the commit again.
+        best = max(cl.live(), key=lambda sn: sn.node.commit)
         n = best.node
-        committed = n.snapshot_meta_at(n.applied).membership
+        committed = n._history.at(n.commit)
         for nid in sorted(self.removed):
             if nid not in committed and cl.nodes[nid].node is not None:
                 cl.crash(nid)

@@ -7,7 +7,7 @@ from consensus.log import RaftLog
 from consensus.messages import Entry
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["append", "conflict", "commit", "stable", "apply", "compact"]),
+    st.tuples(st.sampled_from(["append", "conflict", "commit", "hand", "stable", "apply", "compact"]),
               st.integers(0, 6), st.integers(0, 1000)),
     max_size=40,
 )
@@ -37,8 +37,13 @@ def test_log_matches_model_and_keeps_its_invariants(seq):
             model.update({e.index: e.term for e in ents})
         elif op == "commit" and last:
             log.commit_to(max(log.committed, r % (last + 1)))
-        elif op == "stable" and last:
-            i = max(log.first_index, r % (last + 1))
+        elif op == "hand":
+            before = log.handed
+            assert [e.index for e in log.take_unstable()] == list(range(before + 1, last + 1))
+            assert log.handed == last
+        elif op == "stable" and log.handed:
+            # Only what was handed out can become durable.
+            i = max(log.first_index, r % (log.handed + 1))
             t = log.term_at(i)
             if t is not None:
                 log.stable_to(i, t)
@@ -50,8 +55,8 @@ def test_log_matches_model_and_keeps_its_invariants(seq):
             i = log.snapshot_index + 1 + r % (log.applied - log.snapshot_index)
             log.compact(i, log.term_at(i))
         assert log.snapshot_index <= log.applied <= log.committed <= log.last_index
-        assert log.snapshot_index <= log.stable <= log.last_index
+        assert log.snapshot_index <= log.stable <= log.handed <= log.last_index
         assert log.last_index == (max(model) if model else 0)
         for i in range(log.first_index, log.last_index + 1):
             assert log.term_at(i) == model[i]
-        assert [e.index for e in log.unstable_entries()] == list(range(log.stable + 1, log.last_index + 1))
+        assert [e.index for e in log.unstable_entries()] == list(range(log.handed + 1, log.last_index + 1))
