@@ -2,7 +2,7 @@
 
 Indexes, with the invariants the rest of the core relies on::
 
-    snapshot_index <= applied <= committed <= last_index
+    snapshot_index <= applied <= committed <= last_index,  applied <= handed
     snapshot_index <= stable <= handed <= last_index
 
 * ``snapshot_index``/``snapshot_term``: the last entry covered by the snapshot; entries up
@@ -108,14 +108,16 @@ class RaftLog:
         return ents
 
     def next_committed(self) -> list[Entry]:
-        """Committed, durable, not yet applied."""
-        hi = min(self.committed, self.stable)
+        """Committed, handed to the driver (so written, or being written, in order), not yet
+        applied. A committed entry is durable on a majority already: applying it need not
+        wait for this node's own write (a leader with a full disk still serves reads)."""
+        hi = min(self.committed, self.handed)
         if hi <= self.applied:
             return []
         return self._entries[self.applied + 1 - self._offset : hi + 1 - self._offset]
 
     def has_next_committed(self) -> bool:
-        return min(self.committed, self.stable) > self.applied
+        return min(self.committed, self.handed) > self.applied
 
     def find_conflict_by_term(self, index: int, term: int) -> tuple[int, int]:
         """The largest index <= ``index`` whose term is <= ``term``, with that term.
@@ -177,11 +179,13 @@ class RaftLog:
         been replaced (its term changed), in which case a later Ready rewrites it."""
         if index > self.stable and self.term_at(index) == term:
             self.stable = index
+            if self.handed < index:
+                self.handed = index
 
     def applied_to(self, index: int) -> None:
         if index > self.applied:
-            if index > min(self.committed, self.stable):
-                raise AssertionError(f"applied {index} beyond durable commit")
+            if index > min(self.committed, self.handed):
+                raise AssertionError(f"applied {index} beyond the handed-out commit")
             self.applied = index
 
     def compact(self, index: int, term: int) -> None:

@@ -12,7 +12,8 @@ Durability rules the core keeps, so the driver only has to follow the Ready's or
   term is not yet durable: no peer ever sees a term this node could forget in a crash.
 * The leader's AppendEntries go out before its own WAL write completes; its own log only
   counts towards a commit once ``advance`` says it is durable (``RaftLog.stable``).
-* ``committed_entries`` never pass ``RaftLog.stable``.
+* ``committed_entries`` may pass ``RaftLog.stable`` (they are durable on a majority) but
+  never ``RaftLog.handed``: they are in this Ready's or an earlier Ready's writes.
 * Several Readys may be in flight: each hands out only what earlier ones did not, and
   anything a message depends on is durable through the Ready it rides in or an earlier one
   (writes complete in order).

@@ -233,13 +233,8 @@ class Node:
             return Route.CONN
         raft = self.raft
         if raft.role == Role.LEADER:
-            if raft.driver.storage_error is not None:
-                if kind == WRITE:
-                    return Route.ERROR
-                # The Ready being retried holds back read states too. A lone voter is the only
-                # possible leader, so its local state is linearizable: keep serving reads.
-                if kind == READ and not tx and len(raft.core.membership.voters) == 1:
-                    return Route.LOCAL_READ
+            if raft.driver.storage_error is not None and kind == WRITE:
+                return Route.ERROR  # -MISCONF; reads go on (their check needs no log write)
             if tx:
                 if name == b"exec":
                     return Route.EXEC

@@ -314,6 +314,10 @@ class RaftHost:
         index = self.node.applied
         if index <= self.core.log.snapshot_index or index != self.core.applied:
             return False  # (RAFT.SNAPSHOT retries from the next advance)
+        if index > self.core.log.stable:
+            # Applied entries (committed on a majority) that this node's own log has not made
+            # durable yet, a full disk for one: the WAL must hold them before it is cut.
+            return False
         meta = self.core.snapshot_meta_at(index)
         membership = encode_membership(meta.membership)
         self._snapshot_started = time.perf_counter()

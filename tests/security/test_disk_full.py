@@ -81,3 +81,54 @@ def test_disk_full_refuses_writes_then_recovers(small_disk, tmp_path):
     finally:
         again.stop()
     time.sleep(0.1)
+
+
+def test_full_disk_on_a_cluster_leader_keeps_linearizable_reads(small_disk, tmp_path):
+    """The leader's disk fills: writes through it get -MISCONF, linearizable reads through it
+    (a ReadIndex round with the followers) go on, and writes resume once space is back."""
+    from tests.integration.cluster import Cluster
+
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (3 * 1024 * 1024))
+    with Cluster(str(tmp_path / "c"), extra_args=["--command-timeout", "3",
+                                                  "--snapshot-threshold", str(64 * 1024 * 1024)]) as cl:
+        cl.nodes[1].dir = str(small_disk / "node1")
+        cl.start()
+        if cl.leader() != 1:
+            cl.nodes[cl.leader()].client().execute_command("RAFT.TRANSFERLEADER", "1")
+            wait_for(lambda: cl.leader() == 1, 20, what="node 1 to lead")
+        c = cl.nodes[1].client(socket_timeout=10)
+        acked: dict[str, bytes] = {}
+        value = os.urandom(32 * 1024)
+        misconf = None
+        for i in range(1000):
+            key = f"k{i}"
+            try:
+                c.set(key, value + key.encode())
+                acked[key] = value + key.encode()
+            except redis.exceptions.ResponseError as e:
+                if str(e).startswith("MISCONF") or "Errors writing" in str(e):
+                    misconf = str(e)
+                    break
+        assert misconf is not None, "the leader's disk never filled"
+        assert cl.leader() == 1
+        # Reads through the stuck leader are confirmed with the followers and keep working.
+        for key in list(acked)[-5:]:
+            assert c.get(key) == acked[key]
+        t0 = time.monotonic()
+        for _ in range(50):
+            assert c.exists("k0") == 1
+        assert time.monotonic() - t0 < 20
+        filler.unlink()
+
+        def writes_again() -> bool:
+            try:
+                return c.set("after", "ok")
+            except redis.exceptions.ResponseError:
+                return False
+
+        wait_for(writes_again, 20, interval=0.3, what="writes to resume")
+        for nid in (2, 3):
+            f = cl.nodes[nid].client(socket_timeout=10)
+            wait_for(lambda f=f: f.get("after") == b"ok", 20, what=f"node {nid} to see the write")
+            assert f.get(list(acked)[-1]) == acked[list(acked)[-1]]

@@ -186,8 +186,8 @@ class SimCluster:
         """The node's application snapshots its state at its applied index."""
         sn = self.nodes[node_id]
         n = sn.node
-        if n is None or n.applied <= n.log.snapshot_index:
-            return False
+        if n is None or n.applied <= n.log.snapshot_index or n.applied > n.log.stable:
+            return False  # (as the server: never cut the log past what it holds durably)
         meta = n.snapshot_meta_at(n.applied)
         sn.storage.save_snapshot(meta, snapshot_bytes(meta.index, sn.hash, pad))
         n.compact(meta)

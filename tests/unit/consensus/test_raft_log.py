@@ -23,14 +23,16 @@ def test_append_and_lookup():
         log.append(ents(5, 5, 1))
 
 
-def test_stable_commit_applied_flow():
+def test_handed_commit_applied_flow():
     log = RaftLog()
     log.append(ents(1, 5, 1))
     assert [e.index for e in log.unstable_entries()] == [1, 2, 3, 4, 5]
     log.commit_to(4)
-    assert log.next_committed() == []  # nothing durable yet
-    log.stable_to(3, 1)
-    assert [e.index for e in log.next_committed()] == [1, 2, 3]
+    assert log.next_committed() == []  # not handed to the driver yet
+    assert [e.index for e in log.take_unstable()] == [1, 2, 3, 4, 5]
+    assert log.unstable_entries() == [] and log.stable == 0
+    # Committed (on a majority) and being written here: applied without waiting for it.
+    assert [e.index for e in log.next_committed()] == [1, 2, 3, 4]
     log.applied_to(3)
     log.stable_to(5, 1)
     assert [e.index for e in log.next_committed()] == [4]

@@ -48,7 +48,7 @@ def test_log_matches_model_and_keeps_its_invariants(seq):
             if t is not None:
                 log.stable_to(i, t)
         elif op == "apply":
-            hi = min(log.committed, log.stable)
+            hi = min(log.committed, log.handed)
             if hi > log.applied:
                 log.applied_to(log.applied + 1 + r % (hi - log.applied))
         elif op == "compact" and log.applied > log.snapshot_index:
