@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("raftis.raft")
 
 
+# A leader that cannot write its log for this long hands leadership to the most up-to-date
+# voter, so the cluster takes writes again while this node waits for its disk.
+STUCK_DISK_HANDOFF_SECONDS = 3.0
+
 BLOCKED_LEADER_LOST = ErrorReply("TRYAGAIN leadership changed while the client was blocked; nothing was popped")
 
 
@@ -84,6 +88,7 @@ class RaftHost:
         self.role = Role.FOLLOWER
         self.leader_id = 0
         self._ticks = 0
+        self._disk_stuck_since: float | None = None
         self.fatal: BaseException | None = None
         self.conf_applied: dict[int, int] = {}  # index -> term of applied membership changes
         self.last_contact: dict[int, float] = {}  # peer id -> monotonic time of its last frame
@@ -294,6 +299,10 @@ class RaftHost:
 
     def _on_tick(self) -> None:
         self._ticks += 1
+        if self.driver is not None and self.driver.storage_error is not None:
+            self._hand_off_if_disk_stuck()
+        elif self._disk_stuck_since is not None:
+            self._disk_stuck_since = None
         if self.membership_changed():
             self._update_peers()
         if self._snapshot_child:
@@ -303,6 +312,30 @@ class RaftHost:
         if self._ticks % 10 == 0:
             self.node.fail_stale_waiters()
         self.node.ops_stats.sample()
+
+    def _hand_off_if_disk_stuck(self) -> None:
+        now = time.monotonic()
+        if self._disk_stuck_since is None:
+            self._disk_stuck_since = now
+            return
+        core = self.core
+        if (self.role != Role.LEADER or core.lead_transferee
+                or now - self._disk_stuck_since < STUCK_DISK_HANDOFF_SECONDS):
+            return
+        target = self._best_voter()
+        if target and core.transfer_leadership(target):
+            log.warning("node %d cannot write its log: handing leadership to node %d", self.cfg.node_id, target)
+            self.driver.kick()  # type: ignore[union-attr]
+
+    def _best_voter(self) -> int:
+        """The other voter with the most of the log (0: none)."""
+        core = self.core
+        best = None
+        for nid, pr in core.progress.items():
+            if nid != self.cfg.node_id and nid in core.membership.voters:
+                if best is None or pr.match > best[1]:
+                    best = (nid, pr.match)
+        return best[0] if best is not None else 0
 
     def membership_changed(self) -> bool:
         return self.core.membership is not self._known_membership
@@ -465,14 +498,9 @@ class RaftHost:
         if self.role != Role.LEADER:
             raise AdminError("TRYAGAIN this node is not the leader")
         if target == 0:
-            best = None
-            for nid, pr in core.progress.items():
-                if nid != self.cfg.node_id and nid in core.membership.voters:
-                    if best is None or pr.match > best[1]:
-                        best = (nid, pr.match)
-            if best is None:
+            target = self._best_voter()
+            if not target:
                 raise AdminError("ERR there is no other voter to transfer leadership to")
-            target = best[0]
         if target == self.cfg.node_id:
             return target
         if target not in core.membership.voters:
