@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from dataclasses import replace
 
 from . import codec
 from .config import Config, SnapshotSource
@@ -145,6 +146,7 @@ class RaftNode:
         self._unadvanced: deque[tuple[Ready, int]] = deque()
         self._restores = 0
         self._snapshot_handed: SnapshotMeta | None = None
+        self._commit_dirty = False  # leader: followers have not been sent the newest commit
 
         self._become_follower(self.term, 0)
 
@@ -384,8 +386,11 @@ class RaftNode:
         (their writes in flight): each Ready holds only what no earlier one handed out.
         ``committed_entries`` count as applied once handed out; the driver applies them
         before it calls into the core again."""
-        if self.role == Role.LEADER and self._reads.has_queued():
-            self._start_read_round()
+        if self.role == Role.LEADER:
+            if self._commit_dirty:
+                self._flush_commit()
+            if self._reads.has_queued():
+                self._start_read_round()
         soft = self.soft_state
         hard = self.hard_state
         msgs, after = self._msgs, self._msgs_after_persist
@@ -456,7 +461,7 @@ class RaftNode:
         if self.role == Role.LEADER:
             pr = self.progress.get(self.id)
             if pr is not None and pr.maybe_update(log.stable) and self._maybe_commit():
-                self._bcast_append()
+                self._bcast_commit()
 
     # --- role transitions --------------------------------------------------------------
 
@@ -474,6 +479,7 @@ class RaftNode:
         self.lead_transferee = 0
         self._votes = {}
         self.progress = {}
+        self._commit_dirty = False
         self._reads.clear()
         self._uncommitted_bytes = 0
 
@@ -562,6 +568,32 @@ class RaftNode:
     def _bcast_append(self) -> None:
         for nid in self.progress:
             if nid != self.id:
+                self._send_append(nid)
+
+    def _bcast_commit(self) -> None:
+        """The commit index moved. Followers learn it from the next AppendEntries: send what
+        entries they need now; ``_flush_commit`` (at ``ready``) gives the new index to the
+        appends of this Ready and an empty append to a follower that gets none, so one
+        message carries both under load."""
+        for nid in self.progress:
+            if nid != self.id:
+                self._send_append(nid, send_empty=False)
+        self._commit_dirty = True
+
+    def _flush_commit(self) -> None:
+        self._commit_dirty = False
+        commit = self.log.committed
+        msgs = self._msgs
+        got = set()
+        for i, m in enumerate(msgs):
+            if m.type == MT.APPEND:
+                got.add(m.to)
+                if m.commit < commit:
+                    # Safe: a follower commits min(commit, last entry of this message), and
+                    # after taking the message its log matches ours up to that entry.
+                    msgs[i] = replace(m, commit=commit)
+        for nid in self.progress:
+            if nid != self.id and nid not in got:
                 self._send_append(nid)
 
     def _bcast_heartbeat(self, ctx: int) -> None:
@@ -805,7 +837,7 @@ class RaftNode:
         if self._maybe_commit():
             if self.role != Role.LEADER:
                 return
-            self._bcast_append()
+            self._bcast_commit()
         elif was_paused:
             self._send_append(m.from_)
         while self._send_append(m.from_, send_empty=False):
@@ -817,14 +849,14 @@ class RaftNode:
         snap = pr.snapshot
         if pr.state != ProgressState.SNAPSHOT or snap is None or m.index != snap.index:
             if m.done and not m.reject and pr.maybe_update(m.index) and self._maybe_commit():
-                self._bcast_append()
+                self._bcast_commit()
             return
         pr.snapshot_idle_ticks = 0
         if m.done and not m.reject:
             pr.maybe_update(m.index)
             pr.become_probe()
             if self._maybe_commit():
-                self._bcast_append()
+                self._bcast_commit()
             else:
                 self._send_append(m.from_)
             return

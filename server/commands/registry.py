@@ -336,10 +336,14 @@ def lookup(argv: list[bytes]) -> Command | ErrorReply:
 
 def lookup_internal(argv: list[bytes]) -> Command | ErrorReply:
     """``lookup`` for entries coming out of the log, where internal commands are allowed."""
-    cmd = COMMANDS.get(argv[0].lower())
+    cmd = _FAST.get(argv[0])
     if cmd is None:
-        return errors.unknown_command(argv)
+        cmd = COMMANDS.get(argv[0].lower())
+        if cmd is None:
+            return errors.unknown_command(argv)
     if not cmd.internal:
+        if cmd.subcommands is None and len(argv) == cmd.arity:
+            return cmd  # the common case: a plain command of fixed arity
         return lookup(argv)
     err = check_arity(cmd, argv)
     return err if err is not None else cmd
