@@ -51,3 +51,15 @@ def _processes_mentioning(text: str) -> list[str]:
         if text in cmdline and int(pid) != os.getpid():
             found.append(f"{pid}: {cmdline}")
     return found
+
+
+def test_cpu_accounting_runs_and_sums_the_processes():
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cpu", "--nodes", "3", "-n", "2000"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("SET -P1 -c 50 -n 2000 on 3 node(s)")
+    roles = [ln.split()[2] for ln in lines if ln.startswith("node ")]
+    assert sorted(roles) == ["(follower)", "(follower)", "(leader)"]
+    assert any(ln.startswith("redis-benchmark") for ln in lines)
+    assert "ops/s on" in lines[-1]
