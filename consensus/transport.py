@@ -289,6 +289,7 @@ class _PeerLink:
         self.dropped = 0
         self.bytes_out = 0
         self._wake = asyncio.Event()
+        self._poke = asyncio.Event()  # cuts a redial backoff short: the peer is up now
         self.last_error = ""
 
     def start(self) -> None:
@@ -298,6 +299,7 @@ class _PeerLink:
         delay = 0.05
         loop = asyncio.get_running_loop()
         while not self.closed:
+            self._poke.clear()
             try:
                 local = (self.pt.bind_host, 0) if self.pt.bind_host else None
                 _, proto = await asyncio.wait_for(
@@ -327,8 +329,18 @@ class _PeerLink:
             self.conn = None
             if self.closed:
                 break
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            try:
+                await asyncio.wait_for(self._poke.wait(), delay)
+                delay = 0.05
+            except TimeoutError:
+                delay = min(delay * 2, 1.0)
+
+    def poke(self) -> None:
+        """The peer just connected to us, so it is listening: if this link is waiting out a
+        backoff, dial now (a node that starts last is otherwise not reached for up to a
+        second, and does not hear from the leader)."""
+        if not self.connected:
+            self._poke.set()
 
     def _lost(self, conn: _Outbound) -> None:
         if conn is self.conn:
@@ -398,6 +410,9 @@ class PeerTransport:
         self.on_message(peer_id, body)
 
     def _learn(self, peer_id: int, reply_to: str) -> None:
+        link = self.links.get(peer_id)
+        if link is not None:
+            link.poke()
         host, _, port = reply_to.rpartition(":")
         if not host or not port.isdigit():
             return

@@ -99,3 +99,27 @@ async def test_garbage_closes_only_that_connection():
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_peer_that_connects_is_dialled_back_at_once():
+    """A node that starts last is dialled as soon as it connects to us, not after the redial
+    backoff has run out (it would not hear from the leader meanwhile)."""
+    pa, pb = free_ports(2)
+    a = PeerTransport(1, "c1", lambda f, b: None, handshake_timeout=2)
+    b = PeerTransport(2, "c1", lambda f, b: None, handshake_timeout=2)
+    await a.listen("127.0.0.1", pa)
+    a.set_peers({2: ("127.0.0.1", pb)})  # b is not listening yet: a's link backs off
+    try:
+        await asyncio.sleep(1.6)  # 50+100+200+400+800 ms: the next redial is up to 1 s away
+        assert not a.is_connected(2)
+        await b.listen("127.0.0.1", pb)
+        b.set_peers({1: ("127.0.0.1", pa)})
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while not a.is_connected(2) and loop.time() - t0 < 2:
+            await asyncio.sleep(0.005)
+        assert a.is_connected(2)
+        assert loop.time() - t0 < 0.5  # without the poke: about 0.95 s (the 1 s backoff step)
+    finally:
+        await a.close()
+        await b.close()
