@@ -108,6 +108,14 @@ class Cluster:
         for nid in self.nodes:
             self.wait_serving(nid)
         self.leader()
+        # Every member knows the leader (a follower that has not heard from it yet answers
+        # CLUSTERDOWN, as it should, but that is not what a test means by "started").
+
+        def agreed() -> bool:
+            known = {self.raft_info(nid).get("leader_id") for nid in self.nodes}
+            return len(known) == 1 and known != {"0"}
+
+        wait_for(agreed, 20, what="every node to know the leader")
         return self
 
     def wait_serving(self, nid: int, timeout: float = 20.0) -> None:
