@@ -231,8 +231,13 @@ class RaftDriver:
         if self.after_advance is not None:
             self.after_advance()
         # Straight on: what this write made committable (and the replies to it) goes out
-        # now, and the next write starts with everything that queued up meanwhile.
-        self._process()
+        # now, and the next write starts with everything that queued up meanwhile. (An
+        # inline write has no fsync to catch up on: the next loop turn will do, and inline
+        # writes never recurse.)
+        if fut is None:
+            self.kick()
+        else:
+            self._process()
         self._write()
 
     def _send(self, messages: tuple[Message, ...]) -> None:

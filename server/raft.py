@@ -259,7 +259,7 @@ class RaftHost:
 
     def _after_advance(self) -> None:
         d = self.driver
-        if d is not None and d.fsyncs != self._fsyncs_seen:  # one Ready in flight: one fsync each
+        if d is not None and d.fsyncs != self._fsyncs_seen:  # at most one write runs: one fsync each
             self._fsyncs_seen = d.fsyncs
             stats = self.node.ops_stats
             stats.fsync_latency.observe(d.fsync_last_ms / 1000)

@@ -27,6 +27,23 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+def fill_until_refused(c: redis.Redis) -> tuple[dict[str, bytes], str | None]:
+    """SET 32 KB values until the node refuses writes; returns the acknowledged ones and the
+    refusal (None if it never came)."""
+    acked: dict[str, bytes] = {}
+    value = os.urandom(32 * 1024)
+    for i in range(1000):
+        key = f"k{i}"
+        try:
+            c.set(key, value + key.encode())
+            acked[key] = value + key.encode()
+        except redis.exceptions.ResponseError as e:
+            if str(e).startswith("MISCONF") or "Errors writing" in str(e):
+                return acked, str(e)
+            # -TIMEOUT: the outcome is unknown; not counted as acknowledged
+    return acked, None
+
+
 def test_disk_full_refuses_writes_then_recovers(small_disk, tmp_path):
     filler = small_disk / "filler"
     filler.write_bytes(b"\0" * (3 * 1024 * 1024))
@@ -35,19 +52,7 @@ def test_disk_full_refuses_writes_then_recovers(small_disk, tmp_path):
     node = start_node(data_dir, args)
     try:
         c = node.client(socket_timeout=10)
-        acked: dict[str, bytes] = {}
-        misconf = None
-        value = os.urandom(32 * 1024)
-        for i in range(1000):
-            key = f"k{i}"
-            try:
-                c.set(key, value + key.encode())
-                acked[key] = value + key.encode()
-            except redis.exceptions.ResponseError as e:
-                if str(e).startswith("MISCONF") or "Errors writing" in str(e):
-                    misconf = str(e)
-                    break
-                # -TIMEOUT: the outcome is unknown; not counted as acknowledged
+        acked, misconf = fill_until_refused(c)
         assert misconf is not None and "Errors writing to the Raft log" in misconf, misconf
         assert len(acked) > 10
         # reads keep working while writes are refused
@@ -100,18 +105,7 @@ def test_full_disk_on_a_cluster_leader(small_disk, tmp_path):
             cl.nodes[cl.leader()].client().execute_command("RAFT.TRANSFERLEADER", "1")
             wait_for(lambda: cl.leader() == 1, 20, what="node 1 to lead")
         c = cl.nodes[1].client(socket_timeout=10)
-        acked: dict[str, bytes] = {}
-        value = os.urandom(32 * 1024)
-        misconf = None
-        for i in range(1000):
-            key = f"k{i}"
-            try:
-                c.set(key, value + key.encode())
-                acked[key] = value + key.encode()
-            except redis.exceptions.ResponseError as e:
-                if str(e).startswith("MISCONF") or "Errors writing" in str(e):
-                    misconf = str(e)
-                    break
+        acked, misconf = fill_until_refused(c)
         assert misconf is not None, "the leader's disk never filled"
         # Reads through node 1 keep working throughout (leader or not).
         for key in list(acked)[-5:]:
