@@ -6,15 +6,22 @@ messages, proposals and read requests, and carries out each ``Ready``:
 1. send ``ready.messages`` at once (the leader's AppendEntries overlap its own WAL write);
 2. apply ``committed_entries`` and release ``read_states`` at once (they are durable);
 3. queue the Ready's durability work (hard state, entries, snapshot). One write and one
-   fsync on the storage thread covers every Ready queued since the previous fsync started:
-   this is the group commit;
+   fsync covers every Ready queued since the previous fsync started: this is the group
+   commit. A Ready whose only durable part is a new commit index is not written by itself:
+   the index goes with the next write (after a crash it is learnt again);
 4. once that is durable, for each Ready in order: send ``persisted_messages`` (votes,
    acknowledgements), install a received snapshot, ``advance``.
 
-The core keeps producing Readys while an fsync runs (etcd's asynchronous storage writes),
-so heartbeats, read rounds, replication to followers and replies to committed writes
-never wait behind the disk; the core keeps anything that depends on durability
-(acknowledgements, a new term's messages, its own match index) until ``advance``.
+Where the write runs: on the loop thread while the disk is quick. The loop then waits for
+the fsync (as Redis does with ``appendfsync always``), requests pile up in the sockets
+meanwhile and the next loop turn takes them all: under load this batches better and costs
+far less CPU than handing every write to a thread. When an fsync is slow (over
+``SLOW_FSYNC_SECONDS``), or a write failed and is being retried, or other storage work is
+running, writes go to the storage thread instead. The core then keeps producing Readys
+while the fsync runs (etcd's asynchronous storage writes), so heartbeats, read rounds,
+replication and replies to committed writes do not wait behind a slow disk; the core
+keeps anything that depends on durability (acknowledgements, a new term's messages, its
+own match index) until ``advance``.
 
 A write error the WAL recovered from (disk full, EIO) is retried every second while the
 node refuses new writes and keeps serving reads; any other storage error is fatal for the
@@ -38,6 +45,9 @@ from consensus.messages import Entry, Message, Ready, Role
 from storage.errors import WalFailedError, WalWriteError
 
 log = logging.getLogger("raftis.driver")
+
+# An fsync slower than this moves the log writes off the loop thread (see _sync_inline).
+SLOW_FSYNC_SECONDS = 0.05
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(list[bytes])
@@ -63,7 +73,12 @@ class RaftDriver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
         self._queue: list[Ready] = []  # Readys whose durability work has not started
-        self._writing = False  # a write (and fsync) is running on the storage thread
+        self._writing = False  # a write (and fsync) is running
+        self._io_busy = 0  # jobs submitted to the storage thread and not done
+        self._inline_depth = 0
+        # Log writes run on the loop thread while the disk is quick and the storage thread
+        # is idle; ``False`` always uses the storage thread.
+        self.inline_sync = True
         self._ticker: asyncio.TimerHandle | None = None
         self._stopped = False
         self.failed: BaseException | None = None
@@ -158,22 +173,71 @@ class RaftDriver:
         when it is done)."""
         if self._writing or not self._queue or self._stopped:
             return
-        batch, self._queue = self._queue, []
+        batch = self._queue
         if any(self.storage.needs_sync(rd) for rd in batch):
-            self._writing = True
-            self._submit(batch)
+            if self.storage_error is None and not self._io_busy and self._sync_inline():
+                if self._inline_depth:
+                    # Called from the end of an inline write: the next one starts on the
+                    # next loop turn, with whatever arrived meanwhile.
+                    self._loop.call_soon(self._write)  # type: ignore[union-attr]
+                    return
+                self._queue = []
+                self._writing = True
+                self._persist_inline(batch)
+            else:
+                self._queue = []
+                self._writing = True
+                self._submit(batch)
             return
-        # Nothing to fsync (at most a new commit index): write it inline.
-        try:
-            self.storage.persist_all(batch)
-        except Exception as exc:  # noqa: BLE001 - any storage error stops the write path
-            self._storage_failed(exc)
-            return
-        self._written(batch, None)
+        self._queue = []
+        # Nothing to fsync (at most a new commit index): it goes with the next write.
+        self.storage.defer(batch)
+        self._written(batch, None, None)
+
+    def _sync_inline(self) -> bool:
+        """Whether the next log write runs on the loop thread (see ``_persist_inline``): yes
+        while the disk is quick. When an fsync took longer than ``SLOW_FSYNC_SECONDS``, the
+        writes move to the storage thread until one is quick again, so a slow disk does not
+        stall heartbeats, read rounds and replies for long (a leader then still commits
+        with its followers' acknowledgements)."""
+        return self.inline_sync and self.fsync_last_ms < SLOW_FSYNC_SECONDS * 1000
 
     def _submit(self, batch: list[Ready]) -> None:
+        self._io_busy += 1
         fut = self._loop.run_in_executor(self.io, self._persist, batch)  # type: ignore[union-attr]
-        fut.add_done_callback(lambda f: self._written(batch, f))
+        fut.add_done_callback(lambda f: self._submitted_done(batch, f))
+
+    def _submitted_done(self, batch: list[Ready], fut: asyncio.Future[float]) -> None:
+        self._io_busy -= 1
+        exc = fut.exception()
+        self._written(batch, exc, 0.0 if exc is not None else fut.result())
+
+    def _persist_inline(self, batch: list[Ready]) -> None:
+        """Write and fsync on the event loop's own thread (see the module docstring). A
+        write error goes the same way as on the storage thread (retried there, or fatal)."""
+        t0 = time.perf_counter()
+        try:
+            self.storage.persist_all(batch)
+        except Exception as exc:  # noqa: BLE001 - sorted out by _written
+            self._written(batch, exc, 0.0)
+            return
+        self._inline_depth += 1
+        try:
+            self._written(batch, None, time.perf_counter() - t0)
+        finally:
+            self._inline_depth -= 1
+
+    def run_storage(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn`` on the storage thread, in order with the log writes (no log write runs
+        on the loop thread meanwhile)."""
+        self._io_busy += 1
+        fut = self._loop.run_in_executor(self.io, fn, *args)  # type: ignore[union-attr]
+
+        def done(_f: Any) -> None:
+            self._io_busy -= 1
+
+        fut.add_done_callback(done)
+        return fut
 
     def _persist(self, batch: list[Ready]) -> float:
         t0 = time.perf_counter()
@@ -192,7 +256,7 @@ class RaftDriver:
 
         def retry() -> None:
             if not self._stopped and self.failed is None:
-                self._submit(batch)
+                self._submit(batch)  # on the storage thread: a disk in trouble may also be slow
 
         self._loop.call_later(self.retry_seconds, retry)  # type: ignore[union-attr]
 
@@ -202,9 +266,9 @@ class RaftDriver:
         log.error("storage failed, this node stops taking part in the cluster: %s", exc)
         self.on_fatal(exc)
 
-    def _written(self, batch: list[Ready], fut: asyncio.Future[float] | None) -> None:
-        if fut is not None:
-            exc = fut.exception()
+    def _written(self, batch: list[Ready], exc: BaseException | None, took: float | None) -> None:
+        """``took`` is the write's duration, ``None`` for Readys that needed no write of their own."""
+        if took is not None:
             if exc is not None:
                 if isinstance(exc, WalWriteError) and not isinstance(exc, WalFailedError):
                     self._retry_later(batch, exc)
@@ -214,7 +278,6 @@ class RaftDriver:
             if self.storage_error is not None:
                 log.warning("the log is writable again; this node takes writes again")
                 self.storage_error = None
-            took = fut.result()
             self.fsyncs += 1
             self.fsync_seconds += took
             self.fsync_last_ms = took * 1000
@@ -234,7 +297,7 @@ class RaftDriver:
         # now, and the next write starts with everything that queued up meanwhile. (An
         # inline write has no fsync to catch up on: the next loop turn will do, and inline
         # writes never recurse.)
-        if fut is None:
+        if took is None:
             self.kick()
         else:
             self._process()

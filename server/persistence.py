@@ -60,6 +60,7 @@ class NodeStorage:
         hs = self.wal.recovered.hard_state
         self._synced_term_vote = (hs.term, hs.vote)
         self.syncs = 0
+        self._deferred_hs: HardState | None = None  # see defer()
 
     # -- start-up ------------------------------------------------------------------------------
     def recover(self, keyspace: Any) -> tuple[HardState | None, SnapshotMeta | None, list[Entry]]:
@@ -94,6 +95,15 @@ class NodeStorage:
         hs = rd.hard_state
         return hs is not None and (hs.term, hs.vote) != self._synced_term_vote
 
+    def defer(self, rds: list[Ready]) -> None:
+        """Readys that need no fsync (their only durable part is a new commit index): the
+        newest such hard state is written with the next write, or at close, instead of
+        costing a write of its own per batch. A commit index is only a hint after a crash
+        (the node learns it again), so writing it late loses nothing."""
+        for rd in rds:
+            if rd.hard_state is not None:
+                self._deferred_hs = rd.hard_state
+
     def persist(self, rd: Ready) -> None:
         self.persist_all([rd])
 
@@ -121,8 +131,12 @@ class NodeStorage:
                 if hs is not None and (hs.term, hs.vote) != synced:
                     synced = (hs.term, hs.vote)
                     must_sync = True
+        deferred = self._deferred_hs
+        if deferred is not None and not any(rd.hard_state is not None for rd in rds):
+            batches.append(Batch(entries=(), hard_state=deferred))
         if batches:
             self.wal.write_batches(batches)
+        self._deferred_hs = None
         # As etcd's MustSync: a new commit index alone need not be fsync'd at once (after a
         # crash it is learnt again from the leader); entries, term and vote must be.
         if must_sync:
@@ -197,6 +211,13 @@ class NodeStorage:
         return self._reader(meta).read_chunk(offset, max_bytes)
 
     def close(self) -> None:
+        if self._deferred_hs is not None:
+            try:
+                self.wal.write_batches([Batch(entries=(), hard_state=self._deferred_hs)])
+                self.wal.sync()
+            except Exception as e:  # noqa: BLE001 - only a hint is lost
+                log.warning("could not write the last commit index at close: %s", e)
+            self._deferred_hs = None
         with self._lock:
             for r in self._readers.values():
                 r.close()

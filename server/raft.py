@@ -53,6 +53,7 @@ log = logging.getLogger("raftis.raft")
 # A leader that cannot write its log for this long hands leadership to the most up-to-date
 # voter, so the cluster takes writes again while this node waits for its disk.
 STUCK_DISK_HANDOFF_SECONDS = 3.0
+MAX_INFLIGHT_APPENDS = 1  # see the core config in start()
 
 BLOCKED_LEADER_LOST = ErrorReply("TRYAGAIN leadership changed while the client was blocked; nothing was popped")
 
@@ -156,6 +157,10 @@ class RaftHost:
             id=cfg.node_id,
             election_tick=cfg.election_ticks,
             heartbeat_tick=cfg.heartbeat_ticks,
+            # One AppendEntries in flight per follower: what piles up meanwhile goes in the
+            # next one, so under load a follower gets fewer, larger appends (one fsync and one
+            # acknowledgement each) and the leader handles fewer messages.
+            max_inflight=MAX_INFLIGHT_APPENDS,
         )
         self.core = self._make_core(core_cfg, hard_state, snapshot, entries, bootstrap)
         self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,
@@ -404,9 +409,8 @@ class RaftHost:
         self.node.ops_stats.latency.add("snapshot", took * 1000)
         self.storage.note_snapshot(meta)  # type: ignore[union-attr]
         self.core.compact(meta)
-        loop = asyncio.get_running_loop()
         # The WAL is compacted on the storage thread, in order with the writes.
-        fut_c = loop.run_in_executor(self.driver.io, self.storage.compact_wal, meta.index, meta.term)  # type: ignore[union-attr]
+        fut_c = self.driver.run_storage(self.storage.compact_wal, meta.index, meta.term)  # type: ignore[union-attr]
 
         def done(_f: Any) -> None:
             for fut in waiters:

@@ -1,0 +1,60 @@
+"""NodeStorage: what a Ready's durability work writes, and when."""
+
+from __future__ import annotations
+
+from consensus.messages import Entry, HardState, Ready
+from server.persistence import NodeStorage
+
+
+def _open(path: str) -> NodeStorage:
+    return NodeStorage(str(path), cluster_id="c1", node_id=1)
+
+
+def test_a_commit_only_hard_state_is_written_with_the_next_write(tmp_path):
+    st = _open(tmp_path)
+    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2, data=b"a"),))])
+    size = st.wal._segments[-1].size
+    commit_only = Ready(hard_state=HardState(2, 1, 1))
+    assert not st.needs_sync(commit_only)
+    st.defer([commit_only])
+    assert st.wal._segments[-1].size == size  # nothing written for it by itself
+    st.persist_all([Ready(entries=(Entry(2, 2, data=b"b"),))])
+    st.wal.close()
+    st = _open(tmp_path)
+    hard, _, entries = st.recover(keyspace=None)
+    assert hard == HardState(2, 1, 1)
+    assert [e.index for e in entries] == [1, 2]
+    st.close()
+
+
+def test_a_newer_hard_state_replaces_the_deferred_one(tmp_path):
+    st = _open(tmp_path)
+    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
+    st.defer([Ready(hard_state=HardState(2, 1, 1))])
+    st.persist_all([Ready(hard_state=HardState(3, 0, 2), entries=(Entry(3, 3),))])
+    st.wal.close()
+    st = _open(tmp_path)
+    assert st.recover(keyspace=None)[0] == HardState(3, 0, 2)
+    st.close()
+
+
+def test_close_writes_the_deferred_commit_index(tmp_path):
+    st = _open(tmp_path)
+    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
+    st.defer([Ready(hard_state=HardState(2, 1, 2))])
+    st.close()
+    st = _open(tmp_path)
+    assert st.recover(keyspace=None)[0] == HardState(2, 1, 2)
+    st.close()
+
+
+def test_a_crash_loses_only_the_deferred_commit_index(tmp_path):
+    st = _open(tmp_path)
+    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
+    st.defer([Ready(hard_state=HardState(2, 1, 2))])
+    st.wal.close()  # the process dies: no NodeStorage.close
+    st = _open(tmp_path)
+    hard, _, entries = st.recover(keyspace=None)
+    assert (hard.term, hard.vote) == (2, 1) and hard.commit == 0
+    assert [e.index for e in entries] == [1, 2]
+    st.close()
