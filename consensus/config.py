@@ -19,6 +19,9 @@ class Config:
     max_size_per_msg: int = 1 << 20
     # AppendEntries in flight per follower in REPLICATE state.
     max_inflight: int = 256
+    # Read-index rounds (heartbeat rounds confirming leadership for reads) unanswered at
+    # once; reads arriving meanwhile share the next round.
+    max_read_rounds: int = 1
     # Proposals are refused while the leader's uncommitted tail holds this many bytes.
     max_uncommitted_bytes: int = 64 << 20
     pre_vote: bool = True
@@ -33,8 +36,8 @@ class Config:
             raise ValueError("node ids are >= 1")
         if self.heartbeat_tick <= 0 or self.election_tick <= self.heartbeat_tick:
             raise ValueError("need 0 < heartbeat_tick < election_tick")
-        if self.max_inflight <= 0 or self.snapshot_window <= 0 or self.snapshot_chunk_size <= 0:
-            raise ValueError("max_inflight, snapshot_window and snapshot_chunk_size must be > 0")
+        if self.max_inflight <= 0 or self.max_read_rounds <= 0 or self.snapshot_window <= 0 or self.snapshot_chunk_size <= 0:
+            raise ValueError("max_inflight, max_read_rounds, snapshot_window and snapshot_chunk_size must be > 0")
 
 
 class SnapshotSource(Protocol):

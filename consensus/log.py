@@ -194,6 +194,8 @@ class RaftLog:
             return
         if index > self.applied:
             raise ValueError(f"compact at {index} beyond applied {self.applied}")
+        if index > self.stable:
+            raise ValueError(f"compact at {index} beyond the durable log ({self.stable})")
         del self._entries[: index + 1 - self._offset]
         self._offset = index + 1
         self.snapshot_index = index

@@ -378,7 +378,7 @@ class RaftNode:
             or (pending is not None and pending is not self._snapshot_handed)
             or self.soft_state != self._prev_soft
             or self.hard_state != self._prev_hard
-            or (self.role == Role.LEADER and self._reads.has_queued())
+            or (self.role == Role.LEADER and self._read_round_due())
         )
 
     def ready(self) -> Ready:
@@ -389,7 +389,7 @@ class RaftNode:
         if self.role == Role.LEADER:
             if self._commit_dirty:
                 self._flush_commit()
-            if self._reads.has_queued():
+            if self._read_round_due():
                 self._start_read_round()
         soft = self.soft_state
         hard = self.hard_state
@@ -742,8 +742,16 @@ class RaftNode:
             return
         self._reads.add(requester, token, self._own_term_committed())
 
+    def _read_round_due(self) -> bool:
+        reads = self._reads
+        if self._single_voter():
+            return reads.has_queued()
+        return reads.can_start(self.config.max_read_rounds)
+
     def _start_read_round(self) -> None:
         if self._single_voter():
+            for requester, token, index in self._reads.take_rounds():
+                self._deliver_read(requester, token, index)
             self._release_reads(self._reads.take_queued(), self.log.committed)
             return
         ctx = self._reads.start_round(self.log.committed)

@@ -3,7 +3,8 @@
 A read is served at the commit index the leader had when it was sure it was still the
 leader. The leader is sure once a majority of voters answered a heartbeat sent after the
 read arrived. Reads are batched: everything queued when a round starts rides on that round,
-and one majority of answers releases all of them.
+and one majority of answers releases all of them. At most ``max_rounds`` rounds are out at
+once (see ``can_start``).
 
 Lifecycle of a request: ``add`` (queued) -> ``start_round`` (in a round with index =
 commit at that moment, heartbeat context = the round id) -> ``ack`` by a majority ->
@@ -56,6 +57,15 @@ class ReadIndexQueue:
     def has_queued(self) -> bool:
         return bool(self._queued)
 
+    def can_start(self, max_rounds: int) -> bool:
+        """Reads are queued and fewer than ``max_rounds`` rounds are unanswered. Reads that
+        arrive while a round is out wait for the next one, which starts as soon as that
+        round is answered: under load one round carries many reads instead of each loop
+        turn's few, at the cost of at most one more round trip of latency. A round whose
+        answers are lost is answered by the next periodic heartbeat (it carries the latest
+        round's context), so waiting reads are not stranded."""
+        return bool(self._queued) and len(self._rounds) < max_rounds
+
     def start_round(self, commit: int) -> int:
         """Put every queued read in a new round; returns its heartbeat context."""
         ctx = self._next_ctx
@@ -68,6 +78,13 @@ class ReadIndexQueue:
         """For a single-voter leader, which needs no round."""
         q, self._queued = self._queued, []
         return q
+
+    def take_rounds(self) -> list[tuple[int, object, int]]:
+        """Every read in an unanswered round, with its index: for a leader that became
+        the only voter (it needs no answers any more)."""
+        out = [(req, tok, r.index) for r in self._rounds for req, tok in r.requests]
+        self._rounds.clear()
+        return out
 
     def latest_ctx(self) -> int:
         return self._rounds[-1].ctx if self._rounds else 0

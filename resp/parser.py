@@ -50,7 +50,7 @@ _HEADER_LEN = [3 + len(str(i)) for i in range(4096)]
 # reader holding a half-read "*2000000000" takes many seconds.  So hiredis never sees a
 # '*' (or RESP3 '~', '>', '|') followed by six digits or more: the bytes from there on go
 # through the Python state machine, which allocates only for elements that arrived.
-_BIG_AGGREGATES = [re.compile(re.escape(c) + rb"[0-9]{6}") for c in (b"*", b"~", b">", b"|")]
+_BIG_AGGREGATE = re.compile(rb"[*~>|][0-9]{6}")
 
 
 class ProtocolError(Exception):
@@ -210,6 +210,26 @@ class RequestParser:
         """True when no partial request is held."""
         return not self._buf and self._argv is None
 
+    def parse(self, data: bytes) -> list[list[bytes]]:
+        """``feed(data)`` then ``get_commands()``. When nothing is buffered and ``data``
+        starts with whole commands, those are parsed straight from ``data`` (no copy into the
+        buffer): the common case of a client sending one request, or a pipeline, at a time."""
+        if self._buf or self._argv is not None or self._error is not None or not data or data[0] != 42:
+            self._buf += data
+            return self.get_commands()
+        out: list[list[bytes]] = []
+        n = len(data)
+        pos = self._fast(data, 0, n, out)  # type: ignore[arg-type]
+        if pos == n:
+            return out
+        self._buf += memoryview(data)[pos:]
+        try:
+            out += self.get_commands()
+        except ProtocolError as e:
+            e.commands = out + e.commands
+            raise
+        return out
+
     def get_commands(self) -> list[list[bytes]]:
         """Every complete command in the buffer, in order (possibly none)."""
         if self._error is not None:
@@ -251,15 +271,8 @@ class RequestParser:
 
     def _fast(self, buf: bytearray, pos: int, n: int, out: list[list[bytes]]) -> int:
         """Complete canonical multibulks from ``pos`` via hiredis; returns where it stopped."""
-        limit = n
-        star = _BIG_AGGREGATES[0].search(buf, pos)
-        if star is not None:
-            limit = star.start()
-        for c, pattern in zip(b"~>|", _BIG_AGGREGATES[1:], strict=True):
-            if buf.find(c, pos, limit) >= 0:
-                m = pattern.search(buf, pos, limit)
-                if m is not None:
-                    limit = m.start()
+        big = _BIG_AGGREGATE.search(buf, pos)
+        limit = n if big is None else big.start()
         if limit <= pos:
             return pos
         reader = self._reader

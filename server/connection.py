@@ -144,10 +144,9 @@ class ClientConnection(asyncio.Protocol):
         self.stats.net_in += len(data)
         t0 = time.perf_counter_ns()
         parser = self.parser
-        parser.feed(data)
         err = None
         try:
-            cmds = parser.get_commands()
+            cmds = parser.parse(data)
         except ProtocolError as e:
             cmds = e.commands or []
             err = str(e)
@@ -172,7 +171,8 @@ class ClientConnection(asyncio.Protocol):
         self.pump()
         if len(queue) + self.inflight > PIPELINE_HIGH:
             self._check_backlog()
-        self.flush()
+        if self.wbuf:
+            self.flush()
 
     # -- processing ------------------------------------------------------------------------
     def pump(self) -> None:

@@ -41,6 +41,7 @@ class Checker:
         self.commit_high = 0
         self.acked: dict[bytes, int] = {}  # proposal payload -> index where it was applied
         self._reads: dict[object, int] = {}
+        self._votes: dict[tuple[int, int], int] = {}  # (node id, term) -> durable vote
         self.reads_served = 0
         self.now = 0
 
@@ -56,6 +57,15 @@ class Checker:
             self._check_leader_completeness(node)
         elif known != node.id:
             self.fail(f"two leaders in term {node.term}: {known} and {node.id}")
+
+    def on_durable_vote(self, node_id: int, term: int, vote: int) -> None:
+        """One vote per node per term, across restarts: a durable vote never changes to
+        another candidate in the same term."""
+        if not vote:
+            return
+        known = self._votes.setdefault((node_id, term), vote)
+        if known != vote:
+            self.fail(f"node {node_id} voted for {known} and then for {vote} in term {term}")
 
     def on_leader_commit(self, node, previous_commit: int) -> None:
         if not self.check_commit_rule:

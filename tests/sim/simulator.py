@@ -107,6 +107,8 @@ class Simulation:
         self.seed = seed
         self.rng = rng = random.Random(seed)
         self.swarm = sw = Swarm.draw(rng)
+        # Drawn apart from the main stream, so older seeds keep their schedules.
+        sw.config["max_read_rounds"] = random.Random(seed * 7919 + 17).choice([1, 2, 1000])
         self.safety_steps = safety_steps
         self.liveness_steps = liveness_steps
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)
@@ -151,6 +153,9 @@ class Simulation:
             cl.crash(sn.id)
             cl.restart(sn.id)
             self.stats["crashes"] += 1
+        for sn in live:
+            hs = sn.storage.hard_state
+            cl.checker.on_durable_vote(sn.id, hs.term, hs.vote)
         if sw.p_reboot:
             # Restarts right after a node's vote for another candidate became durable: the
             # moment a forgotten vote would let it vote twice in one term.

@@ -110,6 +110,19 @@ def test_compact_keeps_suffix_and_term_of_snapshot():
         log.slice(3, 6)
 
 
+def test_compact_never_cuts_past_the_durable_log():
+    log = RaftLog()
+    log.append(ents(1, 10, 1))
+    log.take_unstable()
+    log.stable_to(4, 1)
+    log.commit_to(8)
+    log.applied_to(8)  # applied once handed: ahead of what is durable here
+    with pytest.raises(ValueError):
+        log.compact(5, 1)
+    log.compact(4, 1)
+    assert log.first_index == 5
+
+
 def test_restore_replaces_everything():
     log = RaftLog()
     log.append(ents(1, 4, 1))

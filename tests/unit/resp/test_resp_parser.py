@@ -217,3 +217,42 @@ def test_value_that_looks_like_a_big_header_still_parses():
     argv = [b"SET", b"*1234567", b"~9999999>1234567|7654321"]
     data = encode_command(argv) * 3
     assert parse_all(data) == [argv] * 3
+
+
+def _parse_in_chunks(wire: bytes, cuts: list[int], *, direct: bool) -> tuple[list, str | None]:
+    """Commands and the protocol error (if any), fed in chunks through ``parse`` (direct)
+    or ``feed`` + ``get_commands``."""
+    p = RequestParser()
+    got: list = []
+    prev = 0
+    try:
+        for cut in [*cuts, len(wire)]:
+            chunk = wire[prev:cut]
+            prev = cut
+            if direct:
+                got += p.parse(chunk)
+            else:
+                p.feed(chunk)
+                got += p.get_commands()
+    except ProtocolError as e:
+        return got + e.commands, e.message
+    return got, None
+
+
+tails = st.sampled_from([b"", b"*1\r\n*1\r\n", b"PING\r\n", b"*2\r\n$3\r\nGET", b"*0\r\n", b"*1234567\r\n",
+                         b"$5\r\nhello\r\n", b"*1\r\n$-3\r\n", b"\r\n\r\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(commands, tails, st.data())
+def test_parse_straight_from_the_data_agrees_with_the_buffered_path(cmds, tail, data):
+    wire = b"".join(encode_command(c) for c in cmds) + tail
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=6)))
+    assert _parse_in_chunks(wire, cuts, direct=True) == _parse_in_chunks(wire, cuts, direct=False)
+
+
+def test_parse_keeps_the_commands_before_an_error_in_the_same_data():
+    p = RequestParser()
+    with pytest.raises(ProtocolError) as info:
+        p.parse(encode_command([b"SET", b"k", b"v"]) + b"*1\r\n*1\r\n")
+    assert info.value.commands == [[b"SET", b"k", b"v"]]
