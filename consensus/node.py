@@ -376,10 +376,20 @@ class RaftNode:
             or self._read_states
             or self._chunks
             or (pending is not None and pending is not self._snapshot_handed)
-            or self.soft_state != self._prev_soft
-            or self.hard_state != self._prev_hard
-            or (self.role == Role.LEADER and self._read_round_due())
+            or self._soft_changed()
+            or self._hard_changed()
+            or (self.role == Role.LEADER and self._reads.has_queued() and self._read_round_due())
         )
+
+    # Field comparisons: has_ready and ready run several times per batch, and building the
+    # state objects just to compare them showed up in profiles.
+    def _soft_changed(self) -> bool:
+        prev = self._prev_soft
+        return self.role != prev.role or self.leader_id != prev.leader_id
+
+    def _hard_changed(self) -> bool:
+        prev = self._prev_hard
+        return self.term != prev.term or self.vote != prev.vote or self.log.committed != prev.commit
 
     def ready(self) -> Ready:
         """The next batch of work. May be called again before earlier Readys are advanced
@@ -391,8 +401,8 @@ class RaftNode:
                 self._flush_commit()
             if self._read_round_due():
                 self._start_read_round()
-        soft = self.soft_state
-        hard = self.hard_state
+        soft = self.soft_state if self._soft_changed() else None
+        hard = self.hard_state if self._hard_changed() else None
         msgs, after = self._msgs, self._msgs_after_persist
         if self.term > self._persisted_term:
             after = msgs + after
@@ -410,8 +420,8 @@ class RaftNode:
         else:
             committed = []
         rd = Ready(
-            soft_state=soft if soft != self._prev_soft else None,
-            hard_state=hard if hard != self._prev_hard else None,
+            soft_state=soft,
+            hard_state=hard,
             entries=tuple(entries),
             snapshot=snapshot,
             snapshot_chunks=tuple(self._chunks),
@@ -424,8 +434,10 @@ class RaftNode:
         self._msgs_after_persist = []
         self._chunks = []
         self._read_states = []
-        self._prev_soft = soft
-        self._prev_hard = hard
+        if soft is not None:
+            self._prev_soft = soft
+        if hard is not None:
+            self._prev_hard = hard
         if snapshot is not None:
             self._snapshot_handed = snapshot
         if rd.hard_state is not None or rd.entries or rd.snapshot is not None:

@@ -223,7 +223,7 @@ class Node:
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
         name = cmd.name
-        if not session.resp3 and session.extra and name not in SUBSCRIBED_OK and PubSub.count(session):
+        if not session.resp3 and "pubsub" in session.extra and name not in SUBSCRIBED_OK and PubSub.count(session):
             return Route.ERROR
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
             return Route.QUEUE
@@ -301,10 +301,7 @@ class Node:
     def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int) -> None:
         self._batch_cmds.append((db, argv))
         self._batch_slots.append((conn, seq))
-        size = 16
-        for a in argv:
-            size += len(a)
-        self._batch_bytes += size
+        self._batch_bytes += 16 + sum(map(len, argv))
         if self._batch_bytes >= MAX_BATCH_BYTES:
             self.flush_proposals()
         elif not self._batch_scheduled:
