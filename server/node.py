@@ -70,6 +70,10 @@ class _Waiters:
     term: int
     slots: list  # (conn, seq) or None per command of the entry
     deadline: float
+    # The entry's payload as proposed (now_ms, commands), when it holds only plain commands:
+    # the entry at this index and term is this node's own proposal (log matching), so
+    # applying it needs no decode of what was just encoded.
+    batch: tuple[int, list] | None = None
 
 
 TRYAGAIN_LOST = ErrorReply("TRYAGAIN leadership changed before the command was committed; it was not applied")
@@ -100,6 +104,7 @@ class Node:
         self._batch_slots: list = []
         self._batch_bytes = 0
         self._batch_scheduled = False
+        self._batch_plain = True  # no EXEC in the batch (see _Waiters.batch)
         self.waiters: dict[int, _Waiters] = {}
         # reads
         self._read_conns: list[ClientConnection] = []
@@ -290,6 +295,7 @@ class Node:
             return item
         queued, watches = item
         db = conn.session.db_index
+        self._batch_plain = False
         self._batch_cmds.append((db, queued, watches))
         self._batch_slots.append((conn, seq))
         self._batch_bytes += 16 + sum(len(a) for _, argv in queued for a in argv)
@@ -323,9 +329,11 @@ class Node:
         if not cmds:
             return
         slots = self._batch_slots
+        plain = self._batch_plain
         self._batch_cmds = []
         self._batch_slots = []
         self._batch_bytes = 0
+        self._batch_plain = True
         now = self.now_ms()
         if now < self.last_batch_ms:
             now = self.last_batch_ms
@@ -334,7 +342,8 @@ class Node:
         result = raft.core.propose([encode_batch(now, cmds)])
         if type(result) is Accepted:
             self.waiters[result.first_index] = _Waiters(raft.core.term, slots,
-                                                       time.monotonic() + self.cfg.command_timeout)
+                                                       time.monotonic() + self.cfg.command_timeout,
+                                                       (now, cmds) if plain else None)
             raft.driver.kick()
             return
         if type(result) is NotLeader:
@@ -367,11 +376,14 @@ class Node:
             if e.type == EntryType.CONF_CHANGE:
                 self.raft.on_conf_change_applied(e)
             elif e.data:
-                now_ms, cmds = decode_batch(e.data)
                 w = self.waiters.pop(e.index, None)
                 if w is not None and w.term != e.term:
                     self._fail_slots(w.slots, TRYAGAIN_LOST)
                     w = None
+                if w is not None and w.batch is not None:
+                    now_ms, cmds = w.batch
+                else:
+                    now_ms, cmds = decode_batch(e.data)
                 if now_ms > self.last_batch_ms:
                     self.last_batch_ms = now_ms
                 pos = 0

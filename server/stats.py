@@ -101,14 +101,21 @@ class SlowLog:
         self.entries = deque(self.entries, maxlen=n)
 
     def add(self, us: int, argv: list[bytes], session: Any) -> None:
-        args = list(argv[:32])
-        if len(argv) > 32:
-            args[-1] = b"... (%d more arguments)" % (len(argv) - 31)
-        args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in args]
+        # The arguments are shortened when read (``SlowLog.shown``): under a heavy pipeline
+        # most commands wait past the threshold, and most entries are pushed out unread.
         addr = getattr(session, "addr", "") or ""
         name = getattr(session, "name", b"") or b""
-        self.entries.appendleft([self.next_id, int(time.time()), us, args, addr.encode(), name])
+        self.entries.appendleft([self.next_id, int(time.time()), us, argv[:32], addr, name, len(argv)])
         self.next_id += 1
+
+    @staticmethod
+    def shown(entry: list[Any]) -> list[Any]:
+        """An entry as SLOWLOG GET shows it: at most 32 arguments of at most 128 bytes each."""
+        args = list(entry[3])
+        if entry[6] > 32:
+            args[-1] = b"... (%d more arguments)" % (entry[6] - 31)
+        args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in args]
+        return [entry[0], entry[1], entry[2], args, entry[4].encode(), entry[5]]
 
     def reset(self) -> None:
         self.entries.clear()

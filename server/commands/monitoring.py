@@ -7,6 +7,7 @@ from typing import Any
 from resp.types import OK, ErrorReply, SimpleString, Verbatim
 from server import errors
 from server.commands.registry import CONN, container, subcommand
+from server.stats import SlowLog
 
 _FLAGS = "admin noscript loading stale"  # LATENCY's (Redis gives SLOWLOG no "noscript")
 _SLOWLOG_FLAGS = "admin loading stale"
@@ -38,7 +39,7 @@ def slowlog_get(session: Any, argv: list[bytes]):
     entries = list(_stats(session).slowlog.entries)
     if count >= 0:
         entries = entries[:count]
-    return [[e[0], e[1], e[2], list(e[3]), e[4], e[5]] for e in entries]
+    return [SlowLog.shown(e) for e in entries]
 
 
 @subcommand("slowlog", "len", 2, _SLOWLOG_FLAGS, group="server", since="2.2.12")

@@ -3,7 +3,7 @@
 import time
 
 import server.commands  # noqa: F401 - registers the command table
-from server.stats import HIST_MIN_BIT, Histogram, NodeStats
+from server.stats import HIST_MIN_BIT, Histogram, NodeStats, SlowLog
 
 
 class _Session:
@@ -50,13 +50,14 @@ def test_slowlog_keeps_newest_first_and_truncates():
     s.slowlog.set_max_len(3)
     for i in range(5):
         s.record([b"SET", b"k%d" % i, b"x" * 200], time.perf_counter_ns(), b"+OK\r\n", _Session())
-    entries = list(s.slowlog.entries)
+    entries = [SlowLog.shown(e) for e in s.slowlog.entries]  # as SLOWLOG GET shows them
     assert [e[0] for e in entries] == [4, 3, 2]
     assert entries[0][3][1] == b"k4" and entries[0][3][2].endswith(b"... (72 more bytes)")
     assert entries[0][4] == b"127.0.0.1:5000" and entries[0][5] == b"worker"
     many = [b"DEL"] + [b"k"] * 40
     s.record(many, time.perf_counter_ns(), b":0\r\n", _Session())
-    assert len(s.slowlog.entries[0][3]) == 32 and s.slowlog.entries[0][3][-1] == b"... (10 more arguments)"
+    shown = SlowLog.shown(s.slowlog.entries[0])
+    assert len(shown[3]) == 32 and shown[3][-1] == b"... (10 more arguments)"
 
 
 def test_latency_monitor_threshold():
