@@ -294,9 +294,9 @@ class RaftDriver:
         if self.after_advance is not None:
             self.after_advance()
         # Straight on: what this write made committable (and the replies to it) goes out
-        # now, and the next write starts with everything that queued up meanwhile. (An
-        # inline write has no fsync to catch up on: the next loop turn will do, and inline
-        # writes never recurse.)
+        # now, and the next write starts with everything that queued up meanwhile (from the
+        # end of a write on the loop thread, on the next loop turn). Readys that needed no
+        # write have nothing to catch up on: the next loop turn will do.
         if took is None:
             self.kick()
         else:
