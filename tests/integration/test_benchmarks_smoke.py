@@ -63,3 +63,33 @@ def test_cpu_accounting_runs_and_sums_the_processes():
     assert sorted(roles) == ["(follower)", "(follower)", "(leader)"]
     assert any(ln.startswith("redis-benchmark") for ln in lines)
     assert "ops/s on" in lines[-1]
+
+
+def test_floor_compares_every_server_and_the_bare_one_answers_like_redis(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks.floor", "-n", "2000", "--repeat", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = done.stdout.split("vs redis", 1)[1].splitlines()[1:]
+    names = [" ".join(ln.split()[:-4]) for ln in table if ln.strip()]
+    assert names == ["redis (appendfsync always)", "bare-loop", "bare-thread", "raftis 1 node"]
+    for ln in table:
+        ops, _p50, cpu, _ratio = ln.split()[-4:]
+        assert float(ops.replace(",", "")) > 0 and float(cpu) > 0
+
+
+@pytest.mark.parametrize("mode", ["loop", "thread"])
+def test_bare_server_sets_gets_and_logs_durably(tmp_path, mode):
+    from benchmarks.floor import bare_server
+    from benchmarks.processes import ProcessSet
+
+    with ProcessSet() as procs:
+        srv = bare_server(procs, str(tmp_path), mode)
+        srv.start()
+        srv.wait_ping()
+        c = srv.client()
+        pipe = c.pipeline(transaction=False)
+        pipe.get("k").set("k", "v1").get("k").set("k", "v2")
+        assert pipe.execute() == [None, True, b"v1", True]
+        assert c.get("k") == b"v2"
+        with open(os.path.join(srv.dir, "log"), "rb") as f:
+            assert f.read() == b"2 k v1\n2 k v2\n"

@@ -1,0 +1,202 @@
+"""The floor on this machine: what a Python server that does almost nothing per command costs.
+
+    python -m benchmarks.floor                 # SET -P1 -c 50, 100,000 requests, 3 repeats
+    python -m benchmarks.floor -n 20000 --repeat 1
+
+Side by side, in one run, with ``redis-benchmark``: redis-server with ``appendfsync always``,
+a single Raftis node, and two bare servers built from the same parts as Raftis (uvloop,
+``asyncio.Protocol``, hiredis). A bare server keeps a dict, answers SET and GET only, and
+makes each loop turn's SETs durable with one log write and one ``fdatasync`` before it
+answers them; ``bare-loop`` does that on the event loop's thread, ``bare-thread`` hands the
+fdatasync to a thread and answers when it is done. For each: ops/s, p50, and the server's
+CPU per operation (user and system, every thread). What Raftis costs above ``bare-loop`` is
+its own Python: parsing and checking, routing, the Raft core, the log record, applying,
+the reply and the stats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.cpu import cpu_seconds  # noqa: E402
+from benchmarks.loadgen import Workload, run_load  # noqa: E402
+from benchmarks.processes import ProcessSet, free_ports, raise_on_sigterm  # noqa: E402
+from benchmarks.systems import RaftisCluster, Server, redis_server  # noqa: E402
+
+MODES = ("loop", "thread")
+
+
+# -- the bare server (run in its own process: python -m benchmarks.floor --serve ...) -----------
+
+def serve_bare(port: int, directory: str, mode: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import hiredis
+    import uvloop
+
+    data: dict[bytes, bytes] = {}
+    fd = os.open(os.path.join(directory, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    pool = ThreadPoolExecutor(max_workers=1)
+    state: dict = {"pending": [], "log": [], "scheduled": False, "writing": False, "loop": None}
+
+    def flush_turn() -> None:
+        state["scheduled"] = False
+        if state["writing"] or not state["pending"]:
+            return
+        pending, records = state["pending"], state["log"]
+        state["pending"], state["log"] = [], []
+        for conn, _ in pending:
+            conn.held = None  # later replies go with the next batch
+        os.write(fd, b"".join(records))
+        if mode == "loop":
+            os.fdatasync(fd)
+            answer(pending)
+            return
+        state["writing"] = True
+        fut = state["loop"].run_in_executor(pool, os.fdatasync, fd)
+        fut.add_done_callback(lambda _f: synced(pending))
+
+    def synced(pending: list) -> None:
+        state["writing"] = False
+        answer(pending)
+        if state["pending"]:
+            flush_turn()
+
+    def answer(pending: list) -> None:
+        for conn, replies in pending:
+            conn.waiting -= 1
+            if not conn.transport.is_closing():
+                conn.transport.write(b"".join(replies))
+
+    class Bare(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            self.reader = hiredis.Reader()
+            self.held: list[bytes] | None = None  # replies going out with the next batch
+            self.waiting = 0  # batches holding replies of this connection
+
+        def data_received(self, chunk: bytes) -> None:
+            self.reader.feed(chunk)
+            out = []
+            while (cmd := self.reader.gets()) is not False:
+                name = cmd[0].upper()
+                is_set = name == b"SET" and len(cmd) == 3
+                if is_set:
+                    data[cmd[1]] = cmd[2]
+                    state["log"].append(b"%d %s %s\n" % (len(cmd[2]), cmd[1], cmd[2]))
+                    reply = b"+OK\r\n"
+                elif name == b"GET" and len(cmd) == 2:
+                    v = data.get(cmd[1])
+                    reply = b"$-1\r\n" if v is None else b"$%d\r\n%s\r\n" % (len(v), v)
+                elif name == b"PING":
+                    reply = b"+PONG\r\n"
+                elif name == b"CONFIG":
+                    reply = b"*0\r\n"
+                else:
+                    reply = b"-ERR the bare server knows SET, GET and PING only\r\n"
+                if is_set or self.waiting:
+                    # A SET is answered once durable; anything after it waits its turn.
+                    if self.held is None:
+                        self.held = []
+                        self.waiting += 1
+                        state["pending"].append((self, self.held))
+                        if not state["scheduled"]:
+                            state["scheduled"] = True
+                            state["loop"].call_soon(flush_turn)
+                    self.held.append(reply)
+                else:
+                    out.append(reply)
+            if out:
+                self.transport.write(b"".join(out))
+
+    async def main() -> None:
+        state["loop"] = asyncio.get_running_loop()
+        server = await state["loop"].create_server(Bare, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    uvloop.run(main())
+
+
+def bare_server(procs: ProcessSet, root: str, mode: str) -> Server:
+    (port,) = free_ports(1)
+    d = os.path.join(root, f"bare-{mode}")
+    cmd = [sys.executable, "-m", "benchmarks.floor", "--serve", str(port), d, mode]
+    return Server(f"bare-{mode}", port, d, cmd, procs)
+
+
+# -- the comparison ----------------------------------------------------------------------------
+
+def measure(pid: int, port: int, workload: Workload, requests: int, clients: int) -> tuple[float, float, float]:
+    """ops/s, p50 ms and the server's CPU microseconds per operation for one load."""
+    before = cpu_seconds(pid)
+    result = run_load(port, workload, requests, clients)
+    after = cpu_seconds(pid)
+    cpu = (after[0] - before[0]) + (after[1] - before[1])
+    return result.ops, result.p50_ms, cpu * 1e6 / requests
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__.split("\n")[0])
+    p.add_argument("-n", "--requests", type=int, default=100_000)
+    p.add_argument("-c", "--clients", type=int, default=50)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--serve", nargs=3, metavar=("PORT", "DIR", "MODE"), help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve:
+        port, directory, mode = args.serve
+        if mode not in MODES:
+            raise SystemExit(f"mode must be one of {MODES}")
+        serve_bare(int(port), directory, mode)
+        return 0
+    raise_on_sigterm()
+    root = tempfile.mkdtemp(prefix="raftis-floor-")
+    procs = ProcessSet()
+    workload = Workload("set", 1)
+    results: dict[str, list[tuple[float, float, float]]] = {}
+    try:
+        servers = [redis_server(procs, root, "redis (appendfsync always)", aof=True),
+                   bare_server(procs, root, "loop"), bare_server(procs, root, "thread")]
+        for srv in servers:
+            srv.start()
+        for srv in servers:
+            srv.wait_ping()
+        raftis = RaftisCluster(procs, root, "raftis 1 node", 1).start()
+        node = raftis.leader()
+        targets = [(srv.name, srv) for srv in servers] + [("raftis 1 node", node)]
+        for r in range(args.repeat):
+            print(f"repeat {r + 1}/{args.repeat}", flush=True)
+            for name, srv in targets:
+                res = measure(srv.pid, srv.port, workload, args.requests, args.clients)
+                results.setdefault(name, []).append(res)
+                print(f"  {name:<28} {res[0]:>9,.0f} ops/s  p50 {res[1]:.3f} ms  {res[2]:6.1f} us/op", flush=True)
+    finally:
+        procs.close()
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"\nSET -P1 -c {args.clients} -n {args.requests}, medians of {args.repeat}; "
+          "CPU is the server process's user + system time per operation")
+    base = statistics.median(r[0] for r in results["redis (appendfsync always)"])
+    print(f"{'server':<28} {'ops/s':>9} {'p50 ms':>8} {'us/op':>7} {'vs redis':>9}")
+    for name, rows in results.items():
+        ops = statistics.median(r[0] for r in rows)
+        p50 = statistics.median(r[1] for r in rows)
+        cpu = statistics.median(r[2] for r in rows)
+        print(f"{name:<28} {ops:>9,.0f} {p50:>8.3f} {cpu:>7.1f} {ops / base:>9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
