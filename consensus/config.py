@@ -22,6 +22,9 @@ class Config:
     # Read-index rounds (heartbeat rounds confirming leadership for reads) unanswered at
     # once; reads arriving meanwhile share the next round.
     max_read_rounds: int = 1
+    # A read round's heartbeat goes to just enough voters for a majority (the ones that
+    # answered the newest round first) instead of every follower.
+    read_round_to_quorum: bool = True
     # Proposals are refused while the leader's uncommitted tail holds this many bytes.
     max_uncommitted_bytes: int = 64 << 20
     pre_vote: bool = True

@@ -55,7 +55,7 @@ from .messages import (
     TooManyUncommitted,
 )
 from .progress import FollowerProgress, ProgressState
-from .quorum import VoteResult, committed_index, has_quorum, vote_result
+from .quorum import VoteResult, committed_index, has_quorum, majority, vote_result
 from .readindex import ReadIndexQueue
 
 MT = MessageType
@@ -609,12 +609,14 @@ class RaftNode:
                 self._send_append(nid)
 
     def _bcast_heartbeat(self, ctx: int) -> None:
-        commit = self.log.committed
-        for nid, pr in self.progress.items():
+        for nid in self.progress:
             if nid != self.id:
-                self._send(
-                    Message(MT.HEARTBEAT, nid, self.id, self.term, commit=min(pr.match, commit), context=ctx)
-                )
+                self._send_heartbeat(nid, ctx)
+
+    def _send_heartbeat(self, to: int, ctx: int) -> None:
+        # A follower may lack entries up to our commit index: it learns at most its match.
+        commit = min(self.progress[to].match, self.log.committed)
+        self._send(Message(MT.HEARTBEAT, to, self.id, self.term, commit=commit, context=ctx))
 
     def _start_snapshot(self, to: int, pr: FollowerProgress) -> bool:
         meta = self.snapshot_meta
@@ -767,7 +769,27 @@ class RaftNode:
             self._release_reads(self._reads.take_queued(), self.log.committed)
             return
         ctx = self._reads.start_round(self.log.committed)
-        self._bcast_heartbeat(ctx)
+        if self.config.read_round_to_quorum:
+            self._send_read_round(ctx)
+        else:
+            self._bcast_heartbeat(ctx)
+
+    def _send_read_round(self, ctx: int) -> None:
+        """A read round needs the answers of a majority of voters, the leader included: send
+        its heartbeat to just enough voters, those that answered the newest round first
+        (ties by id). The rest are not woken for it. If one of them does not answer, the
+        next periodic heartbeat, which carries the newest round's context and goes to every
+        follower, completes the round, and the ones that answered it are asked next time."""
+        voters = self.membership.voters
+        need = majority(len(voters)) - (1 if self.id in voters else 0)
+        prs = self.progress
+        others = [nid for nid in voters if nid != self.id and nid in prs]
+        if need >= len(others):
+            self._bcast_heartbeat(ctx)
+            return
+        others.sort(key=lambda nid: (-prs[nid].read_ctx, nid))
+        for nid in others[:need]:
+            self._send_heartbeat(nid, ctx)
 
     def _release_reads(self, reqs: list, index: int) -> None:
         for requester, token in reqs:
@@ -827,6 +849,8 @@ class RaftNode:
             if pr.match < self.log.last_index:
                 self._send_append(m.from_)
             if m.context:
+                if m.context > pr.read_ctx:
+                    pr.read_ctx = m.context
                 released = self._reads.ack(m.from_, m.context, self.membership.voters)
                 for requester, token, index in released:
                     self._deliver_read(requester, token, index)

@@ -65,6 +65,7 @@ class FollowerProgress:
         "probe_sent",
         "inflights",
         "recent_active",
+        "read_ctx",
         "is_learner",
         "snapshot",
         "snapshot_size",
@@ -81,6 +82,7 @@ class FollowerProgress:
         self.probe_sent = False  # PROBE: one message is out, wait for its answer
         self.inflights = Inflights(max_inflight)
         self.recent_active = False  # heard from since the last check-quorum round
+        self.read_ctx = 0  # the newest read round (heartbeat context) this peer answered
         self.is_learner = is_learner
         # SNAPSHOT state: which snapshot, how many bytes, sent and acknowledged so far.
         self.snapshot: SnapshotMeta | None = None

@@ -108,7 +108,9 @@ class Simulation:
         self.rng = rng = random.Random(seed)
         self.swarm = sw = Swarm.draw(rng)
         # Drawn apart from the main stream, so older seeds keep their schedules.
-        sw.config["max_read_rounds"] = random.Random(seed * 7919 + 17).choice([1, 2, 1000])
+        side = random.Random(seed * 7919 + 17)
+        sw.config["max_read_rounds"] = side.choice([1, 2, 1000])
+        sw.config["read_round_to_quorum"] = side.choice([True, False])
         self.safety_steps = safety_steps
         self.liveness_steps = liveness_steps
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)

@@ -229,7 +229,7 @@ def test_follower_read_is_forwarded_and_answered():
 
 
 def test_leader_batches_reads_into_one_heartbeat_round():
-    n = elect_leader()
+    n = elect_leader(read_round_to_quorum=False)
     n.step(Message(MT.APPEND_RESP, 1, 2, n.term, index=n.log.last_index))
     flush(n)
     for t in range(5):
@@ -241,6 +241,66 @@ def test_leader_batches_reads_into_one_heartbeat_round():
     n.step(Message(MT.HEARTBEAT_RESP, 1, 3, n.term, context=hbs[0].context))
     rd = n.ready()
     assert [r.token for r in rd.read_states] == [0, 1, 2, 3, 4]
+
+
+def _read_round(n, tokens):
+    for t in tokens:
+        n.read_index(t)
+    rd = n.ready()
+    n.advance(rd)
+    return [m for m in rd.messages if m.type == MT.HEARTBEAT]
+
+
+def test_a_read_round_asks_just_a_majority_and_falls_back_to_the_periodic_heartbeat():
+    n = elect_leader()  # three voters: the leader and one follower make a majority
+    n.step(Message(MT.APPEND_RESP, 1, 2, n.term, index=n.log.last_index))
+    n.step(Message(MT.APPEND_RESP, 1, 3, n.term, index=n.log.last_index))
+    flush(n)
+    hbs = _read_round(n, [0, 1])
+    assert [m.to for m in hbs] == [2]  # nobody answered a round yet: by id
+    # Node 2 does not answer. Reads that arrive meanwhile wait for the next round.
+    assert _read_round(n, [2]) == []
+    # The periodic heartbeat goes to everyone with the newest round's context.
+    for _ in range(n.config.heartbeat_tick):
+        n.tick()
+    rd = n.ready()
+    n.advance(rd)
+    periodic = [m for m in rd.messages if m.type == MT.HEARTBEAT]
+    assert sorted(m.to for m in periodic) == [2, 3] and {m.context for m in periodic} == {hbs[0].context}
+    n.step(Message(MT.HEARTBEAT_RESP, 1, 3, n.term, context=hbs[0].context))
+    rd = n.ready()
+    n.advance(rd)
+    assert [r.token for r in rd.read_states] == [0, 1]
+    # The queued read's round goes to node 3 now: it answered the newest round.
+    nxt = [m for m in rd.messages if m.type == MT.HEARTBEAT]
+    assert [m.to for m in nxt] == [3] and nxt[0].context > hbs[0].context
+    n.step(Message(MT.HEARTBEAT_RESP, 1, 3, n.term, context=nxt[0].context))
+    rd = n.ready()
+    assert [r.token for r in rd.read_states] == [2]
+
+
+def test_a_read_round_asks_two_of_four_followers_in_a_five_node_cluster():
+    five = Membership(frozenset({1, 2, 3, 4, 5}), frozenset(), {i: str(i) for i in range(1, 6)})
+    n = node(1, five)
+    flush(n)
+    n.campaign()
+    flush(n)
+    for voter in (2, 3):
+        n.step(Message(MT.PRE_VOTE_RESP, 1, voter, n.term + 1))
+    flush(n)
+    for voter in (2, 3):
+        n.step(Message(MT.VOTE_RESP, 1, voter, n.term))
+    flush(n)
+    for voter in (2, 3, 4, 5):
+        n.step(Message(MT.APPEND_RESP, 1, voter, n.term, index=n.log.last_index))
+    flush(n)
+    assert n.role == Role.LEADER
+    hbs = _read_round(n, [7])
+    assert sorted(m.to for m in hbs) == [2, 3]
+    n.step(Message(MT.HEARTBEAT_RESP, 1, 2, n.term, context=hbs[0].context))
+    assert n.ready().read_states == ()  # the leader and one follower are not a majority of five
+    n.step(Message(MT.HEARTBEAT_RESP, 1, 3, n.term, context=hbs[0].context))
+    assert [r.token for r in n.ready().read_states] == [7]
 
 
 def test_follower_snapshot_chunks_in_order_duplicates_and_gaps():
