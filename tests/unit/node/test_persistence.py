@@ -10,6 +10,14 @@ def _open(path: str) -> NodeStorage:
     return NodeStorage(str(path), cluster_id="c1", node_id=1)
 
 
+def _two_entries_then_deferred_commit(path: str, commit: int) -> NodeStorage:
+    """Entries 1-2 of term 2 written with a vote for node 1, then commit ``commit`` deferred."""
+    st = _open(path)
+    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
+    st.defer([Ready(hard_state=HardState(2, 1, commit))])
+    return st
+
+
 def test_a_commit_only_hard_state_is_written_with_the_next_write(tmp_path):
     st = _open(tmp_path)
     st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2, data=b"a"),))])
@@ -28,9 +36,7 @@ def test_a_commit_only_hard_state_is_written_with_the_next_write(tmp_path):
 
 
 def test_a_newer_hard_state_replaces_the_deferred_one(tmp_path):
-    st = _open(tmp_path)
-    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
-    st.defer([Ready(hard_state=HardState(2, 1, 1))])
+    st = _two_entries_then_deferred_commit(tmp_path, 1)
     st.persist_all([Ready(hard_state=HardState(3, 0, 2), entries=(Entry(3, 3),))])
     st.wal.close()
     st = _open(tmp_path)
@@ -39,20 +45,14 @@ def test_a_newer_hard_state_replaces_the_deferred_one(tmp_path):
 
 
 def test_close_writes_the_deferred_commit_index(tmp_path):
-    st = _open(tmp_path)
-    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
-    st.defer([Ready(hard_state=HardState(2, 1, 2))])
-    st.close()
+    _two_entries_then_deferred_commit(tmp_path, 2).close()
     st = _open(tmp_path)
     assert st.recover(keyspace=None)[0] == HardState(2, 1, 2)
     st.close()
 
 
 def test_a_crash_loses_only_the_deferred_commit_index(tmp_path):
-    st = _open(tmp_path)
-    st.persist_all([Ready(hard_state=HardState(2, 1, 0), entries=(Entry(1, 2), Entry(2, 2)))])
-    st.defer([Ready(hard_state=HardState(2, 1, 2))])
-    st.wal.close()  # the process dies: no NodeStorage.close
+    _two_entries_then_deferred_commit(tmp_path, 2).wal.close()  # the process dies: no NodeStorage.close
     st = _open(tmp_path)
     hard, _, entries = st.recover(keyspace=None)
     assert (hard.term, hard.vote) == (2, 1) and hard.commit == 0
