@@ -23,6 +23,11 @@ replication and replies to committed writes do not wait behind a slow disk; the 
 keeps anything that depends on durability (acknowledgements, a new term's messages, its
 own match index) until ``advance``.
 
+A leader whose followers alone make a majority (two of them in a 3-node cluster) holds its
+own writes instead (see ``_can_hold``): the followers' acknowledgements commit the entries,
+and the leader writes its log every ``HOLD_MAX_SECONDS``, or as soon as a held entry waits
+uncommitted, or when a new term, a vote or a snapshot must be written.
+
 A write error the WAL recovered from (disk full, EIO) is retried every second while the
 node refuses new writes and keeps serving reads; any other storage error is fatal for the
 write path: the node stops taking part (it cannot promise durability any more) and
@@ -34,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -42,12 +48,21 @@ import msgspec
 
 from consensus.codec import decode_message, encode_message
 from consensus.messages import Entry, Message, Ready, Role
+from consensus.progress import ProgressState
 from storage.errors import WalFailedError, WalWriteError
 
 log = logging.getLogger("raftis.driver")
 
 # An fsync slower than this moves the log writes off the loop thread (see _sync_inline).
 SLOW_FSYNC_SECONDS = 0.05
+# A leader whose followers alone make a majority holds its own log writes (see _can_hold):
+# it writes them once an entry it holds has waited this long without being committed (a
+# follower is slow or gone), and then holds nothing for HOLD_OFF_SECONDS;
+HOLD_STALL_SECONDS = 0.02
+HOLD_OFF_SECONDS = 1.0
+# and in any case once the oldest held Ready is this old, or the held entries this large.
+HOLD_MAX_SECONDS = 0.1
+HOLD_MAX_BYTES = 4 * 1024 * 1024
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(list[bytes])
@@ -79,6 +94,18 @@ class RaftDriver:
         # Log writes run on the loop thread while the disk is quick and the storage thread
         # is idle; ``False`` always uses the storage thread.
         self.inline_sync = True
+        # A leader holds its own log writes while its followers alone make a majority
+        # (see _can_hold); ``False`` writes every Ready at once.
+        self.hold_leader_writes = True
+        self._held: list[Ready] = []  # Readys held back, in order, neither written nor advanced
+        self._held_marks: deque[tuple[float, int]] = deque()  # (when held, last entry index)
+        self._held_since = 0.0
+        self._held_bytes = 0
+        self._held_timer: asyncio.TimerHandle | None = None
+        self._release = False  # write what is held with the next write
+        self._hold_off_until = 0.0
+        self.held_writes = 0  # Readys that were held (INFO)
+        self.hold_stalls = 0  # times a held entry waited HOLD_STALL_SECONDS uncommitted
         self._ticker: asyncio.TimerHandle | None = None
         self._stopped = False
         self.failed: BaseException | None = None
@@ -107,10 +134,21 @@ class RaftDriver:
         self._stopped = True
         if self._ticker is not None:
             self._ticker.cancel()
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
 
     def close(self) -> None:
         self.stop()
         self.io.shutdown(wait=True)
+        held, self._held = self._held, []
+        if held and self.failed is None:
+            # Not needed for safety (what is committed is durable on a majority), but a node
+            # that stops cleanly keeps its whole log.
+            try:
+                self.storage.persist_all(held)
+            except Exception as e:  # noqa: BLE001
+                log.warning("could not write the held log entries at close: %s", e)
 
     def _tick(self) -> None:
         if self._stopped:
@@ -170,10 +208,18 @@ class RaftDriver:
 
     def _write(self) -> None:
         """Start writing everything queued, unless a write is running (it picks the queue up
-        when it is done)."""
-        if self._writing or not self._queue or self._stopped:
+        when it is done), or hold it (see ``_can_hold``)."""
+        if self._writing or self._stopped:
             return
-        batch = self._queue
+        queue = self._queue
+        if not queue and not (self._held and self._release):
+            return
+        if not self._release and self._can_hold(queue) and (self._held or any(rd.entries for rd in queue)):
+            self._hold(queue)
+            if not self._release:
+                return
+            queue = self._queue
+        batch = self._held + queue if self._held else queue
         if any(self.storage.needs_sync(rd) for rd in batch):
             if self.storage_error is None and not self._io_busy and self._sync_inline():
                 if self._inline_depth:
@@ -181,18 +227,119 @@ class RaftDriver:
                     # next loop turn, with whatever arrived meanwhile.
                     self._loop.call_soon(self._write)  # type: ignore[union-attr]
                     return
-                self._queue = []
-                self._writing = True
+                self._take()
                 self._persist_inline(batch)
             else:
-                self._queue = []
-                self._writing = True
+                self._take()
                 self._submit(batch)
             return
         self._queue = []
         # Nothing to fsync (at most a new commit index): it goes with the next write.
         self.storage.defer(batch)
         self._written(batch, None, None)
+
+    def _take(self) -> None:
+        """A write of the queue (and of everything held) starts."""
+        self._queue = []
+        self._writing = True
+        self._release = False
+        if self._held:
+            self._held = []
+            self._held_marks.clear()
+            self._held_bytes = 0
+            self._held_since = 0.0
+            if self._held_timer is not None:
+                self._held_timer.cancel()
+                self._held_timer = None
+
+    # -- a leader's held writes ----------------------------------------------------------------
+    def _can_hold(self, batch: list[Ready]) -> bool:
+        """Whether this leader may hold ``batch`` back instead of writing it now.
+
+        Raft counts a leader's own log towards a majority only once it is durable (the core
+        moves the leader's match index at ``advance``), so while the followers alone make a
+        majority their acknowledgements commit the entries without the leader's write (Raft
+        thesis §10.2.1). The leader then writes its log once per ``HOLD_MAX_SECONDS`` instead
+        of once per batch: it spends no CPU on an fsync per batch and its event loop never
+        waits for its disk. What is committed is durable on a majority all the same; a
+        leader that crashes loses only entries it holds, which it learns again as a follower.
+
+        Only entries and a new commit index are held. A new term or vote, a snapshot, and a
+        Ready with messages to send after persisting are written at once, together with
+        everything held before them; so is everything once a held entry waits
+        ``HOLD_STALL_SECONDS`` uncommitted (a follower is slow or gone: the leader's own
+        write counts again, and nothing is held for ``HOLD_OFF_SECONDS``)."""
+        if not self.hold_leader_writes or self.storage_error is not None:
+            return False
+        core = self.core
+        if core.role != Role.LEADER:
+            return False
+        voters = core.membership.voters
+        need = len(voters) // 2 + 1
+        me = core.id
+        progress = core.progress
+        for nid in voters:
+            if nid != me:
+                pr = progress.get(nid)
+                if pr is not None and pr.state == ProgressState.REPLICATE:
+                    need -= 1
+        if need > 0:
+            return False
+        if self._hold_off_until and time.monotonic() < self._hold_off_until:
+            return False
+        synced = self.storage.synced_term_vote
+        for rd in batch:
+            if rd.persisted_messages or rd.snapshot is not None or rd.snapshot_chunks:
+                return False
+            hs = rd.hard_state
+            if hs is not None and (hs.term, hs.vote) != synced:
+                return False
+        return True
+
+    def _hold(self, batch: list[Ready]) -> None:
+        now = time.monotonic()
+        if not self._held:
+            self._held_since = now
+        held = self._held
+        marks = self._held_marks
+        size = self._held_bytes
+        for rd in batch:
+            held.append(rd)
+            if rd.entries:
+                marks.append((now, rd.entries[-1].index))
+                for e in rd.entries:
+                    size += len(e.data)
+        self._held_bytes = size
+        self.held_writes += len(batch)
+        self._queue = []
+        if size >= HOLD_MAX_BYTES:
+            self._release = True
+        elif self._held_timer is None:
+            self._held_timer = self._loop.call_later(HOLD_STALL_SECONDS, self._check_held)  # type: ignore[union-attr]
+
+    def _check_held(self) -> None:
+        """Write what is held once a held entry waited too long uncommitted, or the oldest
+        held Ready is old enough, or this node is no longer the leader."""
+        self._held_timer = None
+        if not self._held or self._stopped:
+            return
+        now = time.monotonic()
+        committed = self.core.log.committed
+        marks = self._held_marks
+        while marks and marks[0][1] <= committed:
+            marks.popleft()
+        stalled = bool(marks) and now - marks[0][0] >= HOLD_STALL_SECONDS
+        if stalled or now - self._held_since >= HOLD_MAX_SECONDS or self.core.role != Role.LEADER:
+            if stalled:
+                self.hold_stalls += 1
+                self._hold_off_until = now + HOLD_OFF_SECONDS
+            self._release = True
+            self._write()
+            return
+        due = self._held_since + HOLD_MAX_SECONDS
+        if marks:
+            due = min(due, marks[0][0] + HOLD_STALL_SECONDS)
+        self._held_timer = self._loop.call_later(max(due - now, 0.0005), self._check_held)  # type: ignore[union-attr]
 
     def _sync_inline(self) -> bool:
         """Whether the next log write runs on the loop thread (see ``_persist_inline``): yes

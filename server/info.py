@@ -246,6 +246,8 @@ def raft_section(node: Any) -> str:
         ("fsyncs", d.fsyncs if d else 0),
         ("fsync_avg_ms", f"{(d.fsync_seconds / d.fsyncs * 1000) if d and d.fsyncs else 0:.3f}"),
         ("fsync_last_ms", f"{d.fsync_last_ms if d else 0:.3f}"),
+        ("held_writes", d.held_writes if d else 0),
+        ("hold_stalls", d.hold_stalls if d else 0),
         ("proposals_pending", len(node.waiters)),
         ("last_snapshot_index", raft.last_snapshot_index),
         ("last_snapshot_seconds", f"{raft.last_snapshot_seconds:.3f}"),

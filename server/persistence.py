@@ -95,6 +95,11 @@ class NodeStorage:
         hs = rd.hard_state
         return hs is not None and (hs.term, hs.vote) != self._synced_term_vote
 
+    @property
+    def synced_term_vote(self) -> tuple[int, int]:
+        """The term and vote that are durable."""
+        return self._synced_term_vote
+
     def defer(self, rds: list[Ready]) -> None:
         """Readys that need no fsync (their only durable part is a new commit index): the
         newest such hard state is written with the next write, or at close, instead of

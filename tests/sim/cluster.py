@@ -37,7 +37,7 @@ class SimNode:
         self.storage = SimStorage()
         self.node: RaftNode | None = None
         # Readys being written, oldest first: (ready, step it completes, term before its entries).
-        self.persisting: list[tuple[Ready, int, int | None]] = []
+        self.persisting: list[tuple[Ready, int, int | None, bool]] = []  # (Ready, due, prev term, held)
         self.seen_vote = (0, 0)  # the durable (term, vote) the fault injector last saw
         self.applied = 0
         self.hash = 0
@@ -79,6 +79,7 @@ class SimCluster:
         self.net = net or SimNetwork(rng)
         self.persist_delay = persist_delay
         self.pipeline = pipeline
+        self.leader_hold = 0  # steps a leader may hold its own writes (server.driver); 0: never
         self.ticking = ticking
         self.now = 0
         self.checker = Checker()
@@ -244,11 +245,13 @@ class SimCluster:
     def _drive(self, sn: SimNode) -> None:
         inflight = sn.persisting
         while inflight and inflight[0][1] <= self.now:
-            rd, _, prev = inflight.pop(0)
+            rd, _, prev, _ = inflight.pop(0)
             self._complete(sn, rd, prev)
         for _ in range(4):
             n = sn.node
-            if n is None or not n.has_ready() or len(inflight) >= self.pipeline:
+            if n is None or not n.has_ready():
+                return
+            if len(inflight) >= self.pipeline and sum(1 for x in inflight if not x[3]) >= self.pipeline:
                 return
             rd = n.ready()
             prev = n.log.term_at(rd.entries[0].index - 1) if rd.entries else None
@@ -262,11 +265,30 @@ class SimCluster:
                 continue
             lo, hi = self.persist_delay
             delay = self.rng.randint(lo, hi) if hi > lo else lo
+            held = self.leader_hold > 0 and self._holdable(sn, rd)
+            if held:
+                # A leader holding its own writes (server.driver): they complete much later,
+                # outside the pipeline's limit, and the core goes on meanwhile.
+                delay += self.rng.randint(0, self.leader_hold)
             at = max(self.now + delay, inflight[-1][1] if inflight else 0)  # writes complete in order
+            if not held:
+                # A write that cannot be held takes everything held before it along.
+                for i, x in enumerate(inflight):
+                    if x[1] > at:
+                        inflight[i] = (x[0], at, x[2], x[3])
             if at <= self.now and not inflight:
                 self._complete(sn, rd, prev)
             else:
-                inflight.append((rd, at, prev))
+                inflight.append((rd, at, prev, held))
+
+    @staticmethod
+    def _holdable(sn: SimNode, rd: Ready) -> bool:
+        """What server.driver lets a leader hold: entries and a new commit index only."""
+        n = sn.node
+        if n.role != Role.LEADER or rd.persisted_messages or rd.snapshot is not None or rd.snapshot_chunks:
+            return False
+        hs, durable = rd.hard_state, sn.storage.hard_state
+        return hs is None or (hs.term, hs.vote) == (durable.term, durable.vote)
 
     def _complete(self, sn: SimNode, rd: Ready, prev: int | None) -> None:
         sn.storage.persist(rd)

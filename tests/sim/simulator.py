@@ -111,12 +111,14 @@ class Simulation:
         side = random.Random(seed * 7919 + 17)
         sw.config["max_read_rounds"] = side.choice([1, 2, 1000])
         sw.config["read_round_to_quorum"] = side.choice([True, False])
+        leader_hold = side.choice([0, 0, 10, 40])
         self.safety_steps = safety_steps
         self.liveness_steps = liveness_steps
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)
         self.cluster = SimCluster(rng, voters=sw.voters, node_cls=node_cls, config=sw.config, net=net,
                                   persist_delay=sw.persist_delay, pipeline=sw.pipeline)
         self.cluster.clock_skew = sw.clock_skew
+        self.cluster.leader_hold = leader_hold
         for sn in self.cluster.nodes.values():
             sn.tick_prob = 1.0 - rng.random() * sw.clock_skew
         self._payload = 0
@@ -281,7 +283,7 @@ class Simulation:
         # A lagging node catches up the same way.
         live = cl.live()
         backlog = max(sn.node.log.last_index for sn in live) - min(sn.applied for sn in live)
-        per_entry = 2 * self.swarm.max_delay + 2 * self.swarm.persist_delay[1] + 4
+        per_entry = 2 * self.swarm.max_delay + 2 * self.swarm.persist_delay[1] + self.cluster.leader_hold + 4
         budget = self.liveness_steps + backlog * per_entry
         deadline = cl.now + budget
         final: list[bytes] = []

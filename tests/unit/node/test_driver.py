@@ -1,5 +1,6 @@
 """RaftDriver: where log writes run (the loop thread while the disk is quick, the storage
-thread after a slow fsync) and that both ways make proposals durable and committed."""
+thread after a slow fsync) and that both ways make proposals durable and committed; and a
+leader holding its own writes while its followers alone make a majority."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import time
 import pytest
 
 import server.driver as driver_mod
+from consensus.codec import decode_message, encode_message
 from consensus.config import Config
-from consensus.messages import Accepted, Membership, Role
+from consensus.messages import Accepted, Membership, Message, MessageType, Role
 from consensus.node import RaftNode
-from server.driver import RaftDriver
+from server.driver import RaftDriver, _dec, _enc
 
 
 class RecordingStorage:
@@ -25,17 +27,25 @@ class RecordingStorage:
         self.delay = 0.0
         self.written: list[int] = []
         self.deferred = 0
+        self.synced_term_vote = (0, 0)
+        self.calls: list[tuple[list[int], int]] = []  # per persist_all: entry indexes, newest term
 
     def needs_sync(self, rd) -> bool:
         hs = rd.hard_state
-        return bool(rd.entries) or rd.snapshot is not None or (hs is not None and hs.commit == 0)
+        return bool(rd.entries) or rd.snapshot is not None or (
+            hs is not None and (hs.term, hs.vote) != self.synced_term_vote)
 
     def persist_all(self, rds) -> None:
         self.threads.append(threading.current_thread().name)
         if self.delay:
             time.sleep(self.delay)
+        call: list[int] = []
         for rd in rds:
-            self.written += [e.index for e in rd.entries]
+            call += [e.index for e in rd.entries]
+            if rd.hard_state is not None:
+                self.synced_term_vote = (rd.hard_state.term, rd.hard_state.vote)
+        self.written += call
+        self.calls.append((call, self.synced_term_vote[0]))
 
     def defer(self, rds) -> None:
         self.deferred += len(rds)
@@ -93,5 +103,126 @@ async def test_writes_run_inline_until_an_fsync_is_slow_then_on_the_storage_thre
         await _propose_and_wait(core, drv, applied)  # quick again: back on the loop thread
         assert storage.threads[-1] == main
         assert storage.deferred  # the commit-only hard states were never written by themselves
+    finally:
+        drv.close()
+
+
+class Followers:
+    """Nodes 2 and 3 in memory: the leader's transport. They persist at once, answer the
+    leader through its driver, and never campaign (nothing ticks them)."""
+
+    def __init__(self, membership: Membership) -> None:
+        self.cores = {i: RaftNode(Config(id=i, election_tick=1000, heartbeat_tick=1), random.Random(i),
+                                  bootstrap_membership=membership) for i in (2, 3)}
+        self.drv: RaftDriver | None = None
+        self.down: set[int] = set()
+
+    def send(self, peer: int, data: bytes) -> None:
+        if peer not in self.down:
+            asyncio.get_running_loop().call_soon(self._deliver, peer, data)
+
+    def _deliver(self, peer: int, data: bytes) -> None:
+        core = self.cores[peer]
+        for raw in _dec.decode(data):
+            core.step(decode_message(raw))
+        while core.has_ready():
+            rd = core.ready()
+            out = [m for m in rd.messages + rd.persisted_messages if m.to == 1]
+            core.advance(rd)
+            if out and peer not in self.down:
+                self.drv.on_peer_batch(peer, _enc.encode([encode_message(m) for m in out]))
+
+
+async def _three_nodes(storage: RecordingStorage) -> tuple[RaftNode, RaftDriver, list[int], Followers]:
+    members = Membership(voters=frozenset({1, 2, 3}))
+    core = RaftNode(Config(id=1, election_tick=2, heartbeat_tick=1), random.Random(1), bootstrap_membership=members)
+    followers = Followers(members)
+    applied: list[int] = []
+    drv = RaftDriver(core, storage, followers, tick_ms=10,
+                     apply=lambda ents: applied.extend(e.index for e in ents),
+                     install_snapshot=lambda s: None, on_read_states=lambda rs: None,
+                     on_soft_state=lambda s: None, on_fatal=lambda e: None)
+    followers.drv = drv
+    drv.start()
+    for _ in range(300):
+        if core.role == Role.LEADER and core.commit >= core.log.last_index and drv._can_hold([]):
+            break
+        await asyncio.sleep(0.01)
+    assert core.role == Role.LEADER and drv._can_hold([])
+    return core, drv, applied, followers
+
+
+async def _until(cond, what: str) -> None:
+    for _ in range(300):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(what)
+
+
+@pytest.mark.asyncio
+async def test_a_leader_holds_its_writes_while_the_followers_make_a_majority(monkeypatch):
+    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 1.0)
+    storage = RecordingStorage()
+    core, drv, applied, _ = await _three_nodes(storage)
+    try:
+        idx = await _propose_and_wait(core, drv, applied)
+        # Committed and applied by the followers' acknowledgements alone: the leader's own
+        # copy is neither written nor counted yet.
+        assert idx not in storage.written and core.log.stable < idx and drv.held_writes
+        await _until(lambda: idx in storage.written, "the held write never happened")
+        assert core.log.stable >= idx  # written, then advanced: the leader's copy counts
+        assert drv.hold_stalls == 0
+    finally:
+        drv.close()
+
+
+@pytest.mark.asyncio
+async def test_a_held_write_goes_out_when_a_follower_is_gone_and_holding_stops(monkeypatch):
+    monkeypatch.setattr(driver_mod, "HOLD_STALL_SECONDS", 0.03)
+    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 5.0)
+    storage = RecordingStorage()
+    core, drv, applied, followers = await _three_nodes(storage)
+    try:
+        followers.down.add(3)  # silent: the leader still thinks it replicates
+        t0 = time.monotonic()
+        idx = await _propose_and_wait(core, drv, applied)  # leader + node 2 make the majority
+        assert idx in storage.written and drv.hold_stalls == 1
+        assert time.monotonic() - t0 < 2.0  # the stall limit, not the hold limit
+        assert not drv._can_hold([])  # and nothing is held for a while now
+        idx2 = await _propose_and_wait(core, drv, applied)
+        assert idx2 in storage.written and drv.hold_stalls == 1
+    finally:
+        drv.close()
+
+
+@pytest.mark.asyncio
+async def test_close_writes_what_is_held(monkeypatch):
+    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 30.0)
+    storage = RecordingStorage()
+    core, drv, applied, _ = await _three_nodes(storage)
+    idx = await _propose_and_wait(core, drv, applied)
+    assert idx not in storage.written
+    drv.close()
+    assert idx in storage.written
+
+
+@pytest.mark.asyncio
+async def test_a_new_term_is_written_with_everything_held_before_it(monkeypatch):
+    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 30.0)
+    storage = RecordingStorage()
+    core, drv, applied, followers = await _three_nodes(storage)
+    try:
+        idx = await _propose_and_wait(core, drv, applied)
+        assert idx not in storage.written
+        term = core.term
+        # Node 2 has moved on to a later term: the leader steps down, and that term must be
+        # durable before it answers anyone, so the write happens now, held entries first.
+        drv.on_peer_batch(2, _enc.encode([encode_message(Message(type=MessageType.HEARTBEAT_RESP, to=1, from_=2,
+                                                                 term=term + 1))]))
+        await _until(lambda: idx in storage.written, "the held entries were not written with the new term")
+        assert core.role == Role.FOLLOWER and storage.synced_term_vote[0] == term + 1
+        first_of_new_term = next(call for call, t in storage.calls if t == term + 1)
+        assert idx in first_of_new_term  # one write: the held entries, then the new term
     finally:
         drv.close()
