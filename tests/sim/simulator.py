@@ -338,7 +338,9 @@ class Simulation:
         n = best.node
         committed = n._history.at(n.commit)
         for nid in sorted(self.removed):
-            if nid not in committed and cl.nodes[nid].node is not None:
+            # Not a member at the commit index, nor in the newest configuration: a learner
+            # added after that index whose removal was then lost is still a member.
+            if nid not in committed and nid not in n.membership and cl.nodes[nid].node is not None:
                 cl.crash(nid)
 
     def final_checks(self) -> None:
