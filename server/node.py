@@ -386,10 +386,17 @@ class Node:
                     now_ms, cmds = decode_batch(e.data)
                 if now_ms > self.last_batch_ms:
                     self.last_batch_ms = now_ms
+                index = e.index
+                seed = index << 20
+                dbs = ctx.keyspace.dbs
                 pos = 0
                 for item in cmds:
-                    ctx.for_write(e.index, now_ms, item[0])
-                    ctx.reseed((e.index << 20) | pos)
+                    db = item[0]
+                    # A command that replies can let its connection run a read, which points
+                    # the shared context at that read: prepare it again then.
+                    if ctx.index != index or ctx.db_index != db or ctx.db is not dbs[db]:
+                        ctx.for_write(index, now_ms, db)
+                    ctx.reseed(seed | pos)
                     try:
                         if len(item) > 2:
                             reply = apply_exec(self, ctx, item[1], item[2])

@@ -342,8 +342,11 @@ def lookup_internal(argv: list[bytes]) -> Command | ErrorReply:
         if cmd is None:
             return errors.unknown_command(argv)
     if not cmd.internal:
-        if cmd.subcommands is None and len(argv) == cmd.arity:
-            return cmd  # the common case: a plain command of fixed arity
+        if cmd.subcommands is None:
+            arity = cmd.arity
+            n = len(argv)
+            if n == arity or (arity < 0 and n >= -arity):
+                return cmd  # the common case: a plain command with a valid count
         return lookup(argv)
     err = check_arity(cmd, argv)
     return err if err is not None else cmd
