@@ -28,9 +28,9 @@ class CountingFs(OsFs):
     def __init__(self) -> None:
         self.fsyncs = 0
 
-    def fdatasync(self, fd: int) -> None:
+    def fdatasync(self, fd: int, durable: int | None = None) -> None:
         self.fsyncs += 1
-        super().fdatasync(fd)
+        super().fdatasync(fd, durable)
 
     def fsync(self, fd: int) -> None:
         self.fsyncs += 1

@@ -27,6 +27,10 @@ log = logging.getLogger("raftis.storage")
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder()
 
+# Zeros written ahead of the log's end (see Wal.open): an fdatasync that does not grow the
+# file needs no journal commit, about a third less time per fsync on ext4 here.
+WAL_PREALLOCATE = 1 << 20
+
 
 def encode_membership(m: Membership) -> bytes:
     return _enc.encode((sorted(m.voters), sorted(m.learners), sorted(m.addresses.items())))
@@ -50,7 +54,8 @@ class StartupError(SystemExit):
 class NodeStorage:
     def __init__(self, directory: str, cluster_id: str, node_id: int) -> None:
         self.directory = directory
-        self.wal = Wal.open(os.path.join(directory, "wal"), cluster_id=cluster_id, node_id=node_id)
+        self.wal = Wal.open(os.path.join(directory, "wal"), cluster_id=cluster_id, node_id=node_id,
+                            preallocate=WAL_PREALLOCATE)
         self.snapshots = SnapshotStore(os.path.join(directory, "snapshots"))
         self._incoming: SnapshotWriter | None = None
         self._incoming_key: tuple[int, int] | None = None

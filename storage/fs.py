@@ -22,12 +22,12 @@ _SYNC_LEDGER = os.environ.get("RAFTIS_TEST_SYNC_LEDGER", "")
 _ledger_fd = -1
 
 
-def _note_synced(fd: int) -> None:
+def _note_synced(fd: int, durable: int | None) -> None:
     global _ledger_fd
     if _ledger_fd < 0:
         _ledger_fd = os.open(_SYNC_LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     st = os.fstat(fd)
-    os.write(_ledger_fd, b"%d %d\n" % (st.st_ino, st.st_size))
+    os.write(_ledger_fd, b"%d %d\n" % (st.st_ino, st.st_size if durable is None else durable))
 
 
 class OsFs:
@@ -101,15 +101,17 @@ class OsFs:
         finally:
             self.close(fd)
 
-    def fdatasync(self, fd: int) -> None:
+    def fdatasync(self, fd: int, durable: int | None = None) -> None:
+        """``durable``: where the file's data ends, when preallocated zeros follow it (the
+        test ledger then notes that instead of the file's length)."""
         os.fdatasync(fd)
         if _SYNC_LEDGER:
-            _note_synced(fd)
+            _note_synced(fd, durable)
 
     def fsync(self, fd: int) -> None:
         os.fsync(fd)
         if _SYNC_LEDGER:
-            _note_synced(fd)
+            _note_synced(fd, None)
 
     def ftruncate(self, fd: int, length: int) -> None:
         os.ftruncate(fd, length)

@@ -20,6 +20,11 @@ Contracts:
 - Recovery: a torn or partial record at the end of the LAST segment is cut off (with a
   warning naming file, offset and bytes cut); any other damage, a gap, a missing segment
   or a foreign header raises `CorruptWalError` naming file and offset.
+- Preallocation (``preallocate``): a write past the end of the file carries zeros after
+  its records, so later writes land in blocks the file already has and their fdatasync
+  needs no file-system journal commit. In the LAST segment, zeros from a record boundary
+  to the end of the file end the records (nothing is cut, nothing is reported); a segment
+  is cut to its records when it is sealed.
 
 Threading: every method may be called from any thread. Mutating calls (writes, sync,
 compact, close) are serialised by one lock, held across the fsync; reads take a second,
@@ -84,15 +89,16 @@ class Batch:
 
 
 class _Segment:
-    __slots__ = ("seq", "first_index", "path", "fd", "size", "synced")
+    __slots__ = ("seq", "first_index", "path", "fd", "size", "synced", "allocated")
 
-    def __init__(self, seq: int, first_index: int, path: str, fd: int, size: int) -> None:
+    def __init__(self, seq: int, first_index: int, path: str, fd: int, size: int, allocated: int = 0) -> None:
         self.seq = seq
         self.first_index = first_index
         self.path = path
         self.fd = fd
-        self.size = size
+        self.size = size  # where the records end
         self.synced = size
+        self.allocated = max(size, allocated)  # the file's length: records, then zeros
 
 
 class Wal:
@@ -112,6 +118,7 @@ class Wal:
         fs: OsFs | None = None,
         lock: bool = True,
         repair: bool = False,
+        preallocate: int = 0,
     ) -> Wal:
         """Open (creating if empty) the WAL in ``directory`` and recover it.
 
@@ -121,12 +128,20 @@ class Wal:
         (with everything after it, logged as an error) instead of refusing to open.
         A crash can leave such damage without any acknowledged record being lost, when
         the kernel wrote back later pages of an unsynced write but not an earlier one.
+
+        ``preallocate``: when a write goes past the end of the active segment's file, write
+        this many zero bytes after it as well. The writes that follow then overwrite blocks
+        the file already has, so their ``fdatasync`` flushes data only: a write that grows
+        the file also makes the file system commit its journal (ext4), which costs about
+        half as much again. Zeros after the last record end a segment; a sealed segment is
+        cut to its records.
         """
         self = object.__new__(cls)
         self.directory = directory
         self.cluster_id = cluster_id
         self.node_id = node_id
         self.segment_size = segment_size
+        self.preallocate = preallocate
         self._fs = fs or OsFs()
         self._write_lock = threading.RLock()
         self._lock = threading.Lock()
@@ -164,7 +179,7 @@ class Wal:
         # A process that was killed (not a power cut) leaves its unsynced writes in the
         # page cache, where recovery reads them as part of the log. Make them durable
         # before anyone acts on them: only the last segment can hold such writes.
-        fs.fdatasync(self._segments[-1].fd)
+        fs.fdatasync(self._segments[-1].fd, durable=self._segments[-1].size)
         fs.fsync_dir(self.directory)
         idx = self._idx
         entries = idx.objs or []
@@ -222,7 +237,7 @@ class Wal:
                 )
             pos = seg.HEADER_SIZE
             loc_base = seq << SEG_SHIFT
-            end = len(buf)
+            end = allocated = len(buf)
             mv = memoryview(buf)
             terms, locs, sizes, objs = idx.terms, idx.locs, idx.sizes, idx.objs
             assert objs is not None
@@ -249,6 +264,12 @@ class Wal:
                 try:
                     rtype, value, size = rec.decode_at(buf, pos)
                 except rec.RecordError as e:
+                    if is_last and buf.count(0, pos) == end - pos:
+                        # Zeros to the end: preallocated space (or a tail the file system
+                        # extended and never wrote). The records end here; the space stays.
+                        allocated = end
+                        end = pos
+                        break
                     # Only the tail of the last segment may be unsynced, so only there can
                     # damage be a torn write, and only if no intact record follows it (a
                     # flipped length field can look "torn" in the middle of a file).
@@ -284,7 +305,7 @@ class Wal:
                     raise CorruptWalError(f"inconsistent record: {e}", path=path, offset=pos) from None
                 pos += size
             fd = fs.open_write(path) if is_last else fs.open_read(path)
-            self._segments.append(_Segment(seq, first, path, fd, end))
+            self._segments.append(_Segment(seq, first, path, fd, end, allocated))
         if idx.base != idx.snap_index + 1:
             raise CorruptWalError(
                 f"entries {idx.snap_index + 1}..{idx.base - 1} are missing (snapshot at {idx.snap_index}, "
@@ -446,14 +467,22 @@ class Wal:
             if active.size + len(buf) > self.segment_size and active.size > self._head_size():
                 active = self._roll(idx.last + 1)
             off = active.size
+            stop = off + len(buf)
+            data: bytes = buf
+            if stop > active.allocated and self.preallocate:
+                pad = min(self.preallocate, self.segment_size - stop)
+                if pad > 0:
+                    data = buf + bytes(pad)
             try:
-                self._fs.write_at(active.fd, buf, off)
+                self._fs.write_at(active.fd, data, off)
             except OSError as e:
                 self._cut_back(active, off, e)
                 raise WalWriteError(f"WAL write of {len(buf)} bytes to {active.path} failed: {e}") from e
             loc = (active.seq << SEG_SHIFT) | off
             with self._lock:
-                active.size = off + len(buf)
+                active.size = stop
+                if off + len(data) > active.allocated:
+                    active.allocated = off + len(data)
                 offsets.append(pos)
                 for n, (rtype, value) in enumerate(plan):
                     if rtype == rec.ENTRY:
@@ -476,7 +505,7 @@ class Wal:
                 return target_last
             size = active.size
             try:
-                self._fs.fdatasync(active.fd)
+                self._fs.fdatasync(active.fd, durable=size)
             except OSError as e:
                 self._recover_from_failed_sync(active, e)
                 raise WalWriteError(f"WAL sync of {active.path} failed: {e}") from e
@@ -510,6 +539,8 @@ class Wal:
                     self._cut_back(active, off, e)
                     raise WalWriteError(f"WAL write to {active.path} failed: {e}") from e
                 active.size += len(buf)
+                if active.size > active.allocated:
+                    active.allocated = active.size
                 self.sync()
                 with self._lock:
                     idx.compact(index, term)
@@ -544,10 +575,19 @@ class Wal:
     def _roll(self, first_index: int, snapshot: tuple[int, int] | None = None) -> _Segment:
         """Seal the active segment (sync it) and start a new one at ``first_index``."""
         active = self._segments[-1]
-        if active.synced != active.size:
+        trimmed = False
+        if active.allocated > active.size:
+            # A sealed segment holds records only (zeros end only the last one).
+            try:
+                self._fs.ftruncate(active.fd, active.size)
+            except OSError as e:
+                raise WalWriteError(f"cannot cut the preallocated end of {active.path}: {e}") from e
+            active.allocated = active.size
+            trimmed = True
+        if trimmed or active.synced != active.size:
             size = active.size
             try:
-                self._fs.fdatasync(active.fd)
+                self._fs.fdatasync(active.fd, durable=size)
             except OSError as e:
                 self._recover_from_failed_sync(active, e)
                 raise WalWriteError(f"WAL sync of {active.path} failed: {e}") from e
@@ -575,6 +615,7 @@ class Wal:
         """A write failed: remove whatever part of it reached the file."""
         try:
             self._fs.ftruncate(active.fd, offset)
+            active.allocated = offset
         except OSError as e:
             self._failed = e
             raise WalFailedError(
@@ -586,7 +627,8 @@ class Wal:
         past the last synced offset and rebuild the index from the files."""
         try:
             self._fs.ftruncate(active.fd, active.synced)
-            self._fs.fdatasync(active.fd)
+            active.allocated = active.synced
+            self._fs.fdatasync(active.fd, durable=active.synced)
             with self._lock:
                 idx, _, _ = self._replay()
                 idx.objs = None

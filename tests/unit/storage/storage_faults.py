@@ -94,17 +94,17 @@ class FaultFs(OsFs):
         self._check("write")
         super().write_at(fd, data, offset)
 
-    def _synced_now(self, fd: int) -> None:
+    def _synced_now(self, fd: int, durable: int | None = None) -> None:
         path = self._paths.get(fd)
         if path is not None:
-            self.synced[path] = self.size(fd)
+            self.synced[path] = self.size(fd) if durable is None else durable
 
-    def fdatasync(self, fd: int) -> None:
+    def fdatasync(self, fd: int, durable: int | None = None) -> None:
         self._check("fsync")
         if self.real_sync:
-            super().fdatasync(fd)
+            super().fdatasync(fd, durable)
         self.fsyncs += 1
-        self._synced_now(fd)
+        self._synced_now(fd, durable)
 
     def fsync(self, fd: int) -> None:
         self._check("fsync")

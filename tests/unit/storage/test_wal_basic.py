@@ -86,6 +86,40 @@ def test_segments_roll_and_reads_span_them(waldir):
         assert [e.index for e in w.recovered.entries] == list(range(1, 201))
 
 
+def test_preallocated_zeros_follow_the_records_and_recovery_keeps_them(waldir):
+    with open_wal(waldir, preallocate=4096) as w:
+        w.append(ents(1, 11, size=40))
+        w.sync()
+        path = w.segment_paths[-1]
+        end = w._segments[-1].size
+        assert os.path.getsize(path) == end + 4096  # the records, then zeros
+        w.append(ents(11, 21, size=40))  # into the zeros: the file does not grow
+        w.sync()
+        assert os.path.getsize(path) == end + 4096
+    with open_wal(waldir, preallocate=4096) as w:
+        assert [e.index for e in w.recovered.entries] == list(range(1, 21))
+        assert w.recovered.torn_tail is None  # zeros end the records; nothing was cut
+        w.append(ents(21, 31, size=40))
+        w.sync()
+    with open_wal(waldir) as w:  # opened without preallocating: the same log
+        assert [e.index for e in w.recovered.entries] == list(range(1, 31))
+
+
+def test_a_sealed_segment_is_cut_to_its_records(waldir):
+    with open_wal(waldir, segment_size=1024, preallocate=300) as w:
+        for i in range(1, 200, 10):
+            w.append(ents(i, i + 10, size=40))
+        w.sync()
+        paths = w.segment_paths
+        assert len(paths) > 5
+        sizes = [s.size for s in w._segments]
+        # Zeros end only the last segment.
+        assert [os.path.getsize(p) for p in paths[:-1]] == sizes[:-1]
+        assert os.path.getsize(paths[-1]) > sizes[-1]
+    with open_wal(waldir, segment_size=1024, preallocate=300) as w:
+        assert [e.index for e in w.recovered.entries] == list(range(1, 201))
+
+
 def test_truncate_is_durable_and_entries_never_reappear(waldir):
     with open_wal(waldir, segment_size=1024) as w:
         for i in range(1, 100, 10):

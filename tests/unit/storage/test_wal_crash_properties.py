@@ -66,7 +66,8 @@ def replay(records) -> tuple:
 
 
 class Harness:
-    def __init__(self, root: str, seed: int) -> None:
+    def __init__(self, root: str, seed: int, preallocate: int = 0) -> None:
+        self.preallocate = preallocate
         self.rng = random.Random(seed)
         self.fs = FaultFs()
         self.waldir = os.path.join(root, "wal")
@@ -78,7 +79,8 @@ class Harness:
         self.open()
 
     def open(self) -> None:
-        self.wal = Wal.open(self.waldir, cluster_id="c", node_id=1, segment_size=700, fs=self.fs)
+        self.wal = Wal.open(self.waldir, cluster_id="c", node_id=1, segment_size=700, fs=self.fs,
+                            preallocate=self.preallocate)
         self.store = SnapshotStore(self.snapdir, keep=2, fs=self.fs)
 
     def entries(self, lo: int, n: int, size: int) -> list[LogEntry]:
@@ -162,11 +164,14 @@ class Harness:
 
 
 @SETTINGS
-@hgiven(ops=st.lists(op, min_size=1, max_size=40), seed=st.integers(0, 2**32 - 1))
-def test_random_histories_survive_crashes(ops, seed):
+@hgiven(ops=st.lists(op, min_size=1, max_size=40), seed=st.integers(0, 2**32 - 1),
+        preallocate=st.sampled_from([0, 0, 64, 300]))
+def test_random_histories_survive_crashes(ops, seed, preallocate):
+    """Any history of writes, syncs, compactions and crashes (unsynced data cut, zeroed or
+    followed by garbage), with and without zeros written ahead of the records."""
     root = scratch_dir("walprop-")
     try:
-        h = Harness(root, seed)
+        h = Harness(root, seed, preallocate)
         for o in ops:
             h.apply(o)
         h.crash_and_check()
