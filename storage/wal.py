@@ -22,9 +22,10 @@ Contracts:
   or a foreign header raises `CorruptWalError` naming file and offset.
 - Preallocation (``preallocate``): a write past the end of the file carries zeros after
   its records, so later writes land in blocks the file already has and their fdatasync
-  needs no file-system journal commit. In the LAST segment, zeros from a record boundary
-  to the end of the file end the records (nothing is cut, nothing is reported); a segment
-  is cut to its records when it is sealed.
+  needs no file-system journal commit. A segment is cut to its records when it is sealed.
+  On opening, zeros after the last record of the LAST segment are cut like a torn tail
+  and reported in ``torn_tail`` (zeroed records look the same), logged at info level when
+  the log preallocates; the next write past the end writes zeros ahead again.
 
 Threading: every method may be called from any thread. Mutating calls (writes, sync,
 compact, close) are serialised by one lock, held across the fsync; reads take a second,
@@ -133,8 +134,8 @@ class Wal:
         this many zero bytes after it as well. The writes that follow then overwrite blocks
         the file already has, so their ``fdatasync`` flushes data only: a write that grows
         the file also makes the file system commit its journal (ext4), which costs about
-        half as much again. Zeros after the last record end a segment; a sealed segment is
-        cut to its records.
+        half as much again. A sealed segment is cut to its records; on opening, zeros after
+        the last record are cut (see the module docstring).
         """
         self = object.__new__(cls)
         self.directory = directory
@@ -264,32 +265,33 @@ class Wal:
                 try:
                     rtype, value, size = rec.decode_at(buf, pos)
                 except rec.RecordError as e:
-                    if is_last and buf.count(0, pos) == end - pos:
-                        # Zeros to the end: preallocated space (or a tail the file system
-                        # extended and never wrote). The records end here; the space stays.
-                        allocated = end
-                        end = pos
-                        break
                     # Only the tail of the last segment may be unsynced, so only there can
                     # damage be a torn write, and only if no intact record follows it (a
                     # flipped length field can look "torn" in the middle of a file).
                     repairing = is_last and self._repair
                     if is_last and (repairing or rec.valid_record_after(buf, pos + 1) is None):
                         torn = TornTail(path, pos, end - pos, str(e))
-                        (log.error if repairing else log.warning)(
-                            "WAL %s: torn record at offset %d (%s); cutting %d bytes from the end",
-                            path,
-                            pos,
-                            e,
-                            end - pos,
-                        )
+                        if self.preallocate and not repairing and buf.count(0, pos) == end - pos:
+                            # Zeros to the end: most likely the space this log writes ahead
+                            # of its records; they cannot be told from zeroed records, so
+                            # they are cut and reported all the same, quietly.
+                            log.info("WAL %s: %d zero bytes after the last record at offset %d; cut",
+                                     path, end - pos, pos)
+                        else:
+                            (log.error if repairing else log.warning)(
+                                "WAL %s: torn record at offset %d (%s); cutting %d bytes from the end",
+                                path,
+                                pos,
+                                e,
+                                end - pos,
+                            )
                         fd = fs.open_write(path)
                         try:
                             fs.ftruncate(fd, pos)
                             fs.fsync(fd)
                         finally:
                             fs.close(fd)
-                        end = pos
+                        end = allocated = pos
                         break
                     raise CorruptWalError(f"damaged record ({e})", path=path, offset=pos) from None
                 try:

@@ -86,7 +86,7 @@ def test_segments_roll_and_reads_span_them(waldir):
         assert [e.index for e in w.recovered.entries] == list(range(1, 201))
 
 
-def test_preallocated_zeros_follow_the_records_and_recovery_keeps_them(waldir):
+def test_preallocated_zeros_follow_the_records_and_recovery_cuts_them(waldir):
     with open_wal(waldir, preallocate=4096) as w:
         w.append(ents(1, 11, size=40))
         w.sync()
@@ -98,9 +98,13 @@ def test_preallocated_zeros_follow_the_records_and_recovery_keeps_them(waldir):
         assert os.path.getsize(path) == end + 4096
     with open_wal(waldir, preallocate=4096) as w:
         assert [e.index for e in w.recovered.entries] == list(range(1, 21))
-        assert w.recovered.torn_tail is None  # zeros end the records; nothing was cut
-        w.append(ents(21, 31, size=40))
+        # The zeros are cut and reported like a torn tail (zeroed records look the same).
+        t = w.recovered.torn_tail
+        assert t is not None and (t.offset, t.bytes_cut) == (w._segments[-1].size, end + 4096 - t.offset)
+        assert os.path.getsize(path) == w._segments[-1].size
+        w.append(ents(21, 31, size=40))  # past the end again: zeros ahead again
         w.sync()
+        assert os.path.getsize(path) == w._segments[-1].size + 4096
     with open_wal(waldir) as w:  # opened without preallocating: the same log
         assert [e.index for e in w.recovered.entries] == list(range(1, 31))
 
