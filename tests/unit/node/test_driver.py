@@ -160,16 +160,22 @@ async def _until(cond, what: str) -> None:
     raise AssertionError(what)
 
 
+async def _one_held_entry(monkeypatch, hold_max: float):
+    """A 3-node leader that holds its writes, with one entry committed and applied through
+    the followers' acknowledgements alone: the leader's own copy is not written yet."""
+    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", hold_max)
+    storage = RecordingStorage()
+    core, drv, applied, followers = await _three_nodes(storage)
+    idx = await _propose_and_wait(core, drv, applied)
+    assert idx not in storage.written
+    return storage, core, drv, followers, idx
+
+
 @pytest.mark.asyncio
 async def test_a_leader_holds_its_writes_while_the_followers_make_a_majority(monkeypatch):
-    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 1.0)
-    storage = RecordingStorage()
-    core, drv, applied, _ = await _three_nodes(storage)
+    storage, core, drv, _, idx = await _one_held_entry(monkeypatch, 1.0)
     try:
-        idx = await _propose_and_wait(core, drv, applied)
-        # Committed and applied by the followers' acknowledgements alone: the leader's own
-        # copy is neither written nor counted yet.
-        assert idx not in storage.written and core.log.stable < idx and drv.held_writes
+        assert core.log.stable < idx and drv.held_writes  # nor counted towards the commit
         await _until(lambda: idx in storage.written, "the held write never happened")
         assert core.log.stable >= idx  # written, then advanced: the leader's copy counts
         assert drv.hold_stalls == 0
@@ -198,23 +204,15 @@ async def test_a_held_write_goes_out_when_a_follower_is_gone_and_holding_stops(m
 
 @pytest.mark.asyncio
 async def test_close_writes_what_is_held(monkeypatch):
-    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 30.0)
-    storage = RecordingStorage()
-    core, drv, applied, _ = await _three_nodes(storage)
-    idx = await _propose_and_wait(core, drv, applied)
-    assert idx not in storage.written
+    storage, _, drv, _, idx = await _one_held_entry(monkeypatch, 30.0)
     drv.close()
     assert idx in storage.written
 
 
 @pytest.mark.asyncio
 async def test_a_new_term_is_written_with_everything_held_before_it(monkeypatch):
-    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 30.0)
-    storage = RecordingStorage()
-    core, drv, applied, followers = await _three_nodes(storage)
+    storage, core, drv, _, idx = await _one_held_entry(monkeypatch, 30.0)
     try:
-        idx = await _propose_and_wait(core, drv, applied)
-        assert idx not in storage.written
         term = core.term
         # Node 2 has moved on to a later term: the leader steps down, and that term must be
         # durable before it answers anyone, so the write happens now, held entries first.
