@@ -92,14 +92,14 @@ class Batch:
 class _Segment:
     __slots__ = ("seq", "first_index", "path", "fd", "size", "synced", "allocated")
 
-    def __init__(self, seq: int, first_index: int, path: str, fd: int, size: int, allocated: int = 0) -> None:
+    def __init__(self, seq: int, first_index: int, path: str, fd: int, size: int) -> None:
         self.seq = seq
         self.first_index = first_index
         self.path = path
         self.fd = fd
         self.size = size  # where the records end
         self.synced = size
-        self.allocated = max(size, allocated)  # the file's length: records, then zeros
+        self.allocated = size  # the file's length: records, then any zeros written ahead
 
 
 class Wal:
@@ -238,7 +238,7 @@ class Wal:
                 )
             pos = seg.HEADER_SIZE
             loc_base = seq << SEG_SHIFT
-            end = allocated = len(buf)
+            end = len(buf)
             mv = memoryview(buf)
             terms, locs, sizes, objs = idx.terms, idx.locs, idx.sizes, idx.objs
             assert objs is not None
@@ -291,7 +291,7 @@ class Wal:
                             fs.fsync(fd)
                         finally:
                             fs.close(fd)
-                        end = allocated = pos
+                        end = pos
                         break
                     raise CorruptWalError(f"damaged record ({e})", path=path, offset=pos) from None
                 try:
@@ -307,7 +307,7 @@ class Wal:
                     raise CorruptWalError(f"inconsistent record: {e}", path=path, offset=pos) from None
                 pos += size
             fd = fs.open_write(path) if is_last else fs.open_read(path)
-            self._segments.append(_Segment(seq, first, path, fd, end, allocated))
+            self._segments.append(_Segment(seq, first, path, fd, end))
         if idx.base != idx.snap_index + 1:
             raise CorruptWalError(
                 f"entries {idx.snap_index + 1}..{idx.base - 1} are missing (snapshot at {idx.snap_index}, "
