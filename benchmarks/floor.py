@@ -1,17 +1,24 @@
 """The floor on this machine: what a Python server that does almost nothing per command costs.
 
-    python -m benchmarks.floor                 # SET -P1 -c 50, 100,000 requests, 3 repeats
-    python -m benchmarks.floor -n 20000 --repeat 1
+    python -m benchmarks.floor                 # SET and GET -P1 -c 50, 100,000 requests, 3 repeats
+    python -m benchmarks.floor -n 20000 --repeat 1 --tests set
 
-Side by side, in one run, with ``redis-benchmark``: redis-server with ``appendfsync always``,
-a single Raftis node, and two bare servers built from the same parts as Raftis (uvloop,
-``asyncio.Protocol``, hiredis). A bare server keeps a dict, answers SET and GET only, and
-makes each loop turn's SETs durable with one log write and one ``fdatasync`` before it
-answers them; ``bare-loop`` does that on the event loop's thread, ``bare-thread`` hands the
-fdatasync to a thread and answers when it is done. For each: ops/s, p50, and the server's
-CPU per operation (user and system, every thread). What Raftis costs above ``bare-loop`` is
-its own Python: parsing and checking, routing, the Raft core, the log record, applying,
-the reply and the stats.
+Side by side, in one run, with ``redis-benchmark``: redis-server with no persistence and with
+``appendfsync always``, Raftis (one node and three), and bare servers built from the same
+parts as Raftis (uvloop, ``asyncio.Protocol``, hiredis):
+
+- ``bare-loop`` and ``bare-thread`` keep a dict, answer SET and GET only, and make each loop
+  turn's SETs durable with one log write and one ``fdatasync`` before they answer them;
+  ``bare-loop`` does that on the event loop's thread, ``bare-thread`` hands the fdatasync to
+  a thread and answers when it is done.
+- ``bare-3`` is three processes that do the network and disk work of a 3-node cluster and
+  none of its logic (``benchmarks.bare_cluster``): a SET is answered once both followers
+  have it on disk, a GET after one round trip to a follower.
+
+For each: ops/s, p50, and the CPU per operation of the server's processes (user and system,
+every thread, all three processes of a cluster), with the ratio to both redis-servers. What
+Raftis costs above the bare servers is its own Python: parsing and checking, routing, the
+Raft core, the log record, applying, the reply and the stats.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import tempfile
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.bare_cluster import BareCluster  # noqa: E402
 from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.loadgen import Workload, run_load  # noqa: E402
 from benchmarks.processes import ProcessSet, free_ports, raise_on_sigterm  # noqa: E402
@@ -136,12 +144,17 @@ def bare_server(procs: ProcessSet, root: str, mode: str) -> Server:
 
 # -- the comparison ----------------------------------------------------------------------------
 
-def measure(pid: int, port: int, workload: Workload, requests: int, clients: int) -> tuple[float, float, float]:
-    """ops/s, p50 ms and the server's CPU microseconds per operation for one load."""
-    before = cpu_seconds(pid)
+REDIS_NONE = "redis (no persistence)"
+REDIS_AOF = "redis (appendfsync always)"
+
+
+def measure(pids: list[int], port: int, workload: Workload, requests: int,
+            clients: int) -> tuple[float, float, float]:
+    """ops/s, p50 ms and the CPU microseconds per operation of the processes ``pids``."""
+    before = [cpu_seconds(pid) for pid in pids]
     result = run_load(port, workload, requests, clients)
-    after = cpu_seconds(pid)
-    cpu = (after[0] - before[0]) + (after[1] - before[1])
+    after = [cpu_seconds(pid) for pid in pids]
+    cpu = sum((a[0] - b[0]) + (a[1] - b[1]) for a, b in zip(after, before, strict=True))
     return result.ops, result.p50_ms, cpu * 1e6 / requests
 
 
@@ -150,8 +163,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-n", "--requests", type=int, default=100_000)
     p.add_argument("-c", "--clients", type=int, default=50)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--tests", default="set,get", help="comma-separated: set, get")
     p.add_argument("--serve", nargs=3, metavar=("PORT", "DIR", "MODE"), help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
+    if not args.tests or any(t not in ("set", "get") for t in args.tests):
+        p.error("--tests takes set, get or both")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,36 +183,46 @@ def main(argv: list[str] | None = None) -> int:
     raise_on_sigterm()
     root = tempfile.mkdtemp(prefix="raftis-floor-")
     procs = ProcessSet()
-    workload = Workload("set", 1)
-    results: dict[str, list[tuple[float, float, float]]] = {}
+    workloads = [Workload(t, 1) for t in args.tests]
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     try:
-        servers = [redis_server(procs, root, "redis (appendfsync always)", aof=True),
+        servers = [redis_server(procs, root, REDIS_NONE, aof=False),
+                   redis_server(procs, root, REDIS_AOF, aof=True),
                    bare_server(procs, root, "loop"), bare_server(procs, root, "thread")]
         for srv in servers:
             srv.start()
         for srv in servers:
             srv.wait_ping()
-        raftis = RaftisCluster(procs, root, "raftis 1 node", 1).start()
-        node = raftis.leader()
-        targets = [(srv.name, srv) for srv in servers] + [("raftis 1 node", node)]
+        bare3 = BareCluster(procs, root).start()
+        one = RaftisCluster(procs, root, "raftis 1 node", 1).start()
+        three = RaftisCluster(procs, root, "raftis 3 nodes", 3).start()
+        leader = three.leader()
+        # (name, pids whose CPU counts, port)
+        targets = [(srv.name, [srv.pid], srv.port) for srv in servers]
+        targets += [("raftis 1 node", [one.leader().pid], one.leader().port),
+                    ("bare-3", [s.pid for s in bare3.servers], bare3.leader.port),
+                    ("raftis 3 nodes", [s.pid for s in three.nodes.values()], leader.port)]
         for r in range(args.repeat):
             print(f"repeat {r + 1}/{args.repeat}", flush=True)
-            for name, srv in targets:
-                res = measure(srv.pid, srv.port, workload, args.requests, args.clients)
-                results.setdefault(name, []).append(res)
-                print(f"  {name:<28} {res[0]:>9,.0f} ops/s  p50 {res[1]:.3f} ms  {res[2]:6.1f} us/op", flush=True)
+            for workload in workloads:
+                for name, pids, port in targets:
+                    res = measure(pids, port, workload, args.requests, args.clients)
+                    results.setdefault((workload.label, name), []).append(res)
+                    print(f"  {workload.label:<7} {name:<28} {res[0]:>9,.0f} ops/s  p50 {res[1]:.3f} ms  "
+                          f"{res[2]:6.1f} us/op", flush=True)
     finally:
         procs.close()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\nSET -P1 -c {args.clients} -n {args.requests}, medians of {args.repeat}; "
-          "CPU is the server process's user + system time per operation")
-    base = statistics.median(r[0] for r in results["redis (appendfsync always)"])
-    print(f"{'server':<28} {'ops/s':>9} {'p50 ms':>8} {'us/op':>7} {'vs redis':>9}")
-    for name, rows in results.items():
-        ops = statistics.median(r[0] for r in rows)
-        p50 = statistics.median(r[1] for r in rows)
-        cpu = statistics.median(r[2] for r in rows)
-        print(f"{name:<28} {ops:>9,.0f} {p50:>8.3f} {cpu:>7.1f} {ops / base:>9.2f}")
+    print(f"\n-c {args.clients} -n {args.requests}, medians of {args.repeat}; CPU is user + system time "
+          "per operation of the server's processes")
+    print(f"{'workload':<8} {'server':<28} {'ops/s':>9} {'p50 ms':>8} {'us/op':>7} {'vs aof':>7} {'vs none':>8}")
+    for workload in workloads:
+        med = {name: tuple(statistics.median(r[i] for r in rows) for i in range(3))
+               for (label, name), rows in results.items() if label == workload.label}
+        aof, none = med[REDIS_AOF][0], med[REDIS_NONE][0]
+        for name, (ops, p50, cpu) in med.items():
+            print(f"{workload.label:<8} {name:<28} {ops:>9,.0f} {p50:>8.3f} {cpu:>7.1f} {ops / aof:>7.2f} "
+                  f"{ops / none:>8.2f}")
     return 0
 
 

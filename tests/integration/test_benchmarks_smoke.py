@@ -4,6 +4,8 @@ and its JSON has every row. Timings are not checked: this machine's speed is not
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 
@@ -67,14 +69,46 @@ def test_cpu_accounting_runs_and_sums_the_processes():
 
 def test_floor_compares_every_server_and_the_bare_one_answers_like_redis(tmp_path):
     done = subprocess.run([sys.executable, "-m", "benchmarks.floor", "-n", "2000", "--repeat", "1"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
-    table = done.stdout.split("vs redis", 1)[1].splitlines()[1:]
-    names = [" ".join(ln.split()[:-4]) for ln in table if ln.strip()]
-    assert names == ["redis (appendfsync always)", "bare-loop", "bare-thread", "raftis 1 node"]
-    for ln in table:
-        ops, _p50, cpu, _ratio = ln.split()[-4:]
-        assert float(ops.replace(",", "")) > 0 and float(cpu) > 0
+    table = done.stdout.split("vs none", 1)[1].splitlines()[1:]
+    rows = [ln.split() for ln in table if ln.strip()]
+    servers = ["redis (no persistence)", "redis (appendfsync always)", "bare-loop", "bare-thread",
+               "raftis 1 node", "bare-3", "raftis 3 nodes"]
+    assert [(" ".join(r[:2]), " ".join(r[2:-5])) for r in rows] == \
+        [(w, s) for w in ("SET -P1", "GET -P1") for s in servers]
+    for r in rows:
+        ops, _p50, cpu, vs_aof, vs_none = r[-5:]
+        assert float(ops.replace(",", "")) > 0 and float(cpu) > 0 and float(vs_aof) > 0 and float(vs_none) > 0
+
+
+def test_bare_cluster_answers_in_order_and_both_followers_log_every_set(tmp_path):
+    from benchmarks.bare_cluster import BareCluster
+    from benchmarks.processes import ProcessSet
+
+    with ProcessSet() as procs:
+        cluster = BareCluster(procs, str(tmp_path)).start()
+        c = cluster.leader.client()
+        pipe = c.pipeline(transaction=False)
+        pipe.get("k").set("k", "v1").get("k").set("k", "v2").ping()
+        assert pipe.execute() == [None, True, b"v1", True, True]
+        assert c.get("k") == b"v2"
+        for follower in cluster.followers:
+            with open(os.path.join(follower.dir, "log"), "rb") as f:
+                assert f.read() == b"2 k v1\n2 k v2\n"
+        # A SET is answered only once both followers have it on disk: with one stopped, none is.
+        stopped = cluster.followers[1].proc
+        stopped.send_signal(signal.SIGSTOP)
+        with socket.create_connection(("127.0.0.1", cluster.leader.port), timeout=0.5) as sock:
+            try:
+                sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv3\r\n")
+                with pytest.raises(TimeoutError):
+                    sock.recv(16)
+            finally:
+                stopped.send_signal(signal.SIGCONT)
+            sock.settimeout(30)
+            assert sock.recv(16) == b"+OK\r\n"
+        assert c.get("k") == b"v3"
 
 
 @pytest.mark.parametrize("mode", ["loop", "thread"])
