@@ -26,7 +26,8 @@ own match index) until ``advance``.
 A leader whose followers alone make a majority (two of them in a 3-node cluster) holds its
 own writes instead (see ``_can_hold``): the followers' acknowledgements commit the entries,
 and the leader writes its log every ``HOLD_MAX_SECONDS``, or as soon as a held entry waits
-uncommitted, or when a new term, a vote or a snapshot must be written.
+uncommitted (a follower is gone, or lags the other one), or when a new term, a vote or a
+snapshot must be written.
 
 A write error the WAL recovered from (disk full, EIO) is retried every second while the
 node refuses new writes and keeps serving reads; any other storage error is fatal for the
@@ -60,6 +61,10 @@ SLOW_FSYNC_SECONDS = 0.05
 # follower is slow or gone), and then holds nothing for HOLD_OFF_SECONDS;
 HOLD_STALL_SECONDS = 0.02
 HOLD_OFF_SECONDS = 1.0
+# The same once a follower has had a held entry this long while it is still uncommitted: the
+# other follower is steadily slower, and the leader's own write would commit the entry with
+# the quicker one (without it, every commit would wait for the slower follower).
+HOLD_LAG_SECONDS = 0.005
 # and in any case once the oldest held Ready is this old, or the held entries this large.
 HOLD_MAX_SECONDS = 0.1
 HOLD_MAX_BYTES = 4 * 1024 * 1024
@@ -105,7 +110,8 @@ class RaftDriver:
         self._release = False  # write what is held with the next write
         self._hold_off_until = 0.0
         self.held_writes = 0  # Readys that were held (INFO)
-        self.hold_stalls = 0  # times a held entry waited HOLD_STALL_SECONDS uncommitted
+        self.hold_stalls = 0  # times holding stopped because a held entry waited (see _check_held)
+        self._lag_since = 0.0  # when a follower first had the oldest held entry still uncommitted
         self._ticker: asyncio.TimerHandle | None = None
         self._stopped = False
         self.failed: BaseException | None = None
@@ -176,6 +182,8 @@ class RaftDriver:
                 raise ValueError(f"message claims to be from node {msg.from_} on node {from_id}'s link")
             self.messages_in += 1
             step(msg)
+        if self._held_marks and not self._lag_since:
+            self._watch_lag(from_id)
         self.kick()
 
     def kick(self) -> None:
@@ -248,6 +256,7 @@ class RaftDriver:
             self._held_marks.clear()
             self._held_bytes = 0
             self._held_since = 0.0
+            self._lag_since = 0.0
             if self._held_timer is not None:
                 self._held_timer.cancel()
                 self._held_timer = None
@@ -267,8 +276,9 @@ class RaftDriver:
         Only entries and a new commit index are held. A new term or vote, a snapshot, and a
         Ready with messages to send after persisting are written at once, together with
         everything held before them; so is everything once a held entry waits
-        ``HOLD_STALL_SECONDS`` uncommitted (a follower is slow or gone: the leader's own
-        write counts again, and nothing is held for ``HOLD_OFF_SECONDS``)."""
+        ``HOLD_STALL_SECONDS`` uncommitted (a follower is slow or gone), or once one follower
+        has had it ``HOLD_LAG_SECONDS`` uncommitted (the other lags it steadily): the
+        leader's own write counts again, and nothing is held for ``HOLD_OFF_SECONDS``."""
         if not self.hold_leader_writes or self.storage_error is not None:
             return False
         core = self.core
@@ -317,9 +327,24 @@ class RaftDriver:
         elif self._held_timer is None:
             self._held_timer = self._loop.call_later(HOLD_STALL_SECONDS, self._check_held)  # type: ignore[union-attr]
 
+    def _watch_lag(self, from_id: int) -> None:
+        """A follower answered while entries are held: if it has the oldest held entry and
+        that is still uncommitted, the other follower lags; ``_check_held`` looks again
+        ``HOLD_LAG_SECONDS`` later."""
+        core = self.core
+        index = self._held_marks[0][1]
+        pr = core.progress.get(from_id)
+        if pr is None or pr.match < index or core.log.committed >= index:
+            return
+        self._lag_since = time.monotonic()
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+        self._held_timer = self._loop.call_later(HOLD_LAG_SECONDS, self._check_held)  # type: ignore[union-attr]
+
     def _check_held(self) -> None:
-        """Write what is held once a held entry waited too long uncommitted, or the oldest
-        held Ready is old enough, or this node is no longer the leader."""
+        """Write what is held once a held entry waited too long uncommitted (a follower is
+        slow or gone, or lags the other one), or the oldest held Ready is old enough, or this
+        node is no longer the leader."""
         self._held_timer = None
         if not self._held or self._stopped:
             return
@@ -328,7 +353,9 @@ class RaftDriver:
         marks = self._held_marks
         while marks and marks[0][1] <= committed:
             marks.popleft()
-        stalled = bool(marks) and now - marks[0][0] >= HOLD_STALL_SECONDS
+            self._lag_since = 0.0  # the entry a follower had is committed: no lag
+        lagging = bool(marks) and self._lag_since and now - self._lag_since >= HOLD_LAG_SECONDS
+        stalled = lagging or (bool(marks) and now - marks[0][0] >= HOLD_STALL_SECONDS)
         if stalled or now - self._held_since >= HOLD_MAX_SECONDS or self.core.role != Role.LEADER:
             if stalled:
                 self.hold_stalls += 1
@@ -339,6 +366,8 @@ class RaftDriver:
         due = self._held_since + HOLD_MAX_SECONDS
         if marks:
             due = min(due, marks[0][0] + HOLD_STALL_SECONDS)
+            if self._lag_since:
+                due = min(due, self._lag_since + HOLD_LAG_SECONDS)
         self._held_timer = self._loop.call_later(max(due - now, 0.0005), self._check_held)  # type: ignore[union-attr]
 
     def _sync_inline(self) -> bool:

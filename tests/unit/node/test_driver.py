@@ -116,10 +116,11 @@ class Followers:
                                   bootstrap_membership=membership) for i in (2, 3)}
         self.drv: RaftDriver | None = None
         self.down: set[int] = set()
+        self.delay: dict[int, float] = {}  # seconds before a follower gets each message
 
     def send(self, peer: int, data: bytes) -> None:
         if peer not in self.down:
-            asyncio.get_running_loop().call_soon(self._deliver, peer, data)
+            asyncio.get_running_loop().call_later(self.delay.get(peer, 0.0), self._deliver, peer, data)
 
     def _deliver(self, peer: int, data: bytes) -> None:
         core = self.cores[peer]
@@ -198,6 +199,26 @@ async def test_a_held_write_goes_out_when_a_follower_is_gone_and_holding_stops(m
         assert not drv._can_hold([])  # and nothing is held for a while now
         idx2 = await _propose_and_wait(core, drv, applied)
         assert idx2 in storage.written and drv.hold_stalls == 1
+    finally:
+        drv.close()
+
+
+@pytest.mark.asyncio
+async def test_a_follower_steadily_slower_than_the_other_stops_the_hold(monkeypatch):
+    # Node 3 answers every message 0.3 s late, below the stall limit: holding, each commit
+    # would wait for it. Once node 2 has had a held entry HOLD_LAG_SECONDS without a commit,
+    # the leader writes its own copy, which commits with node 2's, and stops holding.
+    monkeypatch.setattr(driver_mod, "HOLD_STALL_SECONDS", 5.0)
+    monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 5.0)
+    monkeypatch.setattr(driver_mod, "HOLD_LAG_SECONDS", 0.02)
+    storage = RecordingStorage()
+    core, drv, applied, followers = await _three_nodes(storage)
+    try:
+        followers.delay[3] = 0.3
+        idx = await _propose_and_wait(core, drv, applied)
+        assert followers.cores[3].log.last_index < idx  # committed by the leader and node 2
+        assert idx in storage.written and drv.hold_stalls == 1
+        assert not drv._can_hold([])
     finally:
         drv.close()
 
