@@ -61,10 +61,11 @@ SLOW_FSYNC_SECONDS = 0.05
 # follower is slow or gone), and then holds nothing for HOLD_OFF_SECONDS;
 HOLD_STALL_SECONDS = 0.02
 HOLD_OFF_SECONDS = 1.0
-# The same once a follower has had a held entry this long while it is still uncommitted: the
-# other follower is steadily slower, and the leader's own write would commit the entry with
-# the quicker one (without it, every commit would wait for the slower follower).
+# The same once the commit of a held entry came this long after the first follower had it,
+# several times in a row: the other follower is steadily slower, and the leader's own write
+# would commit with the quicker one (without it, every commit waits for the slower follower).
 HOLD_LAG_SECONDS = 0.005
+HOLD_LAG_REPEATS = 3
 # and in any case once the oldest held Ready is this old, or the held entries this large.
 HOLD_MAX_SECONDS = 0.1
 HOLD_MAX_BYTES = 4 * 1024 * 1024
@@ -111,7 +112,10 @@ class RaftDriver:
         self._hold_off_until = 0.0
         self.held_writes = 0  # Readys that were held (INFO)
         self.hold_stalls = 0  # times holding stopped because a held entry waited (see _check_held)
-        self._lag_since = 0.0  # when a follower first had the oldest held entry still uncommitted
+        self._lag_since = 0.0  # when a follower had held entry _lag_index, uncommitted (_watch_lag)
+        self._lag_index = 0
+        self._lags = 0  # commits in a row that lagged the first follower's copy
+        self._lagging = False  # ... often enough to stop holding
         self._ticker: asyncio.TimerHandle | None = None
         self._stopped = False
         self.failed: BaseException | None = None
@@ -182,7 +186,7 @@ class RaftDriver:
                 raise ValueError(f"message claims to be from node {msg.from_} on node {from_id}'s link")
             self.messages_in += 1
             step(msg)
-        if self._held_marks and not self._lag_since:
+        if self._held_marks:
             self._watch_lag(from_id)
         self.kick()
 
@@ -257,6 +261,7 @@ class RaftDriver:
             self._held_bytes = 0
             self._held_since = 0.0
             self._lag_since = 0.0
+            self._lagging = False
             if self._held_timer is not None:
                 self._held_timer.cancel()
                 self._held_timer = None
@@ -276,9 +281,10 @@ class RaftDriver:
         Only entries and a new commit index are held. A new term or vote, a snapshot, and a
         Ready with messages to send after persisting are written at once, together with
         everything held before them; so is everything once a held entry waits
-        ``HOLD_STALL_SECONDS`` uncommitted (a follower is slow or gone), or once one follower
-        has had it ``HOLD_LAG_SECONDS`` uncommitted (the other lags it steadily): the
-        leader's own write counts again, and nothing is held for ``HOLD_OFF_SECONDS``."""
+        ``HOLD_STALL_SECONDS`` uncommitted (a follower is slow or gone), or once the other
+        follower lags the first to have an entry by ``HOLD_LAG_SECONDS``, ``HOLD_LAG_REPEATS``
+        commits in a row: the leader's own write counts again, and nothing is held for
+        ``HOLD_OFF_SECONDS``."""
         if not self.hold_leader_writes or self.storage_error is not None:
             return False
         core = self.core
@@ -328,23 +334,41 @@ class RaftDriver:
             self._held_timer = self._loop.call_later(HOLD_STALL_SECONDS, self._check_held)  # type: ignore[union-attr]
 
     def _watch_lag(self, from_id: int) -> None:
-        """A follower answered while entries are held: if it has the oldest held entry and
-        that is still uncommitted, the other follower lags; ``_check_held`` looks again
-        ``HOLD_LAG_SECONDS`` later."""
+        """A follower answered while entries are held. Measure how long the first follower
+        to have a held entry waits for its commit (for the other follower): a lag of
+        ``HOLD_LAG_SECONDS`` or more ``HOLD_LAG_REPEATS`` times in a row means the other
+        follower is steadily slower, and the leader stops holding (see ``_check_held``)."""
         core = self.core
-        index = self._held_marks[0][1]
-        pr = core.progress.get(from_id)
-        if pr is None or pr.match < index or core.log.committed >= index:
-            return
-        self._lag_since = time.monotonic()
-        if self._held_timer is not None:
-            self._held_timer.cancel()
-        self._held_timer = self._loop.call_later(HOLD_LAG_SECONDS, self._check_held)  # type: ignore[union-attr]
+        committed = core.log.committed
+        if self._lag_since:
+            if committed < self._lag_index:
+                return  # still waiting for the slower follower
+            lag = time.monotonic() - self._lag_since
+            self._lag_since = 0.0
+            if lag < HOLD_LAG_SECONDS:
+                self._lags = 0
+            else:
+                self._lags += 1
+                if self._lags >= HOLD_LAG_REPEATS:
+                    self._lags = 0
+                    self._lagging = True
+                    if self._held_timer is not None:
+                        self._held_timer.cancel()
+                    self._held_timer = self._loop.call_soon(self._check_held)  # type: ignore[union-attr]
+                    return
+        for _, index in self._held_marks:
+            if index > committed:
+                pr = core.progress.get(from_id)
+                if pr is not None and pr.match >= index:
+                    self._lag_since = time.monotonic()
+                    self._lag_index = index
+                return
 
     def _check_held(self) -> None:
         """Write what is held once a held entry waited too long uncommitted (a follower is
-        slow or gone, or lags the other one), or the oldest held Ready is old enough, or this
-        node is no longer the leader."""
+        slow or gone), or the followers' commits lagged one behind the other several times in
+        a row (``_watch_lag``), or the oldest held Ready is old enough, or this node is no
+        longer the leader."""
         self._held_timer = None
         if not self._held or self._stopped:
             return
@@ -353,9 +377,7 @@ class RaftDriver:
         marks = self._held_marks
         while marks and marks[0][1] <= committed:
             marks.popleft()
-            self._lag_since = 0.0  # the entry a follower had is committed: no lag
-        lagging = bool(marks) and self._lag_since and now - self._lag_since >= HOLD_LAG_SECONDS
-        stalled = lagging or (bool(marks) and now - marks[0][0] >= HOLD_STALL_SECONDS)
+        stalled = self._lagging or (bool(marks) and now - marks[0][0] >= HOLD_STALL_SECONDS)
         if stalled or now - self._held_since >= HOLD_MAX_SECONDS or self.core.role != Role.LEADER:
             if stalled:
                 self.hold_stalls += 1
@@ -366,8 +388,6 @@ class RaftDriver:
         due = self._held_since + HOLD_MAX_SECONDS
         if marks:
             due = min(due, marks[0][0] + HOLD_STALL_SECONDS)
-            if self._lag_since:
-                due = min(due, self._lag_since + HOLD_LAG_SECONDS)
         self._held_timer = self._loop.call_later(max(due - now, 0.0005), self._check_held)  # type: ignore[union-attr]
 
     def _sync_inline(self) -> bool:

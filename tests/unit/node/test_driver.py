@@ -205,20 +205,24 @@ async def test_a_held_write_goes_out_when_a_follower_is_gone_and_holding_stops(m
 
 @pytest.mark.asyncio
 async def test_a_follower_steadily_slower_than_the_other_stops_the_hold(monkeypatch):
-    # Node 3 answers every message 0.3 s late, below the stall limit: holding, each commit
-    # would wait for it. Once node 2 has had a held entry HOLD_LAG_SECONDS without a commit,
-    # the leader writes its own copy, which commits with node 2's, and stops holding.
+    # Node 3 gets every message 0.15 s late, below the stall limit: while the leader holds,
+    # each commit waits for it. After HOLD_LAG_REPEATS such commits the leader stops holding,
+    # and its own copy commits the next entry with node 2's.
     monkeypatch.setattr(driver_mod, "HOLD_STALL_SECONDS", 5.0)
     monkeypatch.setattr(driver_mod, "HOLD_MAX_SECONDS", 5.0)
     monkeypatch.setattr(driver_mod, "HOLD_LAG_SECONDS", 0.02)
+    monkeypatch.setattr(driver_mod, "HOLD_LAG_REPEATS", 2)
     storage = RecordingStorage()
     core, drv, applied, followers = await _three_nodes(storage)
     try:
-        followers.delay[3] = 0.3
-        idx = await _propose_and_wait(core, drv, applied)
-        assert followers.cores[3].log.last_index < idx  # committed by the leader and node 2
-        assert idx in storage.written and drv.hold_stalls == 1
+        followers.delay[3] = 0.15
+        lagged = [await _propose_and_wait(core, drv, applied) for _ in range(2)]
+        assert all(i <= followers.cores[3].log.last_index for i in lagged)  # they waited for node 3
+        await _until(lambda: drv.hold_stalls == 1, "holding did not stop")
         assert not drv._can_hold([])
+        idx = await _propose_and_wait(core, drv, applied)
+        assert idx in storage.written
+        assert followers.cores[3].log.last_index < idx  # committed by the leader and node 2
     finally:
         drv.close()
 
