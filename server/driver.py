@@ -356,13 +356,15 @@ class RaftDriver:
                         self._held_timer.cancel()
                     self._held_timer = self._loop.call_soon(self._check_held)  # type: ignore[union-attr]
                     return
-        for _, index in self._held_marks:
-            if index > committed:
-                pr = core.progress.get(from_id)
-                if pr is not None and pr.match >= index:
-                    self._lag_since = time.monotonic()
-                    self._lag_index = index
-                return
+        marks = self._held_marks
+        while marks and marks[0][1] <= committed:
+            marks.popleft()
+        if marks:
+            index = marks[0][1]
+            pr = core.progress.get(from_id)
+            if pr is not None and pr.match >= index:
+                self._lag_since = time.monotonic()
+                self._lag_index = index
 
     def _check_held(self) -> None:
         """Write what is held once a held entry waited too long uncommitted (a follower is
