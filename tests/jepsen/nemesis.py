@@ -390,6 +390,9 @@ class Nemesis:
 
     def _sleep(self, seconds: float, stop: threading.Event) -> None:
         end = time.monotonic() + seconds
-        while not stop.is_set() and time.monotonic() < end:
-            time.sleep(min(0.2, end - time.monotonic()))
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(0.2, left))
             self.check_crashes()
