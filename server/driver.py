@@ -111,6 +111,7 @@ class RaftDriver:
         self._release = False  # write what is held with the next write
         self._hold_off_until = 0.0
         self.held_writes = 0  # Readys that were held (INFO)
+        self._apply_after_write: list[list[Entry]] = []  # a follower's committed entries (_process)
         self.hold_stalls = 0  # times holding stopped because a held entry waited (see _check_held)
         self._lag_since = 0.0  # when a follower had held entry _lag_index, uncommitted (_watch_lag)
         self._lag_index = 0
@@ -210,13 +211,26 @@ class RaftDriver:
             self.on_soft_state(rd.soft_state)
         if rd.messages:
             self._send(rd.messages)
+        if self._apply_after_write:
+            self._apply_deferred()  # entries of earlier Readys go first
         if rd.committed_entries:
-            self.apply(rd.committed_entries)  # type: ignore[arg-type]
+            if rd.persisted_messages and core.role != Role.LEADER:
+                # A follower acknowledges first: these entries are applied once the write
+                # that the acknowledgement waits for is done and the acknowledgement sent.
+                self._apply_after_write.append(rd.committed_entries)
+            else:
+                self.apply(rd.committed_entries)  # type: ignore[arg-type]
         if rd.read_states:
             self.on_read_states(rd.read_states)  # type: ignore[arg-type]
         if core.needs_advance(rd) or rd.persisted_messages or rd.snapshot_chunks:
             self._queue.append(rd)
             self._write()
+
+    def _apply_deferred(self) -> None:
+        pending = self._apply_after_write
+        self._apply_after_write = []
+        for entries in pending:
+            self.apply(entries)
 
     def _write(self) -> None:
         """Start writing everything queued, unless a write is running (it picks the queue up
@@ -485,6 +499,8 @@ class RaftDriver:
         for rd in batch:
             if rd.persisted_messages:
                 self._send(rd.persisted_messages)
+            if self._apply_after_write:
+                self._apply_deferred()
             if rd.snapshot is not None:
                 self.install_snapshot(rd.snapshot)
             core.advance(rd)

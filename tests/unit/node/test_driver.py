@@ -14,7 +14,7 @@ import pytest
 import server.driver as driver_mod
 from consensus.codec import decode_message, encode_message
 from consensus.config import Config
-from consensus.messages import Accepted, Membership, Message, MessageType, Role
+from consensus.messages import Accepted, Entry, Membership, Message, MessageType, Role
 from consensus.node import RaftNode
 from server.driver import RaftDriver, _dec, _enc
 
@@ -247,5 +247,48 @@ async def test_a_new_term_is_written_with_everything_held_before_it(monkeypatch)
         assert core.role == Role.FOLLOWER and storage.synced_term_vote[0] == term + 1
         first_of_new_term = next(call for call, t in storage.calls if t == term + 1)
         assert idx in first_of_new_term  # one write: the held entries, then the new term
+    finally:
+        drv.close()
+
+
+class RecordingTransport:
+    def __init__(self, events: list) -> None:
+        self.events = events
+
+    def send(self, peer: int, data: bytes) -> None:
+        for raw in _dec.decode(data):
+            m = decode_message(raw)
+            self.events.append(("send", m.type, m.index))
+
+
+@pytest.mark.asyncio
+async def test_a_follower_acknowledges_an_append_before_applying_what_it_committed():
+    # etcd's order: persist, send, apply. The acknowledgement the leader's commit waits for
+    # goes out as soon as the write is done; applying the entries the same append committed
+    # comes after it, and still before anything later.
+    events: list = []
+    core = RaftNode(Config(id=2, election_tick=1000, heartbeat_tick=1), random.Random(2),
+                    bootstrap_membership=Membership(voters=frozenset({1, 2, 3})))
+    drv = RaftDriver(core, RecordingStorage(), RecordingTransport(events), tick_ms=10,
+                     apply=lambda ents: events.append(("apply", [e.index for e in ents])),
+                     install_snapshot=lambda s: None, on_read_states=lambda rs: None,
+                     on_soft_state=lambda s: None, on_fatal=lambda e: None)
+    drv.start()
+    try:
+        base, term = core.log.last_index, core.term  # the bootstrap entries, committed
+
+        def append(n: int, commit: int) -> None:  # the leader's n-th entry after them
+            msg = Message(type=MessageType.APPEND, to=2, from_=1, term=term, log_term=term, index=base + n - 1,
+                          commit=base + commit, entries=(Entry(index=base + n, term=term),))
+            drv.on_peer_batch(1, _enc.encode([encode_message(msg)]))
+
+        append(1, 0)
+        await _until(lambda: ("send", MessageType.APPEND_RESP, base + 1) in events, "no acknowledgement of entry 1")
+        append(2, 1)  # entry 2, and entry 1 is committed
+        await _until(lambda: ("apply", [base + 1]) in events, "entry 1 was not applied")
+        assert events.index(("send", MessageType.APPEND_RESP, base + 2)) < events.index(("apply", [base + 1]))
+        append(3, 2)
+        await _until(lambda: ("apply", [base + 2]) in events, "entry 2 was not applied")
+        assert [e for e in events if e[0] == "apply" and e[1][-1] > base] == [("apply", [base + 1]), ("apply", [base + 2])]
     finally:
         drv.close()
