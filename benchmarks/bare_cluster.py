@@ -36,6 +36,24 @@ TO_FOLLOWER = struct.Struct("!BQI")  # kind, batch id, payload length; the paylo
 TO_LEADER = struct.Struct("!BQ")  # kind, highest batch id done
 
 
+def bare_command(data: dict[bytes, bytes], records: list[bytes], cmd: list[bytes]) -> tuple[bytes, bool]:
+    """What every bare server does with one request: its reply, and whether it was a SET
+    (whose log record went into ``records``)."""
+    name = cmd[0].upper()
+    if name == b"SET" and len(cmd) == 3:
+        data[cmd[1]] = cmd[2]
+        records.append(b"%d %s %s\n" % (len(cmd[2]), cmd[1], cmd[2]))
+        return b"+OK\r\n", True
+    if name == b"GET" and len(cmd) == 2:
+        v = data.get(cmd[1])
+        return (b"$-1\r\n" if v is None else b"$%d\r\n%s\r\n" % (len(v), v)), False
+    if name == b"PING":
+        return b"+PONG\r\n", False
+    if name == b"CONFIG":
+        return b"*0\r\n", False
+    return b"-ERR the bare server knows SET, GET and PING only\r\n", False
+
+
 def serve_follower(port: int, directory: str) -> None:
     import uvloop
 
@@ -186,21 +204,8 @@ def serve_leader(port: int, directory: str, follower_ports: list[int]) -> None:
             group = None
             wrote = False
             while (cmd := self.reader.gets()) is not False:
-                name = cmd[0].upper()
-                if name == b"SET" and len(cmd) == 3:
-                    data[cmd[1]] = cmd[2]
-                    turn.records.append(b"%d %s %s\n" % (len(cmd[2]), cmd[1], cmd[2]))
-                    reply = b"+OK\r\n"
-                    wrote = True
-                elif name == b"GET" and len(cmd) == 2:
-                    v = data.get(cmd[1])
-                    reply = b"$-1\r\n" if v is None else b"$%d\r\n%s\r\n" % (len(v), v)
-                elif name == b"PING":
-                    reply = b"+PONG\r\n"
-                elif name == b"CONFIG":
-                    reply = b"*0\r\n"
-                else:
-                    reply = b"-ERR the bare server knows SET, GET and PING only\r\n"
+                reply, is_set = bare_command(data, turn.records, cmd)
+                wrote = wrote or is_set
                 if group is None:
                     group = Group(self)
                     self.groups.append(group)

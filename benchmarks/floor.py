@@ -34,7 +34,7 @@ import tempfile
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.bare_cluster import BareCluster  # noqa: E402
+from benchmarks.bare_cluster import BareCluster, bare_command  # noqa: E402
 from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.loadgen import Workload, run_load  # noqa: E402
 from benchmarks.processes import ProcessSet, free_ports, raise_on_sigterm  # noqa: E402
@@ -96,21 +96,7 @@ def serve_bare(port: int, directory: str, mode: str) -> None:
             self.reader.feed(chunk)
             out = []
             while (cmd := self.reader.gets()) is not False:
-                name = cmd[0].upper()
-                is_set = name == b"SET" and len(cmd) == 3
-                if is_set:
-                    data[cmd[1]] = cmd[2]
-                    state["log"].append(b"%d %s %s\n" % (len(cmd[2]), cmd[1], cmd[2]))
-                    reply = b"+OK\r\n"
-                elif name == b"GET" and len(cmd) == 2:
-                    v = data.get(cmd[1])
-                    reply = b"$-1\r\n" if v is None else b"$%d\r\n%s\r\n" % (len(v), v)
-                elif name == b"PING":
-                    reply = b"+PONG\r\n"
-                elif name == b"CONFIG":
-                    reply = b"*0\r\n"
-                else:
-                    reply = b"-ERR the bare server knows SET, GET and PING only\r\n"
+                reply, is_set = bare_command(data, state["log"], cmd)
                 if is_set or self.waiting:
                     # A SET is answered once durable; anything after it waits its turn.
                     if self.held is None:
