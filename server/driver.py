@@ -348,10 +348,12 @@ class RaftDriver:
             self._held_timer = self._loop.call_later(HOLD_STALL_SECONDS, self._check_held)  # type: ignore[union-attr]
 
     def _watch_lag(self, from_id: int) -> None:
-        """A follower answered while entries are held. Measure how long the first follower
-        to have a held entry waits for its commit (for the other follower): a lag of
-        ``HOLD_LAG_SECONDS`` or more ``HOLD_LAG_REPEATS`` times in a row means the other
-        follower is steadily slower, and the leader stops holding (see ``_check_held``)."""
+        """A follower answered while entries are held. Measure how long after the first
+        follower had a held entry the entry committed (waiting for the other follower, or
+        in a larger cluster for the rest of the followers' majority): a lag of
+        ``HOLD_LAG_SECONDS`` or more ``HOLD_LAG_REPEATS`` times in a row means a follower
+        the commit needs is steadily slower, and the leader stops holding (see
+        ``_check_held``): its own copy then counts instead."""
         core = self.core
         committed = core.log.committed
         if self._lag_since:
