@@ -53,12 +53,19 @@ from .messages import (
     SnapshotMeta,
     SoftState,
     TooManyUncommitted,
+    members,
 )
 from .progress import FollowerProgress, ProgressState
 from .quorum import VoteResult, committed_index, has_quorum, majority, vote_result
 from .readindex import ReadIndexQueue
 
-MT = MessageType
+# The hot paths read enum members through plain classes (see ``members``): these names
+# stand for the enums in this module and give the same member objects.
+MT = members(MessageType)
+Role = members(Role)
+EntryType = members(EntryType)
+ProgressState = members(ProgressState)
+VoteResult = members(VoteResult)
 
 
 def bootstrap_entries(membership: Membership) -> list[Entry]:

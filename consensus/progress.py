@@ -17,13 +17,16 @@ from __future__ import annotations
 from collections import deque
 from enum import IntEnum
 
-from .messages import SnapshotMeta
+from .messages import SnapshotMeta, members
 
 
 class ProgressState(IntEnum):
     PROBE = 0
     REPLICATE = 1
     SNAPSHOT = 2
+
+
+_State = members(ProgressState)  # the hot paths' view of the members (see ``members``)
 
 
 class Inflights:
@@ -78,7 +81,7 @@ class FollowerProgress:
     def __init__(self, next_index: int, max_inflight: int, is_learner: bool = False):
         self.match = 0
         self.next = next_index
-        self.state = ProgressState.PROBE
+        self.state = _State.PROBE
         self.probe_sent = False  # PROBE: one message is out, wait for its answer
         self.inflights = Inflights(max_inflight)
         self.recent_active = False  # heard from since the last check-quorum round
@@ -100,20 +103,20 @@ class FollowerProgress:
 
     def become_probe(self) -> None:
         # Coming out of SNAPSHOT, the peer has everything up to the snapshot.
-        if self.state == ProgressState.SNAPSHOT and self.snapshot is not None:
+        if self.state == _State.SNAPSHOT and self.snapshot is not None:
             pending = self.snapshot.index
-            self._reset_state(ProgressState.PROBE)
+            self._reset_state(_State.PROBE)
             self.next = max(self.match + 1, pending + 1)
         else:
-            self._reset_state(ProgressState.PROBE)
+            self._reset_state(_State.PROBE)
             self.next = self.match + 1
 
     def become_replicate(self) -> None:
-        self._reset_state(ProgressState.REPLICATE)
+        self._reset_state(_State.REPLICATE)
         self.next = self.match + 1
 
     def become_snapshot(self, meta: SnapshotMeta, size: int) -> None:
-        self._reset_state(ProgressState.SNAPSHOT)
+        self._reset_state(_State.SNAPSHOT)
         self.snapshot = meta
         self.snapshot_size = size
         self.rewind_snapshot(0)
@@ -141,7 +144,7 @@ class FollowerProgress:
 
     def maybe_decr_to(self, rejected: int, match_hint: int) -> bool:
         """A rejection of the append whose previous index was ``rejected``. False if stale."""
-        if self.state == ProgressState.REPLICATE:
+        if self.state == _State.REPLICATE:
             if rejected <= self.match:
                 return False
             self.next = self.match + 1
@@ -153,9 +156,9 @@ class FollowerProgress:
         return True
 
     def is_paused(self) -> bool:
-        if self.state == ProgressState.PROBE:
+        if self.state == _State.PROBE:
             return self.probe_sent
-        if self.state == ProgressState.REPLICATE:
+        if self.state == _State.REPLICATE:
             return self.inflights.full()
         return True
 

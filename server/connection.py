@@ -27,6 +27,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from consensus.messages import members
 from resp.encoder import encode
 from resp.parser import ProtocolError, RequestParser
 from resp.types import ErrorReply
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 from server.node import Route
 from server.transactions import queue_command
+
+Route = members(Route)  # the enum's members read through a plain class (see members)
 
 log = logging.getLogger("raftis.client")
 
@@ -371,14 +374,15 @@ class ClientConnection(asyncio.Protocol):
         if self.backlogged:
             self._check_backlog()
 
-    def run_reads(self) -> None:
-        """The read check for the current group passed: run the reads, in order."""
+    def run_reads(self, now_ms: int | None = None) -> None:
+        """The read check for the current group passed: run the reads, in order (judging
+        expiry by ``now_ms``, taken once for every group the check released)."""
         group = self.read_group
         self.read_group = []
         self.held_reads = group
-        self._continue_reads()
+        self._continue_reads(now_ms)
 
-    def _continue_reads(self) -> None:
+    def _continue_reads(self, now_ms: int | None = None) -> None:
         """Run the checked reads in ``held_reads``, in order, until about WRITE_HIGH bytes of
         replies are out; the rest waits for the client to read those (a pipeline of GETs of
         a large value is never built in memory all at once). A read whose check passed may
@@ -392,8 +396,10 @@ class ClientConnection(asyncio.Protocol):
         resp3 = self.session.resp3  # type: ignore[union-attr]
         produced = 0
         done = len(group)
+        if now_ms is None or now_ms < node.last_batch_ms:  # never behind what was applied since
+            now_ms = node.read_now_ms()
         for i, (cmd, argv, seq) in enumerate(group):
-            data = encode(node.execute_read(self.session, cmd, argv), resp3)
+            data = encode(node.execute_read(self.session, cmd, argv, now_ms), resp3)
             self.resolve(seq, data)
             produced += len(data)
             if produced > WRITE_HIGH and i + 1 < len(group):

@@ -48,9 +48,13 @@ from typing import Any
 import msgspec
 
 from consensus.codec import decode_message, encode_message
-from consensus.messages import Entry, Message, Ready, Role
+from consensus.messages import Entry, Message, Ready, Role, members
 from consensus.progress import ProgressState
 from storage.errors import WalFailedError, WalWriteError
+
+# The hot paths read enum members through plain classes (see consensus.messages.members).
+Role = members(Role)
+ProgressState = members(ProgressState)
 
 log = logging.getLogger("raftis.driver")
 

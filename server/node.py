@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted
+from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted, members
 from resp.encoder import encode
 from resp.types import ErrorReply
 from server.blocked_clients import BlockedClients
@@ -63,6 +63,12 @@ class Route(IntEnum):
     CONN = 5
     EXEC = 6
     QUEUE = 7  # between MULTI and EXEC: check and queue
+
+
+# The hot paths read enum members through plain classes (see consensus.messages.members).
+_Route = members(Route)
+_Role = members(Role)
+_EntryType = members(EntryType)
 
 
 @dataclass(slots=True)
@@ -229,44 +235,44 @@ class Node:
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
         name = cmd.name
         if not session.resp3 and "pubsub" in session.extra and name not in SUBSCRIBED_OK and PubSub.count(session):
-            return Route.ERROR
+            return _Route.ERROR
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
-            return Route.QUEUE
+            return _Route.QUEUE
         kind = cmd.kind
         tx = name in TX_NAMES
         if kind == CONN and not tx and not session.forward_multi:
-            return Route.CONN
+            return _Route.CONN
         raft = self.raft
-        if raft.role == Role.LEADER:
+        if raft.role == _Role.LEADER:
             if raft.driver.storage_error is not None and kind == WRITE:
-                return Route.ERROR  # -MISCONF; reads go on (their check needs no log write)
+                return _Route.ERROR  # -MISCONF; reads go on (their check needs no log write)
             if tx:
                 if name == b"exec":
-                    return Route.EXEC
-                return Route.READ if name == b"watch" else Route.CONN
+                    return _Route.EXEC
+                return _Route.READ if name == b"watch" else _Route.CONN
             if kind == WRITE:
-                return Route.WRITE
+                return _Route.WRITE
             if self.cfg.unsafe_local_reads:
-                return Route.LOCAL_READ
-            return Route.READ
+                return _Route.LOCAL_READ
+            return _Route.READ
         if kind == READ and not tx and (session.readonly or self.cfg.stale_reads or self.cfg.unsafe_local_reads):
-            return Route.LOCAL_READ
+            return _Route.LOCAL_READ
         if not raft.is_member():
-            return Route.ERROR
+            return _Route.ERROR
         if raft.leader_id == 0 or session.forwarded or self.cfg.follower_mode == "redirect":
-            return Route.ERROR
+            return _Route.ERROR
         if name == b"multi":
             session.forward_multi = True
         elif name in (b"exec", b"discard"):
             session.forward_multi = False
-        return Route.FORWARD
+        return _Route.FORWARD
 
     def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> ErrorReply:
         if not session.resp3 and cmd.name not in SUBSCRIBED_OK and PubSub.count(session):
             return ErrorReply(f"ERR Can't execute '{cmd.name.decode(errors='replace')}': only (P|S)SUBSCRIBE / "
                               "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         raft = self.raft
-        if raft.role == Role.LEADER:
+        if raft.role == _Role.LEADER:
             err = raft.driver.storage_error
             if err is not None:
                 return ErrorReply(f"MISCONF Errors writing to the Raft log: {err}; writes are refused "
@@ -373,7 +379,7 @@ class Node:
     def apply_entries(self, entries: list[Entry]) -> None:
         ctx = self.ctx
         for e in entries:
-            if e.type == EntryType.CONF_CHANGE:
+            if e.type == _EntryType.CONF_CHANGE:
                 self.raft.on_conf_change_applied(e)
             elif e.data:
                 w = self.waiters.pop(e.index, None)
@@ -493,8 +499,9 @@ class Node:
                 continue
             conns = entry[1]
             if rs.index <= self.applied:
+                now_ms = self.read_now_ms()
                 for conn in conns:
-                    conn.run_reads()
+                    conn.run_reads(now_ms)
             else:
                 heapq.heappush(self._read_heap, (rs.index, rs.token, conns))
         self.flush_dirty()
@@ -502,20 +509,24 @@ class Node:
     def _release_reads(self) -> None:
         heap = self._read_heap
         applied = self.applied
+        now_ms = self.read_now_ms()
         while heap and heap[0][0] <= applied:
             _, _, conns = heapq.heappop(heap)
             for conn in conns:
-                conn.run_reads()
+                conn.run_reads(now_ms)
 
     def read_now_ms(self) -> int:
         """The time reads judge expiry by: never behind the newest applied entry's."""
         now = self.now_ms()
         return now if now > self.last_batch_ms else self.last_batch_ms
 
-    def execute_read(self, session: Session, cmd: Any, argv: list[bytes]) -> Any:
+    def execute_read(self, session: Session, cmd: Any, argv: list[bytes], now_ms: int | None = None) -> Any:
+        """Run a read on local state. ``now_ms`` is the time expiry is judged by; a group of
+        reads run back to back shares one reading (as Redis caches the time for each turn
+        of its event loop)."""
         if cmd.name == b"watch":
             return watch(self, session, argv)
-        ctx = self.ctx.for_read(self.read_now_ms(), session.db_index)
+        ctx = self.ctx.for_read(self.read_now_ms() if now_ms is None else now_ms, session.db_index)
         try:
             return cmd.handler(ctx, argv)
         except ErrorReply as err:
@@ -584,7 +595,7 @@ class Node:
         from server.raft import AdminError
 
         raft = self.raft
-        if raft.role == Role.LEADER and len(raft.core.membership.voters) > 1:
+        if raft.role == _Role.LEADER and len(raft.core.membership.voters) > 1:
             try:
                 await raft.transfer_leadership(0, timeout=3.0)
             except (TimeoutError, AdminError) as e:

@@ -35,6 +35,7 @@ from consensus.messages import (
     NotLeader,
     Role,
     SnapshotMeta,
+    members,
 )
 from consensus.transport import PeerTransport
 from resp.types import ErrorReply
@@ -46,6 +47,8 @@ from storage.dirlock import close_inherited_locks
 
 if TYPE_CHECKING:
     from server.node import Node
+
+Role = members(Role)  # read through a plain class on the hot paths (see members)
 
 log = logging.getLogger("raftis.raft")
 
