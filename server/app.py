@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
 
 from resp.framer import ReplyFramer
 from server.config import NodeConfig, split_address
@@ -85,7 +86,9 @@ async def join_cluster(node: Node, cfg: NodeConfig) -> None:
         await asyncio.sleep(1.0)
 
 
-async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
+async def serve(cfg: NodeConfig, on_ready: Callable[[Node], None] | None = None) -> None:
+    """Run one node until it is told to stop. ``on_ready`` gets the node once it accepts
+    clients (in-process tools drive it directly)."""
     loop = asyncio.get_running_loop()
     from server.datadir import claim
 
@@ -119,8 +122,8 @@ async def serve(cfg: NodeConfig, started: asyncio.Event | None = None) -> None:
     join_task = None
     if cfg.join and not raft.is_member():
         join_task = loop.create_task(join_cluster(node, cfg))
-    if started is not None:
-        started.set()
+    if on_ready is not None:
+        on_ready(node)
     await stop.wait()
     log.info("node %d shutting down", cfg.node_id)
     if join_task is not None:

@@ -127,3 +127,31 @@ def test_bare_server_sets_gets_and_logs_durably(tmp_path, mode):
         assert c.get("k") == b"v2"
         with open(os.path.join(srv.dir, "log"), "rb") as f:
             assert f.read() == b"2 k v1\n2 k v2\n"
+
+
+def _inproc(*args):
+    return subprocess.run([sys.executable, "-m", "benchmarks.inproc", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180)
+
+
+@pytest.mark.parametrize("workload", ["set", "get"])
+def test_inproc_runs_every_command_it_times(workload):
+    done = _inproc("--workload", workload, "--clients", "3", "--rounds", "20", "--reps", "2", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["workload"] == workload and result["us_per_command"] > 0
+    # every client's command of the warm-up (50 rounds) and of both timed passes was answered
+    assert result["commands_processed"] == 3 * (50 + 2 * 20)
+    done = _inproc("--workload", workload, "--clients", "3", "--rounds", "20", "--reps", "1", "--profile")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "function calls" in done.stdout and "resp/parser.py" in done.stdout
+    assert "main-thread CPU" in done.stdout
+
+
+def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
+    done = _inproc("--workload", "get", "--clients", "2", "--rounds", "5", "--reps", "1", "--runs", "1",
+                   "--against", ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(ROOT) == 2 and "this / against" in done.stdout
+    done = _inproc("--clients", "0")
+    assert done.returncode == 2 and "--clients must be at least 1" in done.stderr

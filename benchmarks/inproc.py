@@ -1,0 +1,230 @@
+"""The command path's own CPU cost, without the network, the disk or other processes: a
+single-node Raftis runs inside this process, and fake client connections hand it commands
+directly (``data_received``) and count the replies it writes.
+
+    python -m benchmarks.inproc --workload get                 # microseconds per GET
+    python -m benchmarks.inproc --workload set --profile       # and a cProfile of the path
+    python -m benchmarks.inproc --workload get --against ../old-checkout --runs 5
+
+Every round, each of ``--clients`` connections sends one command and the round ends when
+all have their replies, as with ``redis-benchmark -P 1``. The figure is the main thread's
+CPU time per command (``time.thread_time``), the least of ``--reps`` timed passes: the path
+through parsing, routing, the Raft core, the log and applying, with none of the kernel's
+socket work. Its data directory is on /dev/shm when there is one, so an fsync costs next
+to nothing and the figure is the Python path's.
+
+On this kind of machine a full cluster benchmark moves by 2x between windows; this figure
+moves by a few percent (pin it with ``--cpu``), which is what comparing two versions of
+the code needs. ``--against DIR`` does that: it runs this file against DIR's code and this
+checkout's, alternately, ``--runs`` times each in fresh processes, and prints both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import inspect
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.inproc", description=__doc__.split("\n\n")[0])
+    p.add_argument("--workload", choices=("set", "get"), default="get")
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--rounds", type=int, default=400, help="rounds per timed pass")
+    p.add_argument("--reps", type=int, default=9, help="timed passes; the least is reported")
+    p.add_argument("--cpu", type=int, default=None, help="pin the process to this CPU")
+    p.add_argument("--profile", action="store_true", help="one pass under cProfile; print the top functions")
+    p.add_argument("--root", default=HERE, help="the checkout whose code runs (default: this one)")
+    p.add_argument("--against", metavar="DIR", default=None,
+                   help="compare with the checkout in DIR: alternate runs of both, fresh processes")
+    p.add_argument("--runs", type=int, default=5, help="with --against: runs of each side")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    a = p.parse_args(argv)
+    for name in ("clients", "rounds", "reps", "runs"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    return a
+
+
+class _FakeTransport:
+    """Stands in for a client socket: counts writes, and wakes the round when all are in."""
+
+    def __init__(self, counter: list) -> None:
+        self.counter = counter
+
+    def write(self, data: bytes) -> None:
+        c = self.counter
+        c[0] += 1
+        if c[0] >= c[1]:
+            c[2].set()
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def _requests(workload: str, n: int) -> list[bytes]:
+    if workload == "set":
+        return [b"*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$3\r\nxxx\r\n" % i for i in range(n)]
+    return [b"*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n" % i for i in range(n)]
+
+
+async def _measure(args: argparse.Namespace) -> dict:
+    from server.app import serve
+    from server.config import NodeConfig
+    from server.connection import ClientConnection
+
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    with tempfile.TemporaryDirectory(prefix="raftis-inproc-", dir=base) as d:
+        cfg = NodeConfig(dir=d, port=0, raft_port=0, bind="127.0.0.1")
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future = loop.create_future()
+        if "on_ready" in inspect.signature(serve).parameters:
+            task = loop.create_task(serve(cfg, ready.set_result))
+            node = await asyncio.wait_for(ready, 30)
+        else:  # a checkout from before serve() took on_ready (for --against)
+            from server.node import Node
+
+            started = asyncio.Event()
+            task = loop.create_task(serve(cfg, started))
+            await asyncio.wait_for(started.wait(), 30)
+            node = next(o for o in gc.get_objects() if isinstance(o, Node) and o.cfg is cfg)
+        deadline = time.monotonic() + 30
+        while node.raft.role.name != "LEADER":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the node did not become leader within 30 s")
+            await asyncio.sleep(0.01)
+        counter: list = [0, 0, asyncio.Event()]
+        conns = []
+        for _ in range(args.clients):
+            conn = ClientConnection(node)
+            conn.connection_made(_FakeTransport(counter))  # type: ignore[arg-type]
+            conns.append(conn)
+        pairs = list(zip(conns, _requests(args.workload, args.clients), strict=True))
+
+        async def one_pass(rounds: int) -> None:
+            for _ in range(rounds):
+                counter[2] = asyncio.Event()
+                counter[1] = counter[0] + len(pairs)
+                for conn, req in pairs:
+                    conn.data_received(req)
+                if counter[0] < counter[1]:
+                    await asyncio.wait_for(counter[2].wait(), 30)
+
+        await one_pass(50)  # warm up: the keys exist, the interpreter has specialised
+        best = None
+        profile_text = ""
+        if args.profile:
+            import cProfile
+            import io
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+            await one_pass(args.rounds)
+            prof.disable()
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
+            profile_text = out.getvalue()
+        for _ in range(args.reps):
+            gc.collect()
+            c0 = time.thread_time()
+            await one_pass(args.rounds)
+            spent = time.thread_time() - c0
+            best = spent if best is None else min(best, spent)
+        processed = node.ops_stats.total_calls
+        for conn in conns:
+            conn.connection_lost(None)
+        node.shutdown_requested.set()
+        await task
+    n = args.rounds * args.clients
+    return {"workload": args.workload, "clients": args.clients, "us_per_command": best / n * 1e6,
+            "commands_processed": processed, "profile": profile_text}
+
+
+def _run_one(args: argparse.Namespace) -> dict:
+    sys.path.insert(0, os.path.abspath(args.root))
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    import logging
+
+    logging.disable(logging.WARNING)
+    import uvloop
+
+    return uvloop.run(_measure(args))
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Alternate fresh processes of this file against DIR's code and this checkout's."""
+    sides = {"against": os.path.abspath(args.against), "this": os.path.abspath(args.root)}
+    results: dict[str, list[float]] = {k: [] for k in sides}
+    base = [sys.executable, os.path.abspath(__file__), "--workload", args.workload, "--clients",
+            str(args.clients), "--rounds", str(args.rounds), "--reps", str(args.reps), "--json"]
+    if args.cpu is not None:
+        base += ["--cpu", str(args.cpu)]
+    for _ in range(args.runs):
+        for side, root in sides.items():
+            proc = subprocess.run(base + ["--root", root], capture_output=True, text=True, cwd=root, timeout=600)
+            if proc.returncode != 0:
+                print(f"the run against {root} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+                return 1
+            results[side].append(json.loads(proc.stdout.strip().splitlines()[-1])["us_per_command"])
+    print(f"{args.workload.upper()}, 1 node in-process, {args.clients} clients, "
+          f"main-thread CPU per command ({args.runs} runs each, alternating):")
+    for side, root in sides.items():
+        vals = results[side]
+        print(f"  {root:<40} least {min(vals):6.2f} us   median {statistics.median(vals):6.2f} us   "
+              f"all {' '.join(f'{v:.2f}' for v in vals)}")
+    ratio = min(results["this"]) / min(results["against"])
+    print(f"  this / against (least): {ratio:.3f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.against:
+        return _compare(args)
+    res = _run_one(args)
+    if args.json:
+        print(json.dumps({k: v for k, v in res.items() if k != "profile"}))
+        return 0
+    if res["profile"]:
+        print(res["profile"])
+    print(f"{args.workload.upper()}, 1 node in-process, {args.clients} clients: main-thread CPU "
+          f"{res['us_per_command']:.2f} us per command (least of {args.reps} passes of {args.rounds} rounds)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
