@@ -1,7 +1,11 @@
 """The records the Raft core consumes and produces.
 
-Everything here is a frozen, slotted dataclass: cheap to build, safe to share between the
-core, the driver and the codec. Node ids are integers >= 1; 0 always means "none".
+Everything here is an immutable record, safe to share between the core, the driver and the
+codec. The ones built for every message and every Ready (``Entry``, ``Message``, ``Ready``,
+the states, ``Accepted``) are frozen ``msgspec.Struct``s: on Python 3.11 a frozen dataclass
+sets each field through ``object.__setattr__`` and costs 1.5-3 us to build, a Struct about
+a tenth of that. The rest are frozen, slotted dataclasses. Node ids are integers >= 1; 0
+always means "none".
 
 A ``Message`` is one record for every message type; each type uses the fields listed in
 its ``MessageType`` comment and leaves the rest at their defaults, so the codec can encode
@@ -13,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+
+import msgspec
 
 
 def members(enum_cls: type[IntEnum]) -> Any:
@@ -32,8 +38,7 @@ class EntryType(IntEnum):
     CONF_CHANGE = 1  # data is an encoded ConfChange (consensus.codec.encode_conf_change)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True, gc=False):
     """One log entry. The leader's term-start no-op is a NORMAL entry with empty data."""
 
     index: int
@@ -42,8 +47,7 @@ class Entry:
     data: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
-class HardState:
+class HardState(msgspec.Struct, frozen=True, gc=False):
     """What must be durable before any message that depends on it is sent."""
 
     term: int = 0
@@ -117,8 +121,7 @@ class MessageType(IntEnum):
 CAMPAIGN_TRANSFER = 1  # Message.context of a VOTE sent because of TIMEOUT_NOW
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(msgspec.Struct, frozen=True):
     type: MessageType
     to: int
     from_: int
@@ -143,16 +146,14 @@ class Role(IntEnum):
     LEADER = 3
 
 
-@dataclass(frozen=True, slots=True)
-class SoftState:
+class SoftState(msgspec.Struct, frozen=True, gc=False):
     """Volatile state the driver may want to show or react to; not persisted."""
 
     role: Role
     leader_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadState:
+class ReadState(msgspec.Struct, frozen=True):
     """A linearizable read is safe once the applied index reaches ``index``."""
 
     token: object
@@ -169,8 +170,7 @@ class SnapshotChunk:
     done: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Ready:
+class Ready(msgspec.Struct, frozen=True):
     """One batch of work for the driver. Carry it out in this order:
 
     1. send ``messages`` (at any point, even before this Ready's writes are durable); apply
@@ -198,8 +198,7 @@ class Ready:
 # --- the outcome of a proposal -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(msgspec.Struct, frozen=True, gc=False):
     """The entries were appended at first_index..last_index (inclusive)."""
 
     first_index: int

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from . import codec
 from .config import Config, SnapshotSource
