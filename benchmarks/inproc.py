@@ -101,24 +101,35 @@ def _requests(workload: str, n: int) -> list[bytes]:
 
 
 async def _measure(args: argparse.Namespace) -> dict:
+    from benchmarks.processes import free_ports
     from server.app import serve
     from server.config import NodeConfig
     from server.connection import ClientConnection
 
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(prefix="raftis-inproc-", dir=base) as d:
-        cfg = NodeConfig(dir=d, port=0, raft_port=0, bind="127.0.0.1")
+        port, raft_port = free_ports(2)  # raft_port 0 would mean port + 10000, maybe taken
+        cfg = NodeConfig(dir=d, port=port, raft_port=raft_port, bind="127.0.0.1")
         loop = asyncio.get_running_loop()
         ready: asyncio.Future = loop.create_future()
         if "on_ready" in inspect.signature(serve).parameters:
             task = loop.create_task(serve(cfg, ready.set_result))
-            node = await asyncio.wait_for(ready, 30)
+            started = ready
         else:  # a checkout from before serve() took on_ready (for --against)
+            event = asyncio.Event()
+            task = loop.create_task(serve(cfg, event))
+            started = loop.create_task(event.wait())
+        await asyncio.wait({started, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # serve() failed: raise why
+            raise RuntimeError("the node stopped before it was ready")
+        if not started.done():
+            raise RuntimeError("the node was not ready within 30 s")
+        if started is ready:
+            node = ready.result()
+        else:
             from server.node import Node
 
-            started = asyncio.Event()
-            task = loop.create_task(serve(cfg, started))
-            await asyncio.wait_for(started.wait(), 30)
             node = next(o for o in gc.get_objects() if isinstance(o, Node) and o.cfg is cfg)
         deadline = time.monotonic() + 30
         while node.raft.role.name != "LEADER":
