@@ -34,6 +34,7 @@ from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
+from server.forwarding import LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
 from server.proposals import decode_batch, encode_batch
@@ -537,8 +538,6 @@ class Node:
 
     # -- forwarding -----------------------------------------------------------------------------
     def forward(self, conn: ClientConnection, argv: list[bytes], seq: int) -> None:
-        from server.forwarding import LeaderLink
-
         raft = self.raft
         leader = raft.leader_id
         link = conn.upstream
