@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("clients", "rounds", "reps", "runs"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be at least 1")
+    for name in ("root", "against"):
+        d = getattr(a, name)
+        if d is not None and not os.path.isfile(os.path.join(d, "server", "app.py")):
+            p.error(f"--{name} {d}: not a Raftis checkout (no server/app.py there)")
+    if a.cpu is not None and a.cpu not in os.sched_getaffinity(0):
+        p.error(f"--cpu {a.cpu}: this process may run on CPUs {sorted(os.sched_getaffinity(0))}")
     return a
 
 

@@ -155,3 +155,7 @@ def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
     assert done.stdout.count(ROOT) == 2 and "this / against" in done.stdout
     done = _inproc("--clients", "0")
     assert done.returncode == 2 and "--clients must be at least 1" in done.stderr
+    done = _inproc("--against", "/nonexistent")
+    assert done.returncode == 2 and "not a Raftis checkout" in done.stderr
+    done = _inproc("--cpu", "4096")
+    assert done.returncode == 2 and "--cpu 4096" in done.stderr
