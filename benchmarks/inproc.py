@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,17 +64,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return a
 
 
-class _FakeTransport:
-    """Stands in for a client socket: counts writes, and wakes the round when all are in."""
+class FakeTransport:
+    """Stands in for a client socket: hands every write to ``on_write``."""
 
-    def __init__(self, counter: list) -> None:
-        self.counter = counter
-
-    def write(self, data: bytes) -> None:
-        c = self.counter
-        c[0] += 1
-        if c[0] >= c[1]:
-            c[2].set()
+    def __init__(self, on_write: Callable[[bytes], Any]) -> None:
+        self.write = on_write
 
     def get_write_buffer_size(self) -> int:
         return 0
@@ -106,9 +101,42 @@ def _requests(workload: str, n: int) -> list[bytes]:
     return [b"*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n" % i for i in range(n)]
 
 
+async def start_single_node(cfg: Any) -> tuple[Any, asyncio.Task]:
+    """Run ``serve(cfg)`` (a single node) in this event loop until the node leads; the node
+    and the task serving it. Raises serve()'s own error if the node fails to start."""
+    from server.app import serve
+
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future = loop.create_future()
+    if "on_ready" in inspect.signature(serve).parameters:
+        task = loop.create_task(serve(cfg, ready.set_result))
+        started: asyncio.Future = ready
+    else:  # a checkout from before serve() took on_ready (for --against)
+        event = asyncio.Event()
+        task = loop.create_task(serve(cfg, event))
+        started = loop.create_task(event.wait())
+    await asyncio.wait({started, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()  # serve() failed: raise why
+        raise RuntimeError("the node stopped before it was ready")
+    if not started.done():
+        raise RuntimeError("the node was not ready within 30 s")
+    if started is ready:
+        node = ready.result()
+    else:
+        from server.node import Node
+
+        node = next(o for o in gc.get_objects() if isinstance(o, Node) and o.cfg is cfg)
+    deadline = time.monotonic() + 30
+    while node.raft.role.name != "LEADER":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the node did not become leader within 30 s")
+        await asyncio.sleep(0.01)
+    return node, task
+
+
 async def _measure(args: argparse.Namespace) -> dict:
     from benchmarks.processes import free_ports
-    from server.app import serve
     from server.config import NodeConfig
     from server.connection import ClientConnection
 
@@ -116,37 +144,18 @@ async def _measure(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="raftis-inproc-", dir=base) as d:
         port, raft_port = free_ports(2)  # raft_port 0 would mean port + 10000, maybe taken
         cfg = NodeConfig(dir=d, port=port, raft_port=raft_port, bind="127.0.0.1")
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future = loop.create_future()
-        if "on_ready" in inspect.signature(serve).parameters:
-            task = loop.create_task(serve(cfg, ready.set_result))
-            started = ready
-        else:  # a checkout from before serve() took on_ready (for --against)
-            event = asyncio.Event()
-            task = loop.create_task(serve(cfg, event))
-            started = loop.create_task(event.wait())
-        await asyncio.wait({started, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()  # serve() failed: raise why
-            raise RuntimeError("the node stopped before it was ready")
-        if not started.done():
-            raise RuntimeError("the node was not ready within 30 s")
-        if started is ready:
-            node = ready.result()
-        else:
-            from server.node import Node
+        node, task = await start_single_node(cfg)
+        counter: list = [0, 0, asyncio.Event()]  # replies written, replies awaited, all in
 
-            node = next(o for o in gc.get_objects() if isinstance(o, Node) and o.cfg is cfg)
-        deadline = time.monotonic() + 30
-        while node.raft.role.name != "LEADER":
-            if time.monotonic() > deadline:
-                raise RuntimeError("the node did not become leader within 30 s")
-            await asyncio.sleep(0.01)
-        counter: list = [0, 0, asyncio.Event()]
+        def count_reply(data: bytes) -> None:
+            counter[0] += 1
+            if counter[0] >= counter[1]:
+                counter[2].set()
+
         conns = []
         for _ in range(args.clients):
             conn = ClientConnection(node)
-            conn.connection_made(_FakeTransport(counter))  # type: ignore[arg-type]
+            conn.connection_made(FakeTransport(count_reply))  # type: ignore[arg-type]
             conns.append(conn)
         pairs = list(zip(conns, _requests(args.workload, args.clients), strict=True))
 
