@@ -29,6 +29,10 @@ def members(enum_cls: type[IntEnum]) -> Any:
     a few ns once the interpreter has specialised it. The hot paths (stepping messages,
     routing commands) read their enum members through this view; everything else, and
     anything that needs the Enum itself (``Role(3)``, ``isinstance``), uses the Enum.
+
+    Naming: a module that imports an enum rebinds the name to the view (``Role =
+    members(Role)``); a module that defines one keeps the Enum under its own name, since
+    importers get it from there, and reads through a private alias (``_Role``).
     """
     return type(f"{enum_cls.__name__}Members", (), dict(enum_cls.__members__))
 

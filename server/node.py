@@ -68,8 +68,8 @@ class Route(IntEnum):
 
 # The hot paths read enum members through plain classes (see consensus.messages.members).
 _Route = members(Route)
-_Role = members(Role)
-_EntryType = members(EntryType)
+Role = members(Role)
+EntryType = members(EntryType)
 
 
 @dataclass(slots=True)
@@ -244,7 +244,7 @@ class Node:
         if kind == CONN and not tx and not session.forward_multi:
             return _Route.CONN
         raft = self.raft
-        if raft.role == _Role.LEADER:
+        if raft.role == Role.LEADER:
             if raft.driver.storage_error is not None and kind == WRITE:
                 return _Route.ERROR  # -MISCONF; reads go on (their check needs no log write)
             if tx:
@@ -273,7 +273,7 @@ class Node:
             return ErrorReply(f"ERR Can't execute '{cmd.name.decode(errors='replace')}': only (P|S)SUBSCRIBE / "
                               "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         raft = self.raft
-        if raft.role == _Role.LEADER:
+        if raft.role == Role.LEADER:
             err = raft.driver.storage_error
             if err is not None:
                 return ErrorReply(f"MISCONF Errors writing to the Raft log: {err}; writes are refused "
@@ -380,7 +380,7 @@ class Node:
     def apply_entries(self, entries: list[Entry]) -> None:
         ctx = self.ctx
         for e in entries:
-            if e.type == _EntryType.CONF_CHANGE:
+            if e.type == EntryType.CONF_CHANGE:
                 self.raft.on_conf_change_applied(e)
             elif e.data:
                 w = self.waiters.pop(e.index, None)
@@ -594,7 +594,7 @@ class Node:
         from server.raft import AdminError
 
         raft = self.raft
-        if raft.role == _Role.LEADER and len(raft.core.membership.voters) > 1:
+        if raft.role == Role.LEADER and len(raft.core.membership.voters) > 1:
             try:
                 await raft.transfer_leadership(0, timeout=3.0)
             except (TimeoutError, AdminError) as e:
