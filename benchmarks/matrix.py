@@ -1,9 +1,10 @@
 """The throughput matrix: which workloads run against which system, and what each is compared with.
 
 A row is one (workload, system) pair. Rows with a baseline report the ratio
-``ops/s of this row / ops/s of the baseline row``, computed within each repeat (both rows were
-measured minutes apart on the same machine) and then the median over repeats: the machine's
-speed drifts between windows, the ratio much less.
+``ops/s of this row / ops/s of the baseline row``, computed within each repeat and then the
+median over repeats: the machine's speed drifts between windows, the ratio much less. Within a
+repeat a row runs right next to its baseline (see ``schedule``), seconds apart, so both see
+the machine in the same state.
 """
 
 from __future__ import annotations
@@ -63,7 +64,16 @@ def rows() -> list[Row]:
     return out
 
 
-def workloads_for(system: str) -> tuple[Workload, ...]:
-    """What runs against a system, in the order it runs (writes first, so GETs find keys)."""
-    mine = {r.workload for r in rows() if r.system == system}
-    return tuple(w for w in WORKLOADS if w in mine)
+def schedule(repeat: int) -> list[Row]:
+    """The order of one repeat's loads (``repeat`` counts from 0): workload by workload, writes
+    first so that GETs find keys, and every row right beside its baseline. Odd repeats take
+    each workload's rows the other way round, so a change in the machine's speed during a pair
+    weighs on Raftis in one repeat and on the baseline in the next.
+
+    (On this kind of machine the speed moves by up to 2x within minutes: with each system's
+    rows run together, a baseline and its Raftis row were measured 15-20 s apart.)"""
+    order: list[Row] = []
+    for w in WORKLOADS:
+        group = [r for r in rows() if r.workload == w]
+        order += reversed(group) if repeat % 2 else group
+    return order

@@ -69,17 +69,18 @@ def _git_commit() -> str:
         return ""
 
 
-def run_matrix(targets: dict[str, Server], requests: int, clients: int,
+def run_matrix(targets: dict[str, Server], requests: int, clients: int, repeat: int,
                log: Callable[[str], None]) -> dict[str, dict]:
-    """One pass over every row: system by system, so only one server is under load at a time."""
+    """One pass over every row, in ``matrix.schedule(repeat)``'s order (each row beside its
+    baseline); one server is under load at a time."""
     results: dict[str, dict] = {}
-    for system, srv in targets.items():
-        for workload in matrix.workloads_for(system):
-            srv.check_alive()
-            res = run_load(srv.port, workload, requests, clients)
-            results[matrix.row_id(workload, system)] = res.to_json()
-            log(f"  {workload.label:<8} {system:<30} {res.ops:>10,.0f} ops/s  p50 {res.p50_ms:.3f} ms  "
-                f"p99 {res.p99_ms:.3f} ms")
+    for row in matrix.schedule(repeat):
+        srv = targets[row.system]
+        srv.check_alive()
+        res = run_load(srv.port, row.workload, requests, clients)
+        results[row.id] = res.to_json()
+        log(f"  {row.workload.label:<8} {row.system:<30} {res.ops:>10,.0f} ops/s  p50 {res.p50_ms:.3f} ms  "
+            f"p99 {res.p99_ms:.3f} ms")
     return results
 
 
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         result["runs"] = runs
         for i in range(args.repeat):
             log(f"repeat {i + 1}/{args.repeat}")
-            runs.append(run_matrix(targets, args.requests, args.clients, log))
+            runs.append(run_matrix(targets, args.requests, args.clients, i, log))
         procs.close()  # the matrix servers are done: free the CPU and memory for the keyspace part
         result["rows"] = summarise(matrix.rows(), runs)
         if args.keys > 0:

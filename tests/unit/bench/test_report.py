@@ -1,4 +1,5 @@
-"""The benchmark's arithmetic: reading redis-benchmark's CSV, medians and per-repeat ratios."""
+"""The benchmark's arithmetic: reading redis-benchmark's CSV, medians and per-repeat ratios, and
+the order the rows run in."""
 
 from benchmarks import matrix
 from benchmarks.loadgen import parse_csv
@@ -35,12 +36,31 @@ def test_ratio_is_the_median_of_per_repeat_ratios():
     assert "0.100" in table(list(by_id.values()))
 
 
-def test_every_system_runs_its_rows_and_the_follower_is_compared_with_the_leader():
+def test_every_row_has_its_baseline_and_the_follower_is_compared_with_the_leader():
     rows = matrix.rows()
     assert len({r.id for r in rows}) == len(rows)
     for r in rows:
-        assert r.workload in matrix.workloads_for(r.system)
         if r.baseline_id:
             assert r.baseline_id in {x.id for x in rows}
     follower = next(r for r in rows if r.system == matrix.RAFTIS_3_FOLLOWER)
     assert follower.baseline_id == matrix.row_id(matrix.SET_P1, matrix.RAFTIS_3)
+
+
+def test_each_repeat_runs_every_row_once_beside_its_baseline_and_sets_before_gets():
+    rows = matrix.rows()
+    first, second = matrix.schedule(0), matrix.schedule(1)
+    assert first != second
+    for order in (first, second, matrix.schedule(2)):
+        ids = [r.id for r in order]
+        assert sorted(ids) == sorted(r.id for r in rows)
+        for i, r in enumerate(order):
+            if r.baseline_id:  # measured right before or right after its baseline
+                assert r.baseline_id in {ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids)}
+        for system in {r.system for r in rows}:
+            kinds = [r.workload.test for r in order if r.system == system]
+            assert kinds == sorted(kinds, key=lambda k: k != "set")  # every SET before any GET
+    # the pairs change sides from one repeat to the next: a drift in the machine's speed
+    # during a pair falls on Raftis once and on the baseline once
+    raftis, redis = matrix.row_id(matrix.GET_P1, matrix.RAFTIS_3), matrix.row_id(matrix.GET_P1, matrix.REDIS)
+    pos = [{r.id: i for i, r in enumerate(order)} for order in (first, second)]
+    assert (pos[0][raftis] > pos[0][redis]) != (pos[1][raftis] > pos[1][redis])
