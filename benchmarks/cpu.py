@@ -20,6 +20,7 @@ import time
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.args import at_least  # noqa: E402
 from benchmarks.loadgen import REDIS_BENCHMARK, Workload, run_load  # noqa: E402
 from benchmarks.processes import ProcessSet, raise_on_sigterm  # noqa: E402
 from benchmarks.systems import RaftisCluster  # noqa: E402
@@ -38,9 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.cpu", description=__doc__.split("\n\n")[0])
     p.add_argument("--workload", choices=["set", "get"], default="set")
     p.add_argument("--nodes", type=int, choices=[1, 3], default=3)
-    p.add_argument("-n", "--requests", type=int, default=100_000)
-    p.add_argument("-P", "--pipeline", type=int, default=1)
-    p.add_argument("-c", "--clients", type=int, default=50)
+    p.add_argument("-n", "--requests", type=at_least(1), default=100_000)
+    p.add_argument("-P", "--pipeline", type=at_least(1), default=1)
+    p.add_argument("-c", "--clients", type=at_least(1), default=50)
     return p.parse_args(argv)
 
 

@@ -34,6 +34,7 @@ import tempfile
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.args import at_least  # noqa: E402
 from benchmarks.bare_cluster import BareCluster, bare_command  # noqa: E402
 from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.loadgen import Workload, run_load  # noqa: E402
@@ -146,9 +147,9 @@ def measure(pids: list[int], port: int, workload: Workload, requests: int,
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__.split("\n")[0])
-    p.add_argument("-n", "--requests", type=int, default=100_000)
-    p.add_argument("-c", "--clients", type=int, default=50)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("-n", "--requests", type=at_least(1), default=100_000)
+    p.add_argument("-c", "--clients", type=at_least(1), default=50)
+    p.add_argument("--repeat", type=at_least(1), default=3)
     p.add_argument("--tests", default="set,get", help="comma-separated: set, get")
     p.add_argument("--serve", nargs=3, metavar=("PORT", "DIR", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)

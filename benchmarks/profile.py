@@ -31,6 +31,7 @@ from collections import Counter
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.args import at_least  # noqa: E402
 from benchmarks.loadgen import LoadResult, Workload, run_load  # noqa: E402
 from benchmarks.processes import ProcessSet, raise_on_sigterm  # noqa: E402
 from benchmarks.systems import ROOT, RaftisCluster  # noqa: E402
@@ -46,11 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--nodes", type=int, choices=(1, 3), default=3)
     p.add_argument("--target", choices=("leader", "follower"), default="leader",
                    help="which node py-spy watches (the load always goes to the leader)")
-    p.add_argument("-n", "--requests", type=int, default=50_000)
-    p.add_argument("-P", "--pipeline", type=int, default=1)
-    p.add_argument("-c", "--clients", type=int, default=50)
-    p.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
-    p.add_argument("--top", type=int, default=30, help="functions listed in top.txt")
+    p.add_argument("-n", "--requests", type=at_least(1), default=50_000)
+    p.add_argument("-P", "--pipeline", type=at_least(1), default=1)
+    p.add_argument("-c", "--clients", type=at_least(1), default=50)
+    p.add_argument("--rate", type=at_least(1), default=100, help="py-spy samples per second")
+    p.add_argument("--top", type=at_least(1), default=30, help="functions listed in top.txt")
     p.add_argument("--out-dir", default=None,
                    help="default benchmarks/results/profile-<workload>-<nodes>n-<timestamp>/")
     p.add_argument("--summarise", metavar="STACKS", default=None,

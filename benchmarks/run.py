@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import keyspace_costs, matrix  # noqa: E402
+from benchmarks.args import at_least  # noqa: E402
 from benchmarks.loadgen import REDIS_BENCHMARK, run_load  # noqa: E402
 from benchmarks.processes import ProcessSet, raise_on_sigterm  # noqa: E402
 from benchmarks.report import keyspace_table, summarise, table  # noqa: E402
@@ -35,11 +36,11 @@ from benchmarks.systems import ROOT, RaftisCluster, Server, redis_server  # noqa
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    p.add_argument("-n", "--requests", type=int, default=None, help="requests per load (default 100000)")
-    p.add_argument("-c", "--clients", type=int, default=50, help="redis-benchmark connections (default 50)")
-    p.add_argument("--repeat", type=int, default=None, help="run the matrix this many times; report medians "
+    p.add_argument("-n", "--requests", type=at_least(1), default=None, help="requests per load (default 100000)")
+    p.add_argument("-c", "--clients", type=at_least(1), default=50, help="redis-benchmark connections (default 50)")
+    p.add_argument("--repeat", type=at_least(1), default=None, help="run the matrix this many times; report medians "
                    "(default 3)")
-    p.add_argument("--keys", type=int, default=None, help="keys for the memory/snapshot/restart part "
+    p.add_argument("--keys", type=at_least(0), default=None, help="keys for the memory/snapshot/restart part "
                    "(default 1000000; 0 skips it)")
     p.add_argument("--quick", action="store_true", help="small sizes for a fast look: -n 2000 --keys 20000 "
                    "--repeat 1 unless given")

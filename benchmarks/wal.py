@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.args import at_least  # noqa: E402
 from storage import GroupCommitter, LogEntry, Wal  # noqa: E402
 from storage.fs import OsFs  # noqa: E402
 
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     p.add_argument("--dir", default=None, help="where to put the WAL (default: a temp dir)")
-    p.add_argument("--appenders", type=int, default=64)
+    p.add_argument("--appenders", type=at_least(1), default=64)
     a = p.parse_args(argv)
     n_single = 50 if a.quick else 2000
     n_group = 256 if a.quick else 40000
