@@ -23,6 +23,18 @@ RAFTIS_3 = "raftis 3 nodes (leader)"
 RAFTIS_3_FOLLOWER = "raftis 3 nodes (via follower)"
 RAFTIS_1 = "raftis 1 node"
 
+# Raftis's performance targets (docs/performance.md): the least ratio to its baseline a row
+# should reach (the 3-node rows where RedisRaft stands on this kind of machine), and the most
+# memory per key against redis-server's.
+TARGETS = {
+    (SET_P1, RAFTIS_3): 0.32,
+    (GET_P1, RAFTIS_3): 0.7,
+    (SET_P16, RAFTIS_3): 0.07,
+    (SET_P1, RAFTIS_3_FOLLOWER): 0.5,
+    (SET_P1, RAFTIS_1): 0.8,
+}
+MEMORY_TARGET = 2.0
+
 SECTIONS = {
     "cluster": "3-node Raftis cluster against redis-server without persistence",
     "single": "single Raftis node against redis-server with appendfsync always",
@@ -36,6 +48,11 @@ class Row:
     system: str
     baseline: str | None = None  # system of the row this one is divided by (same workload)
     baseline_workload: Workload | None = None  # when the baseline runs another workload
+
+    @property
+    def target(self) -> float | None:
+        """The least ratio to the baseline this row should reach, if it has a target."""
+        return TARGETS.get((self.workload, self.system))
 
     @property
     def id(self) -> str:

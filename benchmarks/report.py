@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
-from benchmarks.matrix import SECTIONS, Row
+from benchmarks.matrix import MEMORY_TARGET, SECTIONS, Row
 
 
 def summarise(rows: Iterable[Row], runs: list[dict[str, dict]]) -> list[dict]:
@@ -24,6 +24,9 @@ def summarise(rows: Iterable[Row], runs: list[dict[str, dict]]) -> list[dict]:
                   for run in runs if row.baseline_id and row.id in run and row.baseline_id in run]
         entry["ratio"] = statistics.median(ratios) if ratios else None
         entry["ratio_runs"] = ratios
+        entry["target"] = row.target
+        entry["meets_target"] = (None if row.target is None or entry["ratio"] is None
+                                 else entry["ratio"] >= row.target)
         out.append(entry)
     return out
 
@@ -32,8 +35,16 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _verdict(target: float | None, met: bool | None, at_least: bool = True) -> str:
+    if target is None:
+        return ""
+    bound = f"{'>=' if at_least else '<='}{target:g}"
+    return bound if met is None else f"{bound} {'met' if met else 'missed'}"
+
+
 def table(summary: list[dict]) -> str:
-    head = f"{'workload':<9} {'system':<30} {'ops/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}  vs"
+    head = (f"{'workload':<9} {'system':<30} {'ops/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} "
+            f"{'target':<13} vs")
     lines = []
     for section, title in SECTIONS.items():
         lines += ["", title, head, "-" * len(head)]
@@ -43,7 +54,7 @@ def table(summary: list[dict]) -> str:
             vs = e["baseline"] or ""
             lines.append(f"{e['workload']:<9} {e['system']:<30} {_fmt(e['ops'], ',.0f'):>10} "
                          f"{_fmt(e['p50_ms'], '.3f'):>8} {_fmt(e['p99_ms'], '.3f'):>8} "
-                         f"{_fmt(e['ratio'], '.3f'):>7}  {vs}")
+                         f"{_fmt(e['ratio'], '.3f'):>7} {_verdict(e['target'], e['meets_target']):<13} {vs}")
     return "\n".join(lines)
 
 
@@ -66,5 +77,7 @@ def keyspace_table(costs: dict) -> str:
     ]
     head = f"{'at ' + format(costs['keys'], ',') + ' keys':<36} {'raftis-1':>10} {'redis':>10} {'ratio':>7}"
     lines = ["", "Keyspace costs (redis: no persistence, BGSAVE, dump.rdb restart)", head, "-" * len(head)]
-    lines += [f"{a:<36} {x:>10} {y:>10} {z:>7}" for a, x, y, z in rows]
+    memory = _verdict(MEMORY_TARGET, q["bytes_per_key"] <= MEMORY_TARGET, at_least=False)
+    lines += [f"{a:<36} {x:>10} {y:>10} {z:>7}  {memory if a == 'bytes/key (loaded)' else ''}".rstrip()
+              for a, x, y, z in rows]
     return "\n".join(lines)

@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         result["rows"] = summarise(matrix.rows(), runs)
         if args.keys > 0:
             log(f"keyspace costs at {args.keys:,} keys")
-            result["keyspace"] = keyspace_costs.measure(procs, root, args.keys, args.repeat)
+            result["keyspace"] = keyspace = keyspace_costs.measure(procs, root, args.keys, args.repeat)
+            keyspace["memory_target"] = matrix.MEMORY_TARGET
+            keyspace["meets_memory_target"] = keyspace["ratios"]["bytes_per_key"] <= matrix.MEMORY_TARGET
         result["meta"]["seconds"] = time.perf_counter() - started
     except BaseException as e:  # keep what was measured before the failure (or Ctrl-C)
         result["error"] = repr(e)

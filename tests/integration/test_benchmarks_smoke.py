@@ -31,11 +31,15 @@ def test_benchmark_run_writes_every_row(tmp_path):
     for r in matrix.rows():
         assert rows[r.id]["ops"] > 0
         assert (rows[r.id]["ratio"] is None) == (r.baseline is None)
+        assert rows[r.id]["target"] == r.target
+        assert (rows[r.id]["meets_target"] is None) == (r.target is None)
     keyspace = result["keyspace"]
     for system in ("raftis", "redis"):
         for k in ("bytes_per_key", "snapshot_s", "restart_serving_s"):
             assert keyspace[system][k] is not None
     assert set(keyspace["ratios"]) >= {"bytes_per_key", "snapshot_s", "restart_serving_s"}
+    assert keyspace["meets_memory_target"] == (keyspace["ratios"]["bytes_per_key"] <= keyspace["memory_target"])
+    assert "target" in done.stdout and ">=0.32" in done.stdout
     assert "ratio" in done.stdout
     # every server the run started is gone, and so is its temp dir
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]

@@ -3,7 +3,7 @@ the order the rows run in."""
 
 from benchmarks import matrix
 from benchmarks.loadgen import parse_csv
-from benchmarks.report import summarise, table
+from benchmarks.report import keyspace_table, summarise, table
 
 CSV = (
     '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",'
@@ -33,8 +33,40 @@ def test_ratio_is_the_median_of_per_repeat_ratios():
     assert by_id[raftis]["ops"] == 30
     assert by_id[raftis]["ratio"] == 0.1  # ratios 0.1, 0.2, 0.03
     assert by_id[redis]["ratio"] is None
-    assert "0.100" in table(list(by_id.values()))
+    assert (by_id[raftis]["target"], by_id[raftis]["meets_target"]) == (0.32, False)
+    assert by_id[redis]["target"] is None and by_id[redis]["meets_target"] is None
+    printed = table(list(by_id.values()))
+    assert "0.100 >=0.32 missed" in printed
+    assert ">=0.5 " in printed  # the follower row's target, with no measurement to judge
 
+
+def test_each_target_row_has_its_target_and_a_ratio_at_the_target_meets_it():
+    targets = {r.id: r.target for r in matrix.rows() if r.target is not None}
+    assert targets == {
+        matrix.row_id(matrix.SET_P1, matrix.RAFTIS_3): 0.32,
+        matrix.row_id(matrix.GET_P1, matrix.RAFTIS_3): 0.7,
+        matrix.row_id(matrix.SET_P16, matrix.RAFTIS_3): 0.07,
+        matrix.row_id(matrix.SET_P1, matrix.RAFTIS_3_FOLLOWER): 0.5,
+        matrix.row_id(matrix.SET_P1, matrix.RAFTIS_1): 0.8,
+    }
+    row = matrix.row_id(matrix.SET_P1, matrix.RAFTIS_1)
+    base = matrix.row_id(matrix.SET_P1, matrix.REDIS_AOF)
+    (entry,) = [e for e in summarise(matrix.rows(), [{row: _res(80), base: _res(100)}]) if e["id"] == row]
+    assert entry["meets_target"] is True
+
+
+def _keyspace(bytes_ratio: float) -> dict:
+    side = {"load_ops": 1.0, "rss_loaded": 1, "bytes_per_key": 1.0, "bytes_per_key_after_restart": 1.0,
+            "rss_after_snapshot": 1, "snapshot_s": 1.0, "snapshot_node_reported_s": 1.0,
+            "restart_accepting_s": 1.0, "restart_serving_s": 1.0}
+    ratios = {"bytes_per_key": bytes_ratio, "bytes_per_key_after_restart": 1.0, "snapshot_s": 1.0,
+              "restart_serving_s": 1.0}
+    return {"keys": 10, "raftis": side, "redis": side, "ratios": ratios}
+
+
+def test_the_memory_row_is_judged_against_its_target():
+    assert "<=2 met" in keyspace_table(_keyspace(1.9))
+    assert "<=2 missed" in keyspace_table(_keyspace(2.1))
 
 def test_every_row_has_its_baseline_and_the_follower_is_compared_with_the_leader():
     rows = matrix.rows()
