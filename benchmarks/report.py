@@ -58,6 +58,12 @@ def table(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def meets_memory_target(costs: dict) -> bool:
+    """Whether Raftis's memory per key in ``costs`` (keyspace_costs.measure's result) is
+    within ``MEMORY_TARGET`` times redis-server's."""
+    return costs["ratios"]["bytes_per_key"] <= MEMORY_TARGET
+
+
 def keyspace_table(costs: dict) -> str:
     r, b, q = costs["raftis"], costs["redis"], costs["ratios"]
     mib = 1024 * 1024
@@ -65,7 +71,7 @@ def keyspace_table(costs: dict) -> str:
         ("bulk load ops/s (pipelined)", f"{r['load_ops']:,.0f}", f"{b['load_ops']:,.0f}", ""),
         ("RSS loaded (MiB)", f"{r['rss_loaded'] / mib:.1f}", f"{b['rss_loaded'] / mib:.1f}", ""),
         ("bytes/key (loaded)", f"{r['bytes_per_key']:.0f}", f"{b['bytes_per_key']:.0f}",
-         f"{q['bytes_per_key']:.2f}"),
+         f"{q['bytes_per_key']:.2f}", _verdict(MEMORY_TARGET, meets_memory_target(costs), at_least=False)),
         ("bytes/key (after restart, no log)", f"{r['bytes_per_key_after_restart']:.0f}",
          f"{b['bytes_per_key']:.0f}", f"{q['bytes_per_key_after_restart']:.2f}"),
         ("RSS after snapshot (MiB)", f"{r['rss_after_snapshot'] / mib:.1f}", "", ""),
@@ -77,7 +83,6 @@ def keyspace_table(costs: dict) -> str:
     ]
     head = f"{'at ' + format(costs['keys'], ',') + ' keys':<36} {'raftis-1':>10} {'redis':>10} {'ratio':>7}"
     lines = ["", "Keyspace costs (redis: no persistence, BGSAVE, dump.rdb restart)", head, "-" * len(head)]
-    memory = _verdict(MEMORY_TARGET, q["bytes_per_key"] <= MEMORY_TARGET, at_least=False)
-    lines += [f"{a:<36} {x:>10} {y:>10} {z:>7}  {memory if a == 'bytes/key (loaded)' else ''}".rstrip()
-              for a, x, y, z in rows]
+    lines += [f"{a:<36} {x:>10} {y:>10} {z:>7}  {verdict[0] if verdict else ''}".rstrip()
+              for a, x, y, z, *verdict in rows]
     return "\n".join(lines)
