@@ -5,8 +5,8 @@ PIP ?= $(PYTHON) -m pip
 .PHONY: test deps install-test lint sim-long bench
 
 deps:
-	@if command -v apt-get >/dev/null 2>&1 && ! command -v redis-server >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools iproute2 nftables; \
+	@if command -v apt-get >/dev/null 2>&1 && { ! command -v redis-server >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1; }; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools iproute2 nftables valgrind; \
 	fi
 	@# Debian's package starts a system redis-server on 6379; the tests pick their own ports and want it gone.
 	@-(service redis-server stop >/dev/null 2>&1 || true)

@@ -5,6 +5,7 @@ directly (``data_received``) and count the replies it writes.
     python -m benchmarks.inproc --workload get                 # microseconds per GET
     python -m benchmarks.inproc --workload set --profile       # and a cProfile of the path
     python -m benchmarks.inproc --workload get --against ../old-checkout --runs 5
+    python -m benchmarks.inproc --workload get --instructions --against ../old-checkout
 
 Every round, each of ``--clients`` connections sends one command and the round ends when
 all have their replies, as with ``redis-benchmark -P 1``. The figure is the main thread's
@@ -17,6 +18,14 @@ On this kind of machine a full cluster benchmark moves by 2x between windows; th
 moves by a few percent (pin it with ``--cpu``), which is what comparing two versions of
 the code needs. ``--against DIR`` does that: it runs this file against DIR's code and this
 checkout's, alternately, ``--runs`` times each in fresh processes, and prints both.
+
+``--instructions`` counts machine instructions per command instead of timing them: each side
+runs twice under valgrind's callgrind, with ``--rounds`` and with three times as many, and the
+difference is divided by the commands the extra rounds ran, so start-up and warm-up cancel
+out. The count does not depend on what else the machine is doing (the same code gives the
+same figure to a few tenths of a percent), so it shows a change of 1% that no timing here
+can; it does not see the cost of cache misses, so a change that moves memory around needs
+the timing as well. It needs valgrind and takes about a minute per side.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ import gc
 import inspect
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.inproc", description=__doc__.split("\n\n")[0])
     p.add_argument("--workload", choices=("set", "get"), default="get")
     p.add_argument("--clients", type=int, default=50)
-    p.add_argument("--rounds", type=int, default=400, help="rounds per timed pass")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="rounds per timed pass (default 400; with --instructions, 100)")
     p.add_argument("--reps", type=int, default=9, help="timed passes; the least is reported")
     p.add_argument("--cpu", type=int, default=None, help="pin the process to this CPU")
     p.add_argument("--profile", action="store_true", help="one pass under cProfile; print the top functions")
@@ -51,7 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="compare with the checkout in DIR: alternate runs of both, fresh processes")
     p.add_argument("--runs", type=int, default=5, help="with --against: runs of each side")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    p.add_argument("--instructions", action="store_true",
+                   help="count instructions per command under callgrind instead of timing (needs valgrind)")
     a = p.parse_args(argv)
+    if a.rounds is None:
+        a.rounds = 100 if a.instructions else 400
     for name in ("clients", "rounds", "reps", "runs"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be at least 1")
@@ -59,6 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         d = getattr(a, name)
         if d is not None and not os.path.isfile(os.path.join(d, "server", "app.py")):
             p.error(f"--{name} {d}: not a Raftis checkout (no server/app.py there)")
+    if a.instructions and a.profile:
+        p.error("--instructions and --profile measure different things: give one")
+    if a.instructions and shutil.which("valgrind") is None:
+        p.error("--instructions needs valgrind (apt-get install valgrind)")
     if a.cpu is not None and a.cpu not in os.sched_getaffinity(0):
         p.error(f"--cpu {a.cpu}: this process may run on CPUs {sorted(os.sched_getaffinity(0))}")
     return a
@@ -237,8 +257,60 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+_COLLECTED = re.compile(rb"Collected : (\d+)")
+
+
+def _instructions_of(args: argparse.Namespace, root: str, rounds: int) -> int:
+    """Instructions one fresh process of this file executes, under callgrind, for ``rounds``
+    timed rounds (one pass) on ``root``'s code."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+           os.path.abspath(__file__), "--workload", args.workload, "--clients", str(args.clients),
+           "--rounds", str(rounds), "--reps", "1", "--root", root, "--json"]
+    env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
+    proc = subprocess.run(cmd, capture_output=True, cwd=root, env=env, timeout=1800)
+    found = _COLLECTED.search(proc.stderr)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError(f"the run under callgrind on {root} failed:\n"
+                           f"{proc.stderr.decode(errors='replace')[-2000:]}")
+    return int(found.group(1))
+
+
+def instructions_per_command(args: argparse.Namespace, root: str) -> float:
+    """Instructions per command on ``root``'s code: the difference between a run of
+    ``args.rounds`` rounds and one of three times as many, per command of the difference."""
+    few = _instructions_of(args, root, args.rounds)
+    many = _instructions_of(args, root, 3 * args.rounds)
+    return (many - few) / (2 * args.rounds * args.clients)
+
+
+def _count(args: argparse.Namespace) -> int:
+    sides = [("this", os.path.abspath(args.root))]
+    if args.against:
+        sides.insert(0, ("against", os.path.abspath(args.against)))
+    results = {}
+    for side, root in sides:
+        try:
+            results[side] = instructions_per_command(args, root)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print(e, file=sys.stderr)
+            return 1
+    if args.json:
+        print(json.dumps({"workload": args.workload, "clients": args.clients,
+                          "instructions_per_command": results}))
+        return 0
+    print(f"{args.workload.upper()}, 1 node in-process, {args.clients} clients, instructions per command "
+          f"(callgrind, {args.rounds} against {3 * args.rounds} rounds):")
+    for side, root in sides:
+        print(f"  {root:<40} {results[side]:10,.0f}")
+    if args.against:
+        print(f"  this / against: {results['this'] / results['against']:.3f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.instructions:
+        return _count(args)
     if args.against:
         return _compare(args)
     res = _run_one(args)

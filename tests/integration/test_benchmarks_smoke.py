@@ -163,3 +163,13 @@ def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
     assert done.returncode == 2 and "not a Raftis checkout" in done.stderr
     done = _inproc("--cpu", "4096")
     assert done.returncode == 2 and "--cpu 4096" in done.stderr
+
+
+def test_inproc_counts_the_instructions_of_a_real_run():
+    """One real run under callgrind (the slow part of ``--instructions``; its arithmetic is in
+    tests/unit/bench/test_instructions.py): the count comes back, and the run answered every
+    command it was given."""
+    from benchmarks import inproc
+
+    args = inproc.parse_args(["--instructions", "--workload", "set", "--clients", "2", "--rounds", "2"])
+    assert inproc._instructions_of(args, ROOT, args.rounds) > 10**8  # an interpreter's start-up alone
