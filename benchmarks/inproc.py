@@ -1,18 +1,29 @@
-"""The command path's own CPU cost, without the network, the disk or other processes: a
+"""The command path's own CPU cost, without the client network, the disk or other processes: a
 single-node Raftis runs inside this process, and fake client connections hand it commands
-directly (``data_received``) and count the replies it writes.
+directly (``data_received``) and count the replies it writes. With ``--nodes 3`` the whole
+cluster runs in this process, its nodes talking over loopback as usual, and the clients are
+on its leader: the figure is then the CPU of all three nodes per command, replication
+included.
 
     python -m benchmarks.inproc --workload get                 # microseconds per GET
     python -m benchmarks.inproc --workload set --profile       # and a cProfile of the path
     python -m benchmarks.inproc --workload get --against ../old-checkout --runs 5
     python -m benchmarks.inproc --workload get --instructions --against ../old-checkout
+    python -m benchmarks.inproc --workload set --nodes 3 --clients 10
 
-Every round, each of ``--clients`` connections sends one command and the round ends when
-all have their replies, as with ``redis-benchmark -P 1``. The figure is the main thread's
-CPU time per command (``time.thread_time``), the least of ``--reps`` timed passes: the path
-through parsing, routing, the Raft core, the log and applying, with none of the kernel's
-socket work. Its data directory is on /dev/shm when there is one, so an fsync costs next
-to nothing and the figure is the Python path's.
+Each of ``--clients`` connections sends its next command as soon as it has the reply to the
+last, as ``redis-benchmark -P 1`` does, ``--rounds`` commands each per pass. The figure is
+the main thread's CPU time per command (``time.thread_time``), the least of ``--reps`` timed
+passes: the path through parsing, routing, the Raft core, the log and applying, with none of
+the kernel's work for client sockets (a cluster's peer sockets are real). Its data
+directory is on /dev/shm when there is one, so an fsync costs next to nothing.
+
+With nothing else in the way the clients move in step, so a batch (a log entry, a read
+round) holds one command of each: ``--clients`` sets the batch size. A real 3-node cluster
+under ``redis-benchmark -c 50`` makes entries of about ten commands, so ``--nodes 3
+--clients 10`` is the closer match; in step, though, each commit also goes to the followers
+in an append of its own (and is acknowledged), where under a steady load it rides on the
+next batch's append.
 
 On this kind of machine a full cluster benchmark moves by 2x between windows; this figure
 moves by a few percent (pin it with ``--cpu``), which is what comparing two versions of
@@ -22,8 +33,9 @@ checkout's, alternately, ``--runs`` times each in fresh processes, and prints bo
 ``--instructions`` counts machine instructions per command instead of timing them: each side
 runs twice under valgrind's callgrind, with ``--rounds`` and with three times as many, and the
 difference is divided by the commands the extra rounds ran, so start-up and warm-up cancel
-out. The count does not depend on what else the machine is doing (the same code gives the
-same figure to a few tenths of a percent), so it shows a change of 1% that no timing here
+out; the nodes' timings (ticks, the leader's hold) are stretched by as much as callgrind
+slows the code, so they behave as at full speed. The count does not depend on what else the machine is doing (the same code gives the
+same figure to within half a percent), so it shows a change of 1% that no timing here
 can; it does not see the cost of cache misses, so a change that moves memory around needs
 the timing as well. It needs valgrind and takes about a minute per side.
 """
@@ -53,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.inproc", description=__doc__.split("\n\n")[0])
     p.add_argument("--workload", choices=("set", "get"), default="get")
     p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--nodes", type=int, choices=(1, 3), default=1,
+                   help="3: a whole cluster in this process, the clients on its leader")
     p.add_argument("--rounds", type=int, default=None,
                    help="rounds per timed pass (default 400; with --instructions, 100)")
     p.add_argument("--reps", type=int, default=9, help="timed passes; the least is reported")
@@ -65,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
     p.add_argument("--instructions", action="store_true",
                    help="count instructions per command under callgrind instead of timing (needs valgrind)")
+    p.add_argument("--slowdown", type=float, default=1.0,
+                   help="stretch the nodes' timings by this factor once they run (--instructions passes 50: "
+                        "callgrind runs the code about that much slower)")
     a = p.parse_args(argv)
     if a.rounds is None:
         a.rounds = 100 if a.instructions else 400
@@ -75,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         d = getattr(a, name)
         if d is not None and not os.path.isfile(os.path.join(d, "server", "app.py")):
             p.error(f"--{name} {d}: not a Raftis checkout (no server/app.py there)")
+    if a.slowdown <= 0:
+        p.error(f"--slowdown must be above 0, not {a.slowdown}")
     if a.instructions and a.profile:
         p.error("--instructions and --profile measure different things: give one")
     if a.instructions and shutil.which("valgrind") is None:
@@ -155,38 +174,80 @@ async def start_single_node(cfg: Any) -> tuple[Any, asyncio.Task]:
     return node, task
 
 
+async def start_cluster(cfgs: list[Any]) -> tuple[Any, list[Any], list[asyncio.Task]]:
+    """Run ``serve`` for each of ``cfgs`` (the nodes of one cluster) in this event loop until
+    one of them leads; that node, every node, and the tasks serving them."""
+    from server.app import serve
+
+    loop = asyncio.get_running_loop()
+    found: list[Any] = []
+    tasks = [loop.create_task(serve(cfg, found.append)) for cfg in cfgs]
+    deadline = time.monotonic() + 60
+    while True:
+        for task in tasks:
+            if task.done():
+                task.result()  # serve() failed: raise why
+                raise RuntimeError("a node stopped before the cluster was ready")
+        leaders = [n for n in found if n.raft.role.name == "LEADER"]
+        if len(found) == len(cfgs) and len(leaders) == 1:
+            leader = leaders[0]
+            if all(n.raft.core.leader_id == leader.cfg.node_id for n in found):
+                return leader, found, tasks
+        if time.monotonic() > deadline:
+            raise RuntimeError("the cluster had no leader within 60 s")
+        await asyncio.sleep(0.01)
+
+
 async def _measure(args: argparse.Namespace) -> dict:
     from benchmarks.processes import free_ports
-    from server.config import NodeConfig
+    from server.config import NodeConfig, PeerAddress
     from server.connection import ClientConnection
 
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(prefix="raftis-inproc-", dir=base) as d:
-        port, raft_port = free_ports(2)  # raft_port 0 would mean port + 10000, maybe taken
-        cfg = NodeConfig(dir=d, port=port, raft_port=raft_port, bind="127.0.0.1")
-        node, task = await start_single_node(cfg)
+        ports = free_ports(2 * args.nodes)  # raft_port 0 would mean port + 10000, maybe taken
+        if args.nodes == 1:
+            cfg = NodeConfig(dir=d, port=ports[0], raft_port=ports[1], bind="127.0.0.1")
+            node, task = await start_single_node(cfg)
+            nodes, tasks = [node], [task]
+        else:
+            peers = {i + 1: PeerAddress(i + 1, "127.0.0.1", ports[2 * i + 1], ports[2 * i])
+                     for i in range(args.nodes)}
+            cfgs = [NodeConfig(node_id=i + 1, dir=os.path.join(d, str(i + 1)), port=ports[2 * i],
+                               raft_port=ports[2 * i + 1], bind="127.0.0.1", peers=peers)
+                    for i in range(args.nodes)]
+            node, nodes, tasks = await start_cluster(cfgs)
+        if args.slowdown != 1:
+            slow_down(nodes, args.slowdown)
+        loop = asyncio.get_running_loop()
+        reqs = _requests(args.workload, args.clients)
+        conns: list[Any] = []
+        left = [0] * args.clients  # commands each client still sends in this pass
         counter: list = [0, 0, asyncio.Event()]  # replies written, replies awaited, all in
 
-        def count_reply(data: bytes) -> None:
-            counter[0] += 1
-            if counter[0] >= counter[1]:
-                counter[2].set()
+        def client(i: int) -> Callable[[bytes], None]:
+            def on_reply(data: bytes) -> None:
+                counter[0] += 1
+                if left[i]:  # as redis-benchmark -P 1: the next request once the reply is in
+                    left[i] -= 1
+                    loop.call_soon(conns[i].data_received, reqs[i])
+                elif counter[0] >= counter[1]:
+                    counter[2].set()
+            return on_reply
 
-        conns = []
-        for _ in range(args.clients):
+        for i in range(args.clients):
             conn = ClientConnection(node)
-            conn.connection_made(FakeTransport(count_reply))  # type: ignore[arg-type]
+            conn.connection_made(FakeTransport(client(i)))  # type: ignore[arg-type]
             conns.append(conn)
-        pairs = list(zip(conns, _requests(args.workload, args.clients), strict=True))
 
         async def one_pass(rounds: int) -> None:
-            for _ in range(rounds):
-                counter[2] = asyncio.Event()
-                counter[1] = counter[0] + len(pairs)
-                for conn, req in pairs:
-                    conn.data_received(req)
-                if counter[0] < counter[1]:
-                    await asyncio.wait_for(counter[2].wait(), 30)
+            """Each client sends ``rounds`` commands, one at a time."""
+            counter[2] = asyncio.Event()
+            counter[1] = counter[0] + rounds * len(conns)
+            for i, conn in enumerate(conns):
+                left[i] = rounds - 1
+                conn.data_received(reqs[i])
+            await asyncio.wait_for(counter[2].wait(), 60 + rounds)
 
         await one_pass(50)  # warm up: the keys exist, the interpreter has specialised
         best = None
@@ -212,11 +273,40 @@ async def _measure(args: argparse.Namespace) -> dict:
         processed = node.ops_stats.total_calls
         for conn in conns:
             conn.connection_lost(None)
-        node.shutdown_requested.set()
-        await task
+        for n in nodes:
+            n.shutdown_requested.set()
+        await asyncio.gather(*tasks)
     n = args.rounds * args.clients
-    return {"workload": args.workload, "clients": args.clients, "us_per_command": best / n * 1e6,
-            "commands_processed": processed, "profile": profile_text}
+    return {"workload": args.workload, "clients": args.clients, "nodes": args.nodes,
+            "us_per_command": best / n * 1e6, "commands_processed": processed, "profile": profile_text}
+
+
+# The driver's timings, in seconds of the wall clock (see server/driver.py).
+_DRIVER_TIMINGS = ("SLOW_FSYNC_SECONDS", "HOLD_STALL_SECONDS", "HOLD_OFF_SECONDS", "HOLD_LAG_SECONDS",
+                   "HOLD_MAX_SECONDS")
+
+
+def slow_down(nodes: list[Any], factor: float) -> None:
+    """Stretch every timing of the running ``nodes`` by ``factor`` (their ticks, hence
+    heartbeats and elections, the leader's hold, the slow-fsync limit and the slow log's): a
+    node run ``factor`` times slower, under callgrind, then does what it does at full speed
+    instead of seeing every hold stall and every fsync as slow and logging every command as
+    slow."""
+    import server.driver as driver
+
+    for name in _DRIVER_TIMINGS:
+        if hasattr(driver, name):
+            setattr(driver, name, getattr(driver, name) * factor)
+    for node in nodes:
+        node.raft.driver.tick_ms = int(node.raft.driver.tick_ms * factor)
+        node.cfg.command_timeout *= factor
+        slowlog = node.ops_stats.slowlog
+        if slowlog.threshold_ns > 0:  # else every command, or none, is logged at any speed
+            slowlog.threshold_ns = int(slowlog.threshold_ns * factor)
+
+
+def _nodes(args: argparse.Namespace) -> str:
+    return "1 node" if args.nodes == 1 else f"{args.nodes} nodes"
 
 
 def _run_one(args: argparse.Namespace) -> dict:
@@ -236,7 +326,7 @@ def _compare(args: argparse.Namespace) -> int:
     sides = {"against": os.path.abspath(args.against), "this": os.path.abspath(args.root)}
     results: dict[str, list[float]] = {k: [] for k in sides}
     base = [sys.executable, os.path.abspath(__file__), "--workload", args.workload, "--clients",
-            str(args.clients), "--rounds", str(args.rounds), "--reps", str(args.reps), "--json"]
+            str(args.clients), "--nodes", str(args.nodes), "--rounds", str(args.rounds), "--reps", str(args.reps), "--json"]
     if args.cpu is not None:
         base += ["--cpu", str(args.cpu)]
     for _ in range(args.runs):
@@ -246,7 +336,7 @@ def _compare(args: argparse.Namespace) -> int:
                 print(f"the run against {root} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
                 return 1
             results[side].append(json.loads(proc.stdout.strip().splitlines()[-1])["us_per_command"])
-    print(f"{args.workload.upper()}, 1 node in-process, {args.clients} clients, "
+    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {args.clients} clients, "
           f"main-thread CPU per command ({args.runs} runs each, alternating):")
     for side, root in sides.items():
         vals = results[side]
@@ -257,6 +347,8 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# About how much slower code runs under callgrind than natively, here.
+CALLGRIND_SLOWDOWN = 50
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 
 
@@ -265,7 +357,8 @@ def _instructions_of(args: argparse.Namespace, root: str, rounds: int) -> int:
     timed rounds (one pass) on ``root``'s code."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            os.path.abspath(__file__), "--workload", args.workload, "--clients", str(args.clients),
-           "--rounds", str(rounds), "--reps", "1", "--root", root, "--json"]
+           "--nodes", str(args.nodes), "--rounds", str(rounds), "--reps", "1", "--root", root, "--json",
+           "--slowdown", str(CALLGRIND_SLOWDOWN)]
     env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
     proc = subprocess.run(cmd, capture_output=True, cwd=root, env=env, timeout=1800)
     found = _COLLECTED.search(proc.stderr)
@@ -298,7 +391,7 @@ def _count(args: argparse.Namespace) -> int:
         print(json.dumps({"workload": args.workload, "clients": args.clients,
                           "instructions_per_command": results}))
         return 0
-    print(f"{args.workload.upper()}, 1 node in-process, {args.clients} clients, instructions per command "
+    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {args.clients} clients, instructions per command "
           f"(callgrind, {args.rounds} against {3 * args.rounds} rounds):")
     for side, root in sides:
         print(f"  {root:<40} {results[side]:10,.0f}")
@@ -319,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if res["profile"]:
         print(res["profile"])
-    print(f"{args.workload.upper()}, 1 node in-process, {args.clients} clients: main-thread CPU "
+    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {args.clients} clients: main-thread CPU "
           f"{res['us_per_command']:.2f} us per command (least of {args.reps} passes of {args.rounds} rounds)")
     return 0
 

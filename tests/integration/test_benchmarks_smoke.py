@@ -152,6 +152,17 @@ def test_inproc_runs_every_command_it_times(workload):
     assert "main-thread CPU" in done.stdout
 
 
+@pytest.mark.parametrize("workload", ["set", "get"])
+def test_inproc_runs_a_whole_cluster_in_one_process(workload):
+    done = _inproc("--nodes", "3", "--workload", workload, "--clients", "4", "--rounds", "10", "--reps", "2",
+                   "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["nodes"] == 3 and result["us_per_command"] > 0
+    # the leader answered every command of the warm-up (50 each) and of both passes
+    assert result["commands_processed"] == 4 * (50 + 2 * 10)
+
+
 def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
     done = _inproc("--workload", "get", "--clients", "2", "--rounds", "5", "--reps", "1", "--runs", "1",
                    "--against", ROOT)

@@ -2,6 +2,7 @@
 is per command of the extra rounds."""
 
 import json
+import types
 
 import pytest
 
@@ -65,3 +66,45 @@ def test_instructions_needs_valgrind_and_excludes_profile(monkeypatch, capsys):
         inproc.main(["--instructions", "--profile"])
     assert stopped.value.code == 2
     assert "give one" in capsys.readouterr().err
+
+
+def test_slow_down_stretches_every_timing_of_the_nodes(monkeypatch):
+    import server.driver as driver
+
+    for name in inproc._DRIVER_TIMINGS:
+        monkeypatch.setattr(driver, name, getattr(driver, name))  # restored after the test
+    before = {name: getattr(driver, name) for name in inproc._DRIVER_TIMINGS}
+    nodes = [types.SimpleNamespace(raft=types.SimpleNamespace(driver=types.SimpleNamespace(tick_ms=50)),
+                                   cfg=types.SimpleNamespace(command_timeout=10.0),
+                                   ops_stats=types.SimpleNamespace(slowlog=types.SimpleNamespace(threshold_ns=t)))
+             for t in (10_000_000, 0, -1)]
+    inproc.slow_down(nodes, 50)
+    for name, value in before.items():
+        assert getattr(driver, name) == value * 50, name
+    assert all(n.raft.driver.tick_ms == 2500 and n.cfg.command_timeout == 500.0 for n in nodes)
+    # 10 ms becomes 500 ms; "log every command" and "log none" stay as they are
+    assert [n.ops_stats.slowlog.threshold_ns for n in nodes] == [500_000_000, 0, -1]
+
+
+def test_each_run_under_callgrind_stretches_the_nodes_timings(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_run(cmd, **kw):
+        seen["cmd"] = cmd
+        return types.SimpleNamespace(returncode=0, stderr=b"==1== Collected : 123456789\n")
+
+    monkeypatch.setattr(inproc.subprocess, "run", fake_run)
+    monkeypatch.setattr(inproc.shutil, "which", lambda name: "/usr/bin/" + name)
+    args = inproc.parse_args(["--instructions", "--nodes", "3"])
+    assert inproc._instructions_of(args, str(tmp_path), 5) == 123456789
+    cmd = seen["cmd"]
+    assert cmd[:2] == ["valgrind", "--tool=callgrind"]
+    assert cmd[cmd.index("--slowdown") + 1] == str(inproc.CALLGRIND_SLOWDOWN)
+    assert cmd[cmd.index("--nodes") + 1] == "3" and cmd[cmd.index("--rounds") + 1] == "5"
+
+
+def test_slowdown_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        inproc.parse_args(["--slowdown", "0"])
+    assert stopped.value.code == 2
+    assert "--slowdown must be above 0" in capsys.readouterr().err
