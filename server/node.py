@@ -410,7 +410,9 @@ class Node:
                         else:
                             argv = item[1]
                             cmd = lookup_internal(argv)
-                            reply = cmd if isinstance(cmd, ErrorReply) else cmd.handler(ctx, argv)
+                            reply = cmd if isinstance(cmd, ErrorReply) else cmd.run(ctx, argv)
+                    except ErrorReply as err:
+                        reply = err
                     except Exception as exc:  # a bug must not stop the node applying the log
                         log.exception("applying the command at index %d failed", e.index)
                         reply = ErrorReply(f"ERR internal error: {type(exc).__name__}")
@@ -529,7 +531,7 @@ class Node:
             return watch(self, session, argv)
         ctx = self.ctx.for_read(self.read_now_ms() if now_ms is None else now_ms, session.db_index)
         try:
-            return cmd.handler(ctx, argv)
+            return cmd.run(ctx, argv)
         except ErrorReply as err:
             return err
         except Exception as exc:
