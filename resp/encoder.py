@@ -64,8 +64,15 @@ def _make(resp3: bool) -> Callable[[object], bytes]:
     table: dict[type, Callable[[object], bytes]] = {}
 
     def enc(x: object) -> bytes:
+        t = type(x)
+        if t is bytes:  # the commonest reply, and a string's: no second call
+            n = len(x)  # type: ignore[arg-type]
+            if n < 1024:
+                return _BULK_HEADERS[n] + x + b"\r\n"  # type: ignore[operator]
+        elif t is SimpleString:
+            return x.wire  # type: ignore[attr-defined]
         try:
-            return table[type(x)](x)
+            return table[t](x)
         except KeyError:
             raise TypeError(f"cannot encode {type(x).__name__} as a reply") from None
 
@@ -131,6 +138,11 @@ def _make(resp3: bool) -> Callable[[object], bytes]:
 _encode2 = _make(False)
 _encode3 = _make(True)
 assert _encode2(NULL_ARRAY) == b"*-1\r\n"
+
+
+# The encoder for each protocol, indexed by ``resp3``: ``ENCODERS[resp3](reply)`` is
+# ``encode(reply, resp3)`` without the call that picks the table, for the per-command paths.
+ENCODERS: tuple[Callable[[object], bytes], Callable[[object], bytes]] = (_encode2, _encode3)
 
 
 def encode(reply: object, resp3: bool = False) -> bytes:

@@ -28,7 +28,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from consensus.messages import members
-from resp.encoder import encode
+from resp.encoder import ENCODERS, encode
 from resp.parser import ProtocolError, RequestParser
 from resp.types import ErrorReply
 from server.commands.registry import lookup
@@ -398,8 +398,9 @@ class ClientConnection(asyncio.Protocol):
         done = len(group)
         if now_ms is None or now_ms < node.last_batch_ms:  # never behind what was applied since
             now_ms = node.read_now_ms()
+        enc = ENCODERS[resp3]
         for i, (cmd, argv, seq) in enumerate(group):
-            data = encode(node.execute_read(self.session, cmd, argv, now_ms), resp3)
+            data = enc(node.execute_read(self.session, cmd, argv, now_ms))
             self.resolve(seq, data)
             produced += len(data)
             if produced > WRITE_HIGH and i + 1 < len(group):

@@ -26,7 +26,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted, members
-from resp.encoder import encode
+from resp.encoder import ENCODERS, encode
 from resp.types import ErrorReply
 from server.blocked_clients import BlockedClients
 from server.commands.arguments import string2ll
@@ -429,7 +429,7 @@ class Node:
                                     db = conn.session.extra.pop("exec_db", None)
                                     if db is not None and type(reply) is list:
                                         conn.session.db_index = db
-                                conn.resolve(seq, encode(reply, conn.session.resp3))
+                                conn.resolve(seq, ENCODERS[conn.session.resp3](reply))
                                 conn.done_one()
                     pos += 1
                 self.stats_commands += pos
