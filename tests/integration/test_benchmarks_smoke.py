@@ -144,8 +144,9 @@ def test_inproc_runs_every_command_it_times(workload):
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["workload"] == workload and result["us_per_command"] > 0
-    # every client's command of the warm-up (50 rounds) and of both timed passes was answered
-    assert result["commands_processed"] == 3 * (50 + 2 * 20)
+    # every client's command of the warm-up (50 rounds) and of both timed passes was answered,
+    # and for GET the SET of each client's key before them
+    assert result["commands_processed"] == 3 * (50 + 2 * 20 + (workload == "get"))
     done = _inproc("--workload", workload, "--clients", "3", "--rounds", "20", "--reps", "1", "--profile")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "function calls" in done.stdout and "resp/parser.py" in done.stdout
@@ -159,8 +160,9 @@ def test_inproc_runs_a_whole_cluster_in_one_process(workload):
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["nodes"] == 3 and result["us_per_command"] > 0
-    # the leader answered every command of the warm-up (50 each) and of both passes
-    assert result["commands_processed"] == 4 * (50 + 2 * 10)
+    # the leader answered every command of the warm-up (50 each) and of both passes (and for
+    # GET the SETs of the keys)
+    assert result["commands_processed"] == 4 * (50 + 2 * 10 + (workload == "get"))
 
 
 def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
