@@ -34,11 +34,12 @@ checkout's, alternately, ``--runs`` times each in fresh processes, and prints bo
 ``--instructions`` counts machine instructions per command instead of timing them: each side
 runs twice under valgrind's callgrind, with ``--rounds`` and with three times as many, and the
 difference is divided by the commands the extra rounds ran, so start-up and warm-up cancel
-out; the nodes' timings (ticks, the leader's hold) are stretched by as much as callgrind
-slows the code, so they behave as at full speed. The count does not depend on what else the machine is doing (the same code gives the
-same figure to within half a percent), so it shows a change of 1% that no timing here
-can; it does not see the cost of cache misses, so a change that moves memory around needs
-the timing as well. It needs valgrind and takes about a minute per side.
+out; the nodes' timings (ticks, the leader's hold, the slow log's limit) are stretched by as
+much as callgrind slows the code, so they behave as at full speed. The count does not depend
+on what else the machine is doing (the same code gives the same figure to within half a
+percent), so it shows a change of 1% that no timing here can; it does not see the cost of
+cache misses, so a change that moves memory around needs the timing as well. It needs
+valgrind and takes about a minute per side.
 """
 
 from __future__ import annotations
