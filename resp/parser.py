@@ -30,8 +30,6 @@ for a pending large bulk without rescanning.
 
 from __future__ import annotations
 
-import re
-
 import hiredis
 
 __all__ = ["ProtocolError", "RequestParser", "split_args"]
@@ -45,12 +43,18 @@ _LLONG_MAX = 2**63 - 1
 
 # Bytes a canonical header takes: "$<n>\r\n" is 3 + digits(n).
 _HEADER_LEN = [3 + len(str(i)) for i in range(4096)]
+# Bytes a canonical bulk string of n bytes takes, header and CRLF included.
+_BULK_LEN = [h + i + 2 for i, h in enumerate(_HEADER_LEN)]
 
 # hiredis allocates an aggregate's whole list as soon as it reads the header, and freeing a
 # reader holding a half-read "*2000000000" takes many seconds.  So hiredis never sees a
 # '*' (or RESP3 '~', '>', '|') followed by six digits or more: the bytes from there on go
 # through the Python state machine, which allocates only for elements that arrived.
-_BIG_AGGREGATE = re.compile(rb"[*~>|][0-9]{6}")
+# Found as "*000000" in a copy of the buffer where every digit reads "0" and every aggregate
+# marker "*": a translation and a find cost a third of a regular expression's search on one
+# small request, and a quarter on a pipeline.
+_MARKED = bytes.maketrans(b"0123456789~>|", b"0000000000***")
+_BIG_MARKED = b"*000000"
 
 
 class ProtocolError(Exception):
@@ -240,12 +244,15 @@ class RequestParser:
             return []
         out: list[list[bytes]] = []
         pos = 0
+        marked = None
         try:
             while pos < n:
                 if self._argv is None:
                     c = buf[pos]
                     if c == 42:  # '*'
-                        pos = self._fast(buf, pos, n, out)
+                        if marked is None:
+                            marked = buf.translate(_MARKED)
+                        pos = self._fast(buf, pos, n, out, marked)
                         if pos >= n:
                             break
                         if buf[pos] != 42:
@@ -269,11 +276,16 @@ class RequestParser:
                 self._need -= pos
         return out
 
-    def _fast(self, buf: bytearray, pos: int, n: int, out: list[list[bytes]]) -> int:
-        """Complete canonical multibulks from ``pos`` via hiredis; returns where it stopped."""
-        big = _BIG_AGGREGATE.search(buf, pos)
-        limit = n if big is None else big.start()
-        if limit <= pos:
+    def _fast(self, buf: bytearray, pos: int, n: int, out: list[list[bytes]],
+              marked: bytes | bytearray | None = None) -> int:
+        """Complete canonical multibulks from ``pos`` via hiredis; returns where it stopped.
+        ``marked`` is ``buf.translate(_MARKED)`` if the caller has it already."""
+        if marked is None:
+            marked = buf.translate(_MARKED)
+        limit = marked.find(_BIG_MARKED, pos)
+        if limit < 0:
+            limit = n
+        elif limit <= pos:
             return pos
         reader = self._reader
         self._reader = None
@@ -282,7 +294,9 @@ class RequestParser:
         reader.feed(buf, pos, limit - pos)
         gets = reader.gets
         maxb = self.max_bulk_len
+        small = 4096 if maxb >= 4096 else maxb + 1  # lengths the table covers and the limit allows
         hl = _HEADER_LEN
+        bl = _BULK_LEN
         while pos < limit and buf[pos] == 42:
             try:
                 cmd = gets()
@@ -292,13 +306,21 @@ class RequestParser:
                 return pos
             k = len(cmd)
             p = pos + (hl[k] if k < 4096 else 3 + len(str(k)))
-            for a in cmd:
-                if type(a) is not bytes or buf[p] != 36:
-                    return pos
-                m = len(a)
-                if m > maxb:
-                    return pos
-                p += (hl[m] if m < 4096 else 3 + len(str(m))) + m + 2
+            # Each element must have been a bulk string ("$"): hiredis also reads "+", "=" and
+            # "(" as bytes, which Redis refuses in a request. A "$-1" gave None: len() raises.
+            try:
+                for a in cmd:
+                    if buf[p] != 36:
+                        return pos
+                    m = len(a)
+                    if m < small:
+                        p += bl[m]
+                    elif m > maxb or type(a) is not bytes:
+                        return pos
+                    else:
+                        p += 3 + len(str(m)) + m + 2
+            except TypeError:
+                return pos
             out.append(cmd)
             pos = p
         if pos == limit:

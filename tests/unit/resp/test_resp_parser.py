@@ -106,6 +106,35 @@ def test_protocol_errors_have_redis_texts(data, message):
     assert info.value.message == message
 
 
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        # hiredis reads these elements as bytes too; a request must still be all bulk strings.
+        (b"*2\r\n$3\r\nGET\r\n+key\r\n", "Protocol error: expected '$', got '+'"),
+        (b"*1\r\n=8\r\ntxt:PING\r\n", "Protocol error: expected '$', got '='"),
+        (b"*2\r\n$4\r\nINCR\r\n(12345678901234567890\r\n", "Protocol error: expected '$', got '('"),
+        # A verbatim string is 4 bytes longer than the bulk string of its text, a simple string
+        # of 10-99 bytes 4 shorter: together the same length as two bulk strings.
+        (b"*2\r\n=17\r\ntxt:0123456789abc\r\n+0123456789abcdef\r\n", "Protocol error: expected '$', got '='"),
+        (b"*2\r\n$1\r\na\r\n$-1\r\n", "Protocol error: invalid bulk length"),
+    ],
+)
+def test_parse_straight_from_the_data_refuses_elements_that_are_not_bulk_strings(data, message):
+    p = RequestParser()
+    with pytest.raises(ProtocolError) as info:
+        p.parse(encode_command([b"PING"]) + data)
+    assert info.value.commands == [[b"PING"]]
+    assert info.value.message == message
+
+
+def test_parse_checks_the_length_limit_below_the_table_of_small_lengths():
+    p = RequestParser(max_bulk_len=10)
+    assert p.parse(encode_command([b"SET", b"k", b"x" * 10])) == [[b"SET", b"k", b"x" * 10]]
+    with pytest.raises(ProtocolError) as info:
+        p.parse(encode_command([b"SET", b"k", b"x" * 11]))
+    assert info.value.message == "Protocol error: invalid bulk length"
+
+
 def test_error_keeps_commands_before_it():
     p = RequestParser()
     p.feed(encode_command([b"PING"]) + b"*1\r\n*1\r\n")
