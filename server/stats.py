@@ -32,6 +32,8 @@ _REJECTED_ERR = (b"ERR wrong number of arguments", b"ERR unknown command", b"ERR
 
 
 _now_ns = time.perf_counter_ns
+# ns.bit_length() -> the bucket of a sample of ns nanoseconds (one index for record()).
+_BUCKET_OF_BITS = [min(max(bits - HIST_MIN_BIT, 0), HIST_BUCKETS - 1) for bits in range(129)]
 _MISSING = object()
 _CONTAINER = object()
 
@@ -233,8 +235,7 @@ class NodeStats:
         if st is not None:
             st.calls += 1
             st.ns += ns
-            b = ns.bit_length() - HIST_MIN_BIT
-            st.hist[0 if b < 0 else (b if b < HIST_BUCKETS else HIST_BUCKETS - 1)] += 1
+            st.hist[_BUCKET_OF_BITS[ns.bit_length()]] += 1
         slow = self.slowlog
         if ns >= slow.threshold_ns and slow.threshold_ns >= 0 and argv:
             slow.add(ns // 1000, argv, session)

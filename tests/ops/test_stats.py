@@ -44,6 +44,25 @@ def test_histogram_buckets_are_powers_of_two():
     assert h.count == 3
 
 
+def test_command_latencies_land_in_the_histograms_buckets(monkeypatch):
+    import server.stats as stats
+
+    s = NodeStats()
+    s.slowlog.threshold_us = -1
+    spans = [0, 1, (1 << HIST_MIN_BIT) - 1, 1 << HIST_MIN_BIT, (1 << (HIST_MIN_BIT + 3)) + 5, 10**9, 10**12,
+             2**62]
+    for ns in spans:
+        monkeypatch.setattr(stats, "_now_ns", lambda ns=ns: 1000 + ns)
+        s.record([b"GET", b"k"], 1000, b"$-1\r\n", _Session())
+    h = Histogram()
+    for ns in spans:
+        h.observe_ns(ns)
+    st = s.commands["get"]
+    assert st.hist == h.buckets
+    assert st.hist[0] == 3 and st.hist[1] == 1 and st.hist[4] == 1 and st.hist[-1] == 2
+    assert st.calls == len(spans) and st.ns == sum(spans)
+
+
 def test_slowlog_keeps_newest_first_and_truncates():
     s = NodeStats()
     s.slowlog.threshold_us = 0
