@@ -10,9 +10,12 @@ included.
     python -m benchmarks.inproc --workload get --against ../old-checkout --runs 5
     python -m benchmarks.inproc --workload get --instructions --against ../old-checkout
     python -m benchmarks.inproc --workload set --nodes 3 --clients 10
+    python -m benchmarks.inproc --workload set --pipeline 16   # as redis-benchmark -P 16
 
 Each of ``--clients`` connections sends its next command as soon as it has the reply to the
-last, as ``redis-benchmark -P 1`` does, ``--rounds`` commands each per pass (for GET, each
+last, as ``redis-benchmark -P 1`` does, ``--rounds`` commands each per pass (with ``--pipeline
+P``, ``--rounds`` pipelines of P commands, each sent in one piece once every reply to the last
+one is in) (for GET, each
 client's key is SET first, so every GET finds it, as after redis-benchmark's SETs). The figure is
 the main thread's CPU time per command (``time.thread_time``), the least of ``--reps`` timed
 passes: the path through parsing, routing, the Raft core, the log and applying, with none of
@@ -67,6 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.inproc", description=__doc__.split("\n\n")[0])
     p.add_argument("--workload", choices=("set", "get"), default="get")
     p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--pipeline", type=int, default=1, metavar="P",
+                   help="commands each client sends at once (redis-benchmark -P)")
     p.add_argument("--nodes", type=int, choices=(1, 3), default=1,
                    help="3: a whole cluster in this process, the clients on its leader")
     p.add_argument("--rounds", type=int, default=None,
@@ -87,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a = p.parse_args(argv)
     if a.rounds is None:
         a.rounds = 100 if a.instructions else 400
-    for name in ("clients", "rounds", "reps", "runs"):
+    for name in ("clients", "pipeline", "rounds", "reps", "runs"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be at least 1")
     for name in ("root", "against"):
@@ -222,15 +227,28 @@ async def _measure(args: argparse.Namespace) -> dict:
         if args.slowdown != 1:
             slow_down(nodes, args.slowdown)
         loop = asyncio.get_running_loop()
-        reqs = _requests(args.workload, args.clients)
+        depth = args.pipeline
+
+        def requests(workload: str) -> list[bytes]:
+            return [r * depth for r in _requests(workload, args.clients)]
+
+        reqs = requests(args.workload)
         conns: list[Any] = []
-        left = [0] * args.clients  # commands each client still sends in this pass
+        left = [0] * args.clients  # pipelines each client still sends in this pass
+        got = [0] * args.clients  # replies each client has to its current pipeline
         counter: list = [0, 0, asyncio.Event()]  # replies written, replies awaited, all in
+        # Lines per reply to the requests being sent: "+OK" to a SET, "$3" and the value to a GET.
+        lines = [1 if args.workload == "set" else 2]
 
         def client(i: int) -> Callable[[bytes], None]:
             def on_reply(data: bytes) -> None:
-                counter[0] += 1
-                if left[i]:  # as redis-benchmark -P 1: the next request once the reply is in
+                n = data.count(b"\r\n") // lines[0]
+                counter[0] += n
+                got[i] += n
+                if got[i] < depth:
+                    return
+                got[i] = 0
+                if left[i]:  # as redis-benchmark: the next pipeline once every reply is in
                     left[i] -= 1
                     loop.call_soon(conns[i].data_received, reqs[i])
                 elif counter[0] >= counter[1]:
@@ -245,16 +263,18 @@ async def _measure(args: argparse.Namespace) -> dict:
         async def one_pass(rounds: int) -> None:
             """Each client sends ``rounds`` commands, one at a time."""
             counter[2] = asyncio.Event()
-            counter[1] = counter[0] + rounds * len(conns)
+            counter[1] = counter[0] + rounds * len(conns) * depth
             for i, conn in enumerate(conns):
                 left[i] = rounds - 1
                 conn.data_received(reqs[i])
             await asyncio.wait_for(counter[2].wait(), 60 + rounds)
 
         if args.workload == "get":  # as after redis-benchmark's SETs: every GET finds its key
-            reqs[:] = _requests("set", args.clients)
+            reqs[:] = requests("set")
+            lines[0] = 1
             await one_pass(1)
-            reqs[:] = _requests("get", args.clients)
+            reqs[:] = requests("get")
+            lines[0] = 2
         await one_pass(50)  # warm up: the interpreter has specialised
         best = None
         profile_text = ""
@@ -282,8 +302,8 @@ async def _measure(args: argparse.Namespace) -> dict:
         for n in nodes:
             n.shutdown_requested.set()
         await asyncio.gather(*tasks)
-    n = args.rounds * args.clients
-    return {"workload": args.workload, "clients": args.clients, "nodes": args.nodes,
+    n = args.rounds * args.clients * depth
+    return {"workload": args.workload, "clients": args.clients, "pipeline": depth, "nodes": args.nodes,
             "us_per_command": best / n * 1e6, "commands_processed": processed, "profile": profile_text}
 
 
@@ -315,6 +335,10 @@ def _nodes(args: argparse.Namespace) -> str:
     return "1 node" if args.nodes == 1 else f"{args.nodes} nodes"
 
 
+def _clients(args: argparse.Namespace) -> str:
+    return f"{args.clients} clients" + (f", pipelines of {args.pipeline}" if args.pipeline > 1 else "")
+
+
 def _run_one(args: argparse.Namespace) -> dict:
     sys.path.insert(0, os.path.abspath(args.root))
     if args.cpu is not None:
@@ -332,7 +356,8 @@ def _compare(args: argparse.Namespace) -> int:
     sides = {"against": os.path.abspath(args.against), "this": os.path.abspath(args.root)}
     results: dict[str, list[float]] = {k: [] for k in sides}
     base = [sys.executable, os.path.abspath(__file__), "--workload", args.workload, "--clients",
-            str(args.clients), "--nodes", str(args.nodes), "--rounds", str(args.rounds), "--reps", str(args.reps), "--json"]
+            str(args.clients), "--pipeline", str(args.pipeline), "--nodes", str(args.nodes), "--rounds",
+            str(args.rounds), "--reps", str(args.reps), "--json"]
     if args.cpu is not None:
         base += ["--cpu", str(args.cpu)]
     for _ in range(args.runs):
@@ -342,7 +367,7 @@ def _compare(args: argparse.Namespace) -> int:
                 print(f"the run against {root} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
                 return 1
             results[side].append(json.loads(proc.stdout.strip().splitlines()[-1])["us_per_command"])
-    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {args.clients} clients, "
+    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {_clients(args)}, "
           f"main-thread CPU per command ({args.runs} runs each, alternating):")
     for side, root in sides.items():
         vals = results[side]
@@ -363,6 +388,7 @@ def _instructions_of(args: argparse.Namespace, root: str, rounds: int) -> int:
     timed rounds (one pass) on ``root``'s code."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            os.path.abspath(__file__), "--workload", args.workload, "--clients", str(args.clients),
+           "--pipeline", str(args.pipeline),
            "--nodes", str(args.nodes), "--rounds", str(rounds), "--reps", "1", "--root", root, "--json",
            "--slowdown", str(CALLGRIND_SLOWDOWN)]
     env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
@@ -379,7 +405,7 @@ def instructions_per_command(args: argparse.Namespace, root: str) -> float:
     ``args.rounds`` rounds and one of three times as many, per command of the difference."""
     few = _instructions_of(args, root, args.rounds)
     many = _instructions_of(args, root, 3 * args.rounds)
-    return (many - few) / (2 * args.rounds * args.clients)
+    return (many - few) / (2 * args.rounds * args.clients * args.pipeline)
 
 
 def _count(args: argparse.Namespace) -> int:
@@ -397,7 +423,7 @@ def _count(args: argparse.Namespace) -> int:
         print(json.dumps({"workload": args.workload, "clients": args.clients,
                           "instructions_per_command": results}))
         return 0
-    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {args.clients} clients, instructions per command "
+    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {_clients(args)}, instructions per command "
           f"(callgrind, {args.rounds} against {3 * args.rounds} rounds):")
     for side, root in sides:
         print(f"  {root:<40} {results[side]:10,.0f}")
@@ -418,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if res["profile"]:
         print(res["profile"])
-    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {args.clients} clients: main-thread CPU "
+    print(f"{args.workload.upper()}, {_nodes(args)} in-process, {_clients(args)}: main-thread CPU "
           f"{res['us_per_command']:.2f} us per command (least of {args.reps} passes of {args.rounds} rounds)")
     return 0
 

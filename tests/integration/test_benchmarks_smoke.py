@@ -165,6 +165,19 @@ def test_inproc_runs_a_whole_cluster_in_one_process(workload):
     assert result["commands_processed"] == 4 * (50 + 2 * 10 + (workload == "get"))
 
 
+@pytest.mark.parametrize("workload", ["set", "get"])
+def test_inproc_sends_pipelines(workload):
+    done = _inproc("--workload", workload, "--clients", "3", "--pipeline", "4", "--rounds", "10", "--reps", "2",
+                   "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["pipeline"] == 4 and result["us_per_command"] > 0
+    # each pass waited for every reply of every pipeline: 4 commands per client and round
+    assert result["commands_processed"] == 3 * 4 * (50 + 2 * 10 + (workload == "get"))
+    done = _inproc("--pipeline", "0")
+    assert done.returncode == 2 and "--pipeline must be at least 1" in done.stderr
+
+
 def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
     done = _inproc("--workload", "get", "--clients", "2", "--rounds", "5", "--reps", "1", "--runs", "1",
                    "--against", ROOT)
