@@ -237,7 +237,7 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 self.running = WRITES
                 self.inflight += 1
-                node.propose(self, session.db_index, argv, seq)
+                node.propose(self, session.db_index, argv, seq, cmd)
                 if "blocking" in cmd.flags:
                     # As in Redis, nothing after a blocking command runs until it is answered:
                     # a later write of the same pipeline must not feed (or starve) it.
@@ -332,19 +332,20 @@ class ClientConnection(asyncio.Protocol):
         if seq == self.next_out:
             self.wbuf.append(data)
             track = self.track
-            record = self.stats.record
             if track:
                 argv, t0 = track.popleft()
-                record(argv, t0, data, self.session)
+                self.stats.record(argv, t0, data, self.session)
             seq += 1
             early = self.early
-            while early and seq in early:
-                data = early.pop(seq)
-                self.wbuf.append(data)
-                if track:
-                    argv, t0 = track.popleft()
-                    record(argv, t0, data, self.session)
-                seq += 1
+            if early:
+                record = self.stats.record
+                while seq in early:
+                    data = early.pop(seq)
+                    self.wbuf.append(data)
+                    if track:
+                        argv, t0 = track.popleft()
+                        record(argv, t0, data, self.session)
+                    seq += 1
             self.next_out = seq
             if not self._dirty:
                 self._dirty = True
@@ -423,15 +424,21 @@ class ClientConnection(asyncio.Protocol):
 
     def flush(self) -> None:
         self._dirty = False
-        if not self.wbuf or self.transport is None:
+        wbuf = self.wbuf
+        transport = self.transport
+        if not wbuf or transport is None:
             return
-        data = b"".join(self.wbuf) if len(self.wbuf) > 1 else self.wbuf[0]
-        self.wbuf.clear()
-        if self.transport.is_closing():
+        data = b"".join(wbuf) if len(wbuf) > 1 else wbuf[0]
+        wbuf.clear()
+        if transport.is_closing():
             return
-        self.transport.write(data)
+        transport.write(data)
         self.stats.net_out += len(data)
-        size = self.transport.get_write_buffer_size()
+        # The transport calls pause_writing from write() once it holds more than WRITE_HIGH:
+        # unless a limit is lower than that, a buffer over the limit has paused the client.
+        if not self.writing_paused and self.out_limit >= WRITE_HIGH:
+            return
+        size = transport.get_write_buffer_size()
         if size > self.out_limit and self.node.guard.output_over(self, size):
             log.warning("client %s closed: output buffer over its hard limit with %d bytes (it does not "
                         "read its replies)", self.session and self.session.addr, size)

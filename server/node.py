@@ -79,8 +79,9 @@ class _Waiters:
     deadline: float
     # The entry's payload as proposed (now_ms, commands), when it holds only plain commands:
     # the entry at this index and term is this node's own proposal (log matching), so
-    # applying it needs no decode of what was just encoded.
-    batch: tuple[int, list] | None = None
+    # applying it needs no decode of what was just encoded; and the Command each was looked
+    # up to when its client sent it (None: look it up when applying).
+    batch: tuple[int, list, list] | None = None
 
 
 TRYAGAIN_LOST = ErrorReply("TRYAGAIN leadership changed before the command was committed; it was not applied")
@@ -109,6 +110,7 @@ class Node:
         # write batching
         self._batch_cmds: list = []
         self._batch_slots: list = []
+        self._batch_fns: list = []  # the Command of each, or None (see _Waiters.batch)
         self._batch_bytes = 0
         self._batch_scheduled = False
         self._batch_plain = True  # no EXEC in the batch (see _Waiters.batch)
@@ -305,15 +307,18 @@ class Node:
         self._batch_plain = False
         self._batch_cmds.append((db, queued, watches))
         self._batch_slots.append((conn, seq))
+        self._batch_fns.append(None)
         self._batch_bytes += 16 + sum(len(a) for _, argv in queued for a in argv)
         if not self._batch_scheduled:
             self._batch_scheduled = True
             self._loop.call_soon(self.flush_proposals)  # type: ignore[union-attr]
         return None
 
-    def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int) -> None:
+    def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int, cmd: Any = None) -> None:
+        """Propose the write ``argv`` (``cmd``: its Command, as ``lookup`` found it, if known)."""
         self._batch_cmds.append((db, argv))
         self._batch_slots.append((conn, seq))
+        self._batch_fns.append(cmd)
         self._batch_bytes += 16 + sum(map(len, argv))
         if self._batch_bytes >= MAX_BATCH_BYTES:
             self.flush_proposals()
@@ -325,6 +330,7 @@ class Node:
         """A write with no client waiting for it (expiry, for one)."""
         self._batch_cmds.append((db, argv))
         self._batch_slots.append(None)
+        self._batch_fns.append(None)
         self._batch_bytes += 16 + sum(len(a) for a in argv)
         if not self._batch_scheduled:
             self._batch_scheduled = True
@@ -336,9 +342,11 @@ class Node:
         if not cmds:
             return
         slots = self._batch_slots
+        fns = self._batch_fns
         plain = self._batch_plain
         self._batch_cmds = []
         self._batch_slots = []
+        self._batch_fns = []
         self._batch_bytes = 0
         self._batch_plain = True
         now = self.now_ms()
@@ -350,7 +358,7 @@ class Node:
         if type(result) is Accepted:
             self.waiters[result.first_index] = _Waiters(raft.core.term, slots,
                                                        time.monotonic() + self.cfg.command_timeout,
-                                                       (now, cmds) if plain else None)
+                                                       (now, cmds, fns) if plain else None)
             raft.driver.kick()
             return
         if type(result) is NotLeader:
@@ -388,9 +396,10 @@ class Node:
                     self._fail_slots(w.slots, TRYAGAIN_LOST)
                     w = None
                 if w is not None and w.batch is not None:
-                    now_ms, cmds = w.batch
+                    now_ms, cmds, fns = w.batch
                 else:
                     now_ms, cmds = decode_batch(e.data)
+                    fns = None
                 if now_ms > self.last_batch_ms:
                     self.last_batch_ms = now_ms
                 index = e.index
@@ -409,7 +418,9 @@ class Node:
                             reply = apply_exec(self, ctx, item[1], item[2])
                         else:
                             argv = item[1]
-                            cmd = lookup_internal(argv)
+                            cmd = fns[pos] if fns is not None else None
+                            if cmd is None:
+                                cmd = lookup_internal(argv)
                             reply = cmd if isinstance(cmd, ErrorReply) else cmd.run(ctx, argv)
                     except ErrorReply as err:
                         reply = err

@@ -140,6 +140,22 @@ def test_pubsub_client_that_does_not_read_is_disconnected(limited):
     assert pub.ping()
 
 
+def test_client_that_does_not_read_one_big_reply_is_disconnected(node_factory):
+    # Only the normal class has a hard limit, above the level where the server stops writing
+    # to a client (4 MB): the reply that crosses it closes the connection, as in Redis.
+    n = node_factory(["--client-output-buffer-limit", "normal 8mb 0 0"])
+    c = n.client()
+    c.set("big", b"x" * (16 * 1024 * 1024))
+    s = _conn(n.port)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    assert c.info("clients")["connected_clients"] == 2
+    s.sendall(b"GET big\r\n")
+    # The server drops the connection (what reached the socket still trickles to the client).
+    assert wait_for(lambda: c.info("clients")["connected_clients"] == 1, 10), "the client should be gone"
+    s.close()
+    assert c.strlen("big") == 16 * 1024 * 1024 and c.ping()
+
+
 def test_maxmemory_refuses_denyoom_commands_and_keeps_reads(node_factory):
     probe = node_factory()
     rss = probe.rss_kb() * 1024
