@@ -412,7 +412,7 @@ class Node:
                     # the shared context at that read: prepare it again then.
                     if ctx.index != index or ctx.db_index != db or ctx.db is not dbs[db]:
                         ctx.for_write(index, now_ms, db)
-                    ctx.reseed(seed | pos)
+                    ctx.rng_seed = seed | pos
                     try:
                         if len(item) > 2:
                             reply = apply_exec(self, ctx, item[1], item[2])

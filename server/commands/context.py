@@ -25,7 +25,7 @@ class ExecContext:
         "index",
         "readonly",
         "_rng",
-        "_rng_seed",
+        "rng_seed",
         "_rng_seeded",
         "in_exec",
         "publish",
@@ -41,8 +41,10 @@ class ExecContext:
         self.index = 0
         self.readonly = readonly
         self._rng = rng if rng is not None else random.Random(0)
-        # None: use the generator as it is (reads); an int: seed with it before first use.
-        self._rng_seed: int | None = None
+        # None: use the generator as it is (reads); an int: seed with it before first use. A
+        # log entry that carries several commands gives each its own seed, set here directly
+        # (``(index << 20) | position``).
+        self.rng_seed: int | None = None
         self._rng_seeded: int | None = None
         self.in_exec = False  # inside MULTI/EXEC: blocking commands answer at once
         # PUBLISH's delivery to this node's subscribers (returns how many got it); None
@@ -58,7 +60,7 @@ class ExecContext:
         self.index = index
         self.now_ms = now_ms
         self.readonly = False
-        self._rng_seed = index
+        self.rng_seed = index
         if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
             self.select(db_index)
         return self
@@ -68,19 +70,14 @@ class ExecContext:
         self.index = 0
         self.now_ms = now_ms
         self.readonly = True
-        self._rng_seed = None
+        self.rng_seed = None
         if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
             self.select(db_index)
         return self
 
-    def reseed(self, seed: int) -> None:
-        """Seed ``rng`` from ``seed`` (on first use) instead of the log index: a log entry that
-        carries several commands gives each its own seed, e.g. ``(index << 20) | position``."""
-        self._rng_seed = seed
-
     @property
     def rng(self) -> random.Random:
-        seed = self._rng_seed
+        seed = self.rng_seed
         if seed is not None and self._rng_seeded != seed:
             self._rng.seed(seed)
             self._rng_seeded = seed
@@ -90,5 +87,5 @@ class ExecContext:
     def rng(self, value: random.Random) -> None:
         """Set a generator the caller has already seeded."""
         self._rng = value
-        self._rng_seed = None
+        self.rng_seed = None
         self._rng_seeded = None

@@ -235,16 +235,16 @@ def test_changed_since_for_watch():
     assert ex.keyspace.stats() == [(0, 1, 0)]
 
 
-def test_reseed_gives_each_command_of_an_entry_its_own_stream():
+def test_a_seed_per_command_gives_each_command_of_an_entry_its_own_stream():
     ks = Keyspace()
     a = ExecContext(ks)
     a.for_write(7, 0, 0)
-    a.reseed((7 << 20) | 0)
+    a.rng_seed = (7 << 20) | 0
     first = a.rng.random()
     a.for_write(7, 0, 0)
-    a.reseed((7 << 20) | 1)
+    a.rng_seed = (7 << 20) | 1
     second = a.rng.random()
     b = ExecContext(ks)
     b.for_write(7, 0, 0)
-    b.reseed((7 << 20) | 1)
+    b.rng_seed = (7 << 20) | 1
     assert b.rng.random() == second != first
