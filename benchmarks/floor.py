@@ -46,16 +46,19 @@ MODES = ("loop", "thread")
 
 # -- the bare server (run in its own process: python -m benchmarks.floor --serve ...) -----------
 
-def serve_bare(port: int, directory: str, mode: str) -> None:
+def bare_protocol(directory: str, mode: str, loop: asyncio.AbstractEventLoop) -> type[asyncio.Protocol]:
+    """The bare server's connection class: a dict, and a log in ``directory`` written once
+    per loop turn with one fdatasync (``mode`` "loop": on the loop thread; "thread": on a
+    thread) before the SETs of that turn are answered. ``benchmarks.inproc --bare`` drives
+    it with fake connections."""
     from concurrent.futures import ThreadPoolExecutor
 
     import hiredis
-    import uvloop
 
     data: dict[bytes, bytes] = {}
     fd = os.open(os.path.join(directory, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     pool = ThreadPoolExecutor(max_workers=1)
-    state: dict = {"pending": [], "log": [], "scheduled": False, "writing": False, "loop": None}
+    state: dict = {"pending": [], "log": [], "scheduled": False, "writing": False}
 
     def flush_turn() -> None:
         state["scheduled"] = False
@@ -71,7 +74,7 @@ def serve_bare(port: int, directory: str, mode: str) -> None:
             answer(pending)
             return
         state["writing"] = True
-        fut = state["loop"].run_in_executor(pool, os.fdatasync, fd)
+        fut = loop.run_in_executor(pool, os.fdatasync, fd)
         fut.add_done_callback(lambda _f: synced(pending))
 
     def synced(pending: list) -> None:
@@ -106,16 +109,22 @@ def serve_bare(port: int, directory: str, mode: str) -> None:
                         state["pending"].append((self, self.held))
                         if not state["scheduled"]:
                             state["scheduled"] = True
-                            state["loop"].call_soon(flush_turn)
+                            loop.call_soon(flush_turn)
                     self.held.append(reply)
                 else:
                     out.append(reply)
             if out:
                 self.transport.write(b"".join(out))
 
+    return Bare
+
+
+def serve_bare(port: int, directory: str, mode: str) -> None:
+    import uvloop
+
     async def main() -> None:
-        state["loop"] = asyncio.get_running_loop()
-        server = await state["loop"].create_server(Bare, "127.0.0.1", port)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(bare_protocol(directory, mode, loop), "127.0.0.1", port)
         async with server:
             await server.serve_forever()
 

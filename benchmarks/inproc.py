@@ -86,6 +86,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
     p.add_argument("--instructions", action="store_true",
                    help="count instructions per command under callgrind instead of timing (needs valgrind)")
+    p.add_argument("--bare", action="store_true",
+                   help="instead of Raftis, the bare server of benchmarks.floor (a dict, hiredis, one log write "
+                        "and fdatasync per loop turn): the floor of this harness")
     p.add_argument("--slowdown", type=float, default=1.0,
                    help="stretch the nodes' timings by this factor once they run (--instructions passes 50: "
                         "callgrind runs the code about that much slower)")
@@ -101,6 +104,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.error(f"--{name} {d}: not a Raftis checkout (no server/app.py there)")
     if a.slowdown <= 0:
         p.error(f"--slowdown must be above 0, not {a.slowdown}")
+    if a.bare and (a.nodes != 1 or a.against):
+        p.error("--bare is a single server of this process: not with --nodes 3 or --against")
     if a.instructions and a.profile:
         p.error("--instructions and --profile measure different things: give one")
     if a.instructions and shutil.which("valgrind") is None:
@@ -213,7 +218,14 @@ async def _measure(args: argparse.Namespace) -> dict:
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(prefix="raftis-inproc-", dir=base) as d:
         ports = free_ports(2 * args.nodes)  # raft_port 0 would mean port + 10000, maybe taken
-        if args.nodes == 1:
+        node = None
+        nodes: list[Any] = []
+        tasks: list[asyncio.Task] = []
+        if args.bare:
+            from benchmarks.floor import bare_protocol
+
+            new_conn = bare_protocol(d, "loop", asyncio.get_running_loop())
+        elif args.nodes == 1:
             cfg = NodeConfig(dir=d, port=ports[0], raft_port=ports[1], bind="127.0.0.1")
             node, task = await start_single_node(cfg)
             nodes, tasks = [node], [task]
@@ -224,6 +236,9 @@ async def _measure(args: argparse.Namespace) -> dict:
                                raft_port=ports[2 * i + 1], bind="127.0.0.1", peers=peers)
                     for i in range(args.nodes)]
             node, nodes, tasks = await start_cluster(cfgs)
+        if node is not None:
+            def new_conn() -> Any:
+                return ClientConnection(node)
         if args.slowdown != 1:
             slow_down(nodes, args.slowdown)
         loop = asyncio.get_running_loop()
@@ -256,7 +271,7 @@ async def _measure(args: argparse.Namespace) -> dict:
             return on_reply
 
         for i in range(args.clients):
-            conn = ClientConnection(node)
+            conn = new_conn()
             conn.connection_made(FakeTransport(client(i)))  # type: ignore[arg-type]
             conns.append(conn)
 
@@ -296,14 +311,14 @@ async def _measure(args: argparse.Namespace) -> dict:
             await one_pass(args.rounds)
             spent = time.thread_time() - c0
             best = spent if best is None else min(best, spent)
-        processed = node.ops_stats.total_calls
+        processed = node.ops_stats.total_calls if node is not None else counter[0]
         for conn in conns:
             conn.connection_lost(None)
         for n in nodes:
             n.shutdown_requested.set()
         await asyncio.gather(*tasks)
     n = args.rounds * args.clients * depth
-    return {"workload": args.workload, "clients": args.clients, "pipeline": depth, "nodes": args.nodes,
+    return {"workload": args.workload, "clients": args.clients, "pipeline": depth, "nodes": args.nodes, "bare": args.bare,
             "us_per_command": best / n * 1e6, "commands_processed": processed, "profile": profile_text}
 
 
@@ -332,6 +347,8 @@ def slow_down(nodes: list[Any], factor: float) -> None:
 
 
 def _nodes(args: argparse.Namespace) -> str:
+    if args.bare:
+        return "the bare server"
     return "1 node" if args.nodes == 1 else f"{args.nodes} nodes"
 
 
@@ -388,7 +405,7 @@ def _instructions_of(args: argparse.Namespace, root: str, rounds: int) -> int:
     timed rounds (one pass) on ``root``'s code."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            os.path.abspath(__file__), "--workload", args.workload, "--clients", str(args.clients),
-           "--pipeline", str(args.pipeline),
+           "--pipeline", str(args.pipeline), *(["--bare"] if args.bare else []),
            "--nodes", str(args.nodes), "--rounds", str(rounds), "--reps", "1", "--root", root, "--json",
            "--slowdown", str(CALLGRIND_SLOWDOWN)]
     env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run

@@ -178,6 +178,17 @@ def test_inproc_sends_pipelines(workload):
     assert done.returncode == 2 and "--pipeline must be at least 1" in done.stderr
 
 
+@pytest.mark.parametrize("workload", ["set", "get"])
+def test_inproc_measures_the_bare_server_in_the_same_harness(workload):
+    done = _inproc("--bare", "--workload", workload, "--clients", "3", "--rounds", "10", "--reps", "2", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["bare"] and result["us_per_command"] > 0
+    assert result["commands_processed"] == 3 * (50 + 2 * 10 + (workload == "get"))
+    done = _inproc("--bare", "--nodes", "3")
+    assert done.returncode == 2 and "--bare is a single server" in done.stderr
+
+
 def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
     done = _inproc("--workload", "get", "--clients", "2", "--rounds", "5", "--reps", "1", "--runs", "1",
                    "--against", ROOT)
