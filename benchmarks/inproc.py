@@ -60,6 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=9, help="timed passes; the least is reported")
     p.add_argument("--cpu", type=int, default=None, help="pin the process to this CPU")
     p.add_argument("--profile", action="store_true", help="one pass under cProfile; print the top functions")
+    p.add_argument("--bytecodes", action="store_true",
+                   help="one pass counting the bytecodes each Python function runs; print them per command")
     p.add_argument("--root", default=HERE, help="the checkout whose code runs (default: this one)")
     p.add_argument("--against", metavar="DIR", default=None,
                    help="compare with the checkout in DIR: alternate runs of both, fresh processes")
@@ -106,8 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--slowdown must be above 0, not {a.slowdown}")
     if a.bare and (a.nodes != 1 or a.against):
         p.error("--bare is a single server of this process: not with --nodes 3 or --against")
-    if a.instructions and a.profile:
-        p.error("--instructions and --profile measure different things: give one")
+    if a.instructions + a.profile + a.bytecodes > 1:
+        p.error("--instructions, --profile and --bytecodes measure different things: give one")
     if a.instructions and shutil.which("valgrind") is None:
         p.error("--instructions needs valgrind (apt-get install valgrind)")
     if a.cpu is not None and a.cpu not in os.sched_getaffinity(0):
@@ -305,6 +308,16 @@ async def _measure(args: argparse.Namespace) -> dict:
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
             profile_text = out.getvalue()
+        elif args.bytecodes:
+            # Tracing slows every command past the slow log's limit: keep the log out of it.
+            thresholds = [n.ops_stats.slowlog.threshold_ns for n in nodes]
+            for n in nodes:
+                n.ops_stats.slowlog.threshold_ns = -1
+            with BytecodeCounter() as counted:
+                await one_pass(args.rounds)
+            for n, t in zip(nodes, thresholds, strict=True):
+                n.ops_stats.slowlog.threshold_ns = t
+            profile_text = counted.report(args.rounds * args.clients * depth, args.root)
         for _ in range(args.reps):
             gc.collect()
             c0 = time.thread_time()
@@ -320,6 +333,44 @@ async def _measure(args: argparse.Namespace) -> dict:
     n = args.rounds * args.clients * depth
     return {"workload": args.workload, "clients": args.clients, "pipeline": depth, "nodes": args.nodes, "bare": args.bare,
             "us_per_command": best / n * 1e6, "commands_processed": processed, "profile": profile_text}
+
+
+class BytecodeCounter:
+    """Counts the bytecodes each Python function runs (and its calls) while active, through
+    ``sys.settrace`` with opcode events: a count that, unlike time, does not move with the
+    machine, per function, where callgrind's count is per C function of the interpreter."""
+
+    def __init__(self) -> None:
+        self.ops: Counter[tuple[str, int, str]] = Counter()
+        self.calls: Counter[tuple[str, int, str]] = Counter()
+
+    def _trace(self, frame: Any, event: str, arg: Any) -> Any:
+        code = frame.f_code
+        key = (code.co_filename, code.co_firstlineno, code.co_name)
+        if event == "call":
+            frame.f_trace_opcodes = True
+            self.calls[key] += 1
+        elif event == "opcode":
+            self.ops[key] += 1
+        return self._trace
+
+    def __enter__(self) -> BytecodeCounter:
+        sys.settrace(self._trace)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.settrace(None)
+
+    def report(self, commands: int, root: str, top: int = 30) -> str:
+        prefix = os.path.abspath(root) + os.sep
+        lines = [f"{sum(self.ops.values()) / commands:,.0f} bytecodes and "
+                 f"{sum(self.calls.values()) / commands:.1f} Python calls per command; by function:",
+                 f"{'bytecodes':>10} {'calls':>6}  function"]
+        for key, n in self.ops.most_common(top):
+            path, line, name = key
+            lines.append(f"{n / commands:10.1f} {self.calls[key] / commands:6.2f}  "
+                         f"{path.removeprefix(prefix)}:{line} {name}")
+        return "\n".join(lines) + "\n"
 
 
 # The driver's timings, in seconds of the wall clock (see server/driver.py).

@@ -189,6 +189,15 @@ def test_inproc_measures_the_bare_server_in_the_same_harness(workload):
     assert done.returncode == 2 and "--bare is a single server" in done.stderr
 
 
+def test_inproc_counts_bytecodes_per_function():
+    done = _inproc("--workload", "get", "--clients", "3", "--rounds", "5", "--reps", "1", "--bytecodes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "bytecodes and" in done.stdout and "resp/parser.py" in done.stdout
+    assert "server/commands/strings.py" in done.stdout  # GET itself ran under the counter
+    done = _inproc("--bytecodes", "--profile")
+    assert done.returncode == 2 and "give one" in done.stderr
+
+
 def test_inproc_compares_two_checkouts_and_refuses_bad_counts():
     done = _inproc("--workload", "get", "--clients", "2", "--rounds", "5", "--reps", "1", "--runs", "1",
                    "--against", ROOT)
