@@ -148,7 +148,8 @@ def test_client_that_does_not_read_one_big_reply_is_disconnected(node_factory):
     c.set("big", b"x" * (16 * 1024 * 1024))
     s = _conn(n.port)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    assert c.info("clients")["connected_clients"] == 2
+    # connect() returns once the kernel has the connection; the server accepts it soon after
+    assert wait_for(lambda: c.info("clients")["connected_clients"] == 2, 5)
     s.sendall(b"GET big\r\n")
     # The server drops the connection (what reached the socket still trickles to the client).
     assert wait_for(lambda: c.info("clients")["connected_clients"] == 1, 10), "the client should be gone"
