@@ -2,31 +2,14 @@
 releases (as Redis caches the time for each turn of its event loop), and never behind the
 newest applied entry's time."""
 
-import asyncio
-
 import pytest
 
-from benchmarks.inproc import FakeTransport, start_single_node
+from benchmarks.inproc import start_single_node
 from benchmarks.processes import free_ports
 from server.config import NodeConfig
-from server.connection import ClientConnection
+from tests.unit.node.fake_clients import fake_client, until
 
 T = 2_000_000_000_000  # the key expires at this Unix time in ms
-
-
-def _client(node):
-    out = bytearray()
-    conn = ClientConnection(node)
-    conn.connection_made(FakeTransport(out.extend))
-    return conn, out
-
-
-async def _until(cond, what: str) -> None:
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -37,9 +20,9 @@ async def node_and_clock(tmp_path):
                                                     bind="127.0.0.1"))
     clock = [T - 100]
     node.now_ms = lambda: clock[0]
-    conn, out = _client(node)
+    conn, out = fake_client(node)
     conn.data_received(b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n%d\r\n" % T)
-    await _until(lambda: out, "the SET's reply")
+    await until(lambda: out, "the SET's reply")
     assert bytes(out) == b"+OK\r\n"
     clock[0] = T - 5
     yield node, clock
@@ -61,11 +44,11 @@ async def _two_gets(node, after_first_read):
         return reply
 
     node.execute_read = execute_read
-    (a, out_a), (b, out_b) = _client(node), _client(node)
+    (a, out_a), (b, out_b) = fake_client(node), fake_client(node)
     get = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
     a.data_received(get)
     b.data_received(get)
-    await _until(lambda: out_a and out_b, "both GETs' replies")
+    await until(lambda: out_a and out_b, "both GETs' replies")
     return bytes(out_a), bytes(out_b)
 
 
