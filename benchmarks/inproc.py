@@ -13,10 +13,10 @@ included.
     python -m benchmarks.inproc --workload set --pipeline 16   # as redis-benchmark -P 16
 
 Each of ``--clients`` connections sends its next command as soon as it has the reply to the
-last, as ``redis-benchmark -P 1`` does, ``--rounds`` commands each per pass (with ``--pipeline
-P``, ``--rounds`` pipelines of P commands, each sent in one piece once every reply to the last
-one is in) (for GET, each
-client's key is SET first, so every GET finds it, as after redis-benchmark's SETs). The figure is
+last, as ``redis-benchmark -P 1`` does, ``--rounds`` commands each per pass. With ``--pipeline
+P`` it sends ``--rounds`` pipelines of P commands instead, each in one piece once every reply to
+the last one is in. For GET, each client's key is SET first, so every GET finds it, as after
+redis-benchmark's SETs. The figure is
 the main thread's CPU time per command (``time.thread_time``), the least of ``--reps`` timed
 passes: the path through parsing, routing, the Raft core, the log and applying, with none of
 the kernel's work for client sockets (a cluster's peer sockets are real). Its data
@@ -279,7 +279,8 @@ async def _measure(args: argparse.Namespace) -> dict:
             conns.append(conn)
 
         async def one_pass(rounds: int) -> None:
-            """Each client sends ``rounds`` commands, one at a time."""
+            """Each client sends ``rounds`` pipelines (of one command without --pipeline), the
+            next once every reply to the last is in."""
             counter[2] = asyncio.Event()
             counter[1] = counter[0] + rounds * len(conns) * depth
             for i, conn in enumerate(conns):
