@@ -29,6 +29,11 @@ class Config:
     max_uncommitted_bytes: int = 64 << 20
     pre_vote: bool = True
     check_quorum: bool = True
+    # After it starts, a node grants no vote (unless the campaign is a leadership transfer)
+    # for election_tick ticks, as if it had just heard from a leader. A leader's read lease
+    # counts on its followers not voting for election_tick ticks after they acknowledged it;
+    # a follower that restarted has forgotten it did. Needs check_quorum.
+    vote_quiet_after_start: bool = False
     snapshot_chunk_size: int = 1 << 20
     snapshot_window: int = 4  # chunks in flight per follower
     # Leader ticks without any snapshot ack before it resends from the last acked offset.

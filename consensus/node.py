@@ -127,6 +127,11 @@ class RaftNode:
         self.progress: dict[int, FollowerProgress] = {}
         self._votes: dict[int, bool] = {}
         self.lead_transferee = 0
+        # Whether this leader started handing leadership over in its term: a TimeoutNow lets
+        # the target campaign at once, past its voters' leases (see read leases in server/node.py).
+        self.handing_over = False
+        # Ticks since this node started, counted up to election_tick (vote_quiet_after_start).
+        self._ticks_since_start = 0
         self._reads = ReadIndexQueue(self.id)
         # Reads forwarded to the leader: request id -> (token, leader asked). Ids start at a
         # random point so that an answer meant for this node before a restart cannot be
@@ -201,6 +206,8 @@ class RaftNode:
     # --- inputs ------------------------------------------------------------------------
 
     def tick(self) -> None:
+        if self._ticks_since_start < self.config.election_tick:
+            self._ticks_since_start += 1
         if self.role == Role.LEADER:
             self._tick_leader()
         else:
@@ -306,6 +313,7 @@ class RaftNode:
         if self.lead_transferee == target:
             return True
         self.lead_transferee = target
+        self.handing_over = True
         self.election_elapsed = 0
         pr = self.progress.get(target)
         if pr is None:
@@ -340,10 +348,10 @@ class RaftNode:
         if m.term > self.term:
             if t == MT.VOTE or t == MT.PRE_VOTE:
                 force = m.context == CAMPAIGN_TRANSFER
-                in_lease = (
-                    self.config.check_quorum
-                    and self.leader_id != 0
-                    and self.election_elapsed < self.config.election_tick
+                cfg = self.config
+                in_lease = cfg.check_quorum and (
+                    (self.leader_id != 0 and self.election_elapsed < cfg.election_tick)
+                    or (cfg.vote_quiet_after_start and self._ticks_since_start < cfg.election_tick)
                 )
                 if in_lease and not force:
                     return  # leader stickiness: we heard from a live leader recently
@@ -526,6 +534,7 @@ class RaftNode:
 
     def _become_leader(self) -> None:
         self._reset(self.term)
+        self.handing_over = False
         self.role = Role.LEADER
         self.leader_id = self.id
         self._sync_progress()
@@ -751,6 +760,7 @@ class RaftNode:
             if pr is not None and pr.match > best_match:
                 best, best_match = nid, pr.match
         if best and best_match == self.log.last_index:
+            self.handing_over = True
             self._send(Message(MT.TIMEOUT_NOW, best, self.id, self.term))
         self._become_follower(self.term, 0)
 

@@ -100,6 +100,57 @@ def test_leader_stickiness_ignores_votes_while_leader_is_fresh():
     assert [(m.type, m.reject) for m in flush(n)] == [(MT.VOTE_RESP, False)]
 
 
+def test_a_node_that_starts_quiet_grants_no_vote_for_an_election_timeout():
+    # With vote_quiet_after_start (what read leases need), a node that has just (re)started
+    # treats itself as having heard from a leader: it may have acknowledged one before it
+    # stopped, and that leader may serve reads under a lease counting on it.
+    def ask(n, term):
+        n.step(Message(MT.PRE_VOTE, 1, 3, term, log_term=9, index=99))
+        n.step(Message(MT.VOTE, 1, 3, term, log_term=9, index=99))
+        return [(m.type, m.reject) for m in flush(n)]
+
+    quiet = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_after_start=True)
+    for _ in range(4):
+        assert ask(quiet, 3) == [] and quiet.term == 2
+        quiet.tick()
+    assert ask(quiet, 3) == [] and quiet.term == 2  # four ticks: still quiet
+    quiet.tick()
+    assert ask(quiet, 3) == [(MT.PRE_VOTE_RESP, False), (MT.VOTE_RESP, False)]
+    # A transfer's campaign is answered at once, quiet or not.
+    forced = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_after_start=True)
+    forced.step(Message(MT.VOTE, 1, 3, 3, log_term=9, index=99, context=CAMPAIGN_TRANSFER))
+    assert [(m.type, m.reject) for m in flush(forced)] == [(MT.VOTE_RESP, False)]
+    # Without the setting a node that just started votes (the default, as in etcd).
+    loud = restarted(1, HardState(2, 0, 0), [], election_tick=5)
+    assert ask(loud, 3) == [(MT.PRE_VOTE_RESP, False), (MT.VOTE_RESP, False)]
+
+
+def test_handing_over_lasts_for_the_rest_of_the_leaders_term():
+    n = elect_leader()
+    assert not n.handing_over
+    n.step(Message(MT.APPEND_RESP, 1, 2, n.term, index=n.log.last_index))
+    flush(n)
+    assert n.transfer_leadership(2)
+    assert n.handing_over
+    # The transfer times out (the target never campaigned): the leader keeps leading, but
+    # the TimeoutNow it sent may still arrive, so it stays handing over in this term.
+    for _ in range(3 * n.config.election_tick):
+        n.tick()
+        n.step(Message(MT.HEARTBEAT_RESP, 1, 2, n.term))
+        flush(n)
+    assert n.role == Role.LEADER and n.lead_transferee == 0 and n.handing_over
+    # A new term of leadership starts without it.
+    n.step(Message(MT.HEARTBEAT, 1, 2, n.term + 1, commit=0))
+    flush(n)
+    n.campaign()
+    flush(n)
+    n.step(Message(MT.PRE_VOTE_RESP, 1, 3, n.term + 1))
+    flush(n)
+    n.step(Message(MT.VOTE_RESP, 1, 3, n.term))
+    flush(n)
+    assert n.role == Role.LEADER and not n.handing_over
+
+
 def test_single_voter_elects_itself_and_commits_after_persisting():
     n = node(1, Membership(frozenset({1}), frozenset(), {1: "a"}))
     flush(n)
