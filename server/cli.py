@@ -48,6 +48,9 @@ def _common_server_options(f):
                      help="Shared secret peers must prove in the handshake."),
         click.option("--stale-reads", is_flag=True, help="Serve reads from local state on every node "
                      "(not linearizable)."),
+        click.option("--lease-reads", is_flag=True, help="A leader serves linearizable reads without "
+                     "a heartbeat round while a majority acknowledged it within half an election timeout "
+                     "(relies on bounded clock drift; give it to every node)."),
         click.option("--unsafe-local-reads", is_flag=True, hidden=True,
                      help="Test only: every node serves reads from its local state, without ReadIndex "
                      "(not linearizable)."),
@@ -135,7 +138,7 @@ def _build_config(**kw) -> NodeConfig:
         follower_mode=kw["follower_mode"], snapshot_threshold=kw["snapshot_threshold"],
         tick_ms=kw["tick_ms"], election_ticks=kw["election_ticks"], heartbeat_ticks=kw["heartbeat_ticks"],
         command_timeout=kw["command_timeout"], cluster_secret=kw["cluster_secret"],
-        stale_reads=kw["stale_reads"], unsafe_local_reads=kw["unsafe_local_reads"], log_level=kw["log_level"],
+        stale_reads=kw["stale_reads"], lease_reads=kw["lease_reads"], unsafe_local_reads=kw["unsafe_local_reads"], log_level=kw["log_level"],
         **security,
     )
     if cfg.heartbeat_ticks >= cfg.election_ticks:

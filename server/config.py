@@ -77,6 +77,7 @@ class NodeConfig:
     command_timeout: float = 10.0
     cluster_secret: str = ""
     stale_reads: bool = False  # serve reads from local state on every node (not linearizable)
+    lease_reads: bool = False  # a leader serves reads without a round while its lease holds
     unsafe_local_reads: bool = False  # test-only: every node reads local state, no ReadIndex
     log_level: str = "info"
     # Operations (server.settings, server.metrics, server.logging_setup, server.stats).
@@ -120,3 +121,11 @@ class NodeConfig:
 
     def address(self) -> PeerAddress:
         return PeerAddress(self.node_id, self.host, self.raft_port, self.port)
+
+    @property
+    def read_lease_seconds(self) -> float:
+        """How long after a read round started a leader with --lease-reads serves reads without
+        another: half of the least time a follower that acknowledged the round refuses other
+        candidates (``election_ticks - 1`` ticks: the first tick may come at once), which leaves
+        room for ticks that fire early and for clocks that run at different rates."""
+        return (self.election_ticks - 1) * self.tick_ms / 1000 / 2

@@ -243,6 +243,8 @@ def raft_section(node: Any) -> str:
         ("num_nodes", len(core.membership.members())),
         ("num_voters", len(core.membership.voters)),
         ("pending_writes", len(node.waiters)),
+        ("read_rounds", node.read_rounds),
+        ("lease_reads", node.lease_reads),
         ("fsyncs", d.fsyncs if d else 0),
         ("fsync_avg_ms", f"{(d.fsync_seconds / d.fsyncs * 1000) if d and d.fsyncs else 0:.3f}"),
         ("fsync_last_ms", f"{d.fsync_last_ms if d else 0:.3f}"),

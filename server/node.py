@@ -118,9 +118,19 @@ class Node:
         # reads
         self._read_conns: list[ClientConnection] = []
         self._read_scheduled = False
-        self._read_tokens: dict[int, tuple[float, list[ClientConnection]]] = {}
+        # token -> (when asked, the connections whose reads wait for it, the term this node
+        # led when it asked, or 0)
+        self._read_tokens: dict[int, tuple[float, list[ClientConnection], int]] = {}
         self._read_heap: list[tuple[int, int, list[ClientConnection]]] = []
         self._next_token = 1
+        # The read lease (--lease-reads): until _lease_until (monotonic seconds), in term
+        # _lease_term, this leader serves reads at its commit index without a round.
+        self._lease_seconds = cfg.read_lease_seconds if cfg.lease_reads else 0.0
+        self._lease_until = 0.0
+        self._lease_term = 0
+        self._lease_token = 0  # the round asked for to extend the lease, while it is out
+        self.read_rounds = 0  # read index requests made (each a heartbeat round on a leader)
+        self.lease_reads = 0  # reads served under the lease, without a round
         # output
         self._dirty: list[ClientConnection] = []
         self._flush_scheduled = False
@@ -462,8 +472,8 @@ class Node:
                 self._fail_slots(self.waiters.pop(index).slots, TIMEOUT_WRITE)
         if self._read_tokens:
             horizon = now - self.cfg.command_timeout
-            for token in [t for t, (t0, _) in self._read_tokens.items() if t0 < horizon]:
-                _, conns = self._read_tokens.pop(token)
+            for token in [t for t, (t0, _, _) in self._read_tokens.items() if t0 < horizon]:
+                _, conns, _ = self._read_tokens.pop(token)
                 for conn in conns:
                     conn.fail_reads(TIMEOUT_READ)
             self.flush_dirty()
@@ -500,18 +510,64 @@ class Node:
         if not conns:
             return
         self._read_conns = []
+        if self._lease_seconds:
+            now = time.monotonic()
+            core = self.raft.core
+            if now < self._lease_until and core.term == self._lease_term and core.role == Role.LEADER \
+                    and not core.handing_over:
+                self._read_under_lease(core.commit, conns)
+                if self._lease_until - now < self._lease_seconds / 2 and self._lease_token not in self._read_tokens:
+                    self._lease_token = self._ask_read_index([], now)  # extend it before it runs out
+                return
+            self._ask_read_index(conns, now)
+            return
+        self._ask_read_index(conns, time.monotonic())
+
+    def _ask_read_index(self, conns: list[ClientConnection], now: float) -> int:
         token = self._next_token
         self._next_token += 1
-        self._read_tokens[token] = (time.monotonic(), conns)
-        self.raft.core.read_index(token)
+        core = self.raft.core
+        self._read_tokens[token] = (now, conns, core.term if core.role == Role.LEADER else 0)
+        self.read_rounds += 1
+        core.read_index(token)
         self.raft.driver.kick()
+        return token
+
+    def _read_under_lease(self, index: int, conns: list[ClientConnection]) -> None:
+        """Run ``conns``' reads at ``index``, this leader's commit index while its lease holds.
+
+        The lease (Raft thesis §6.4.1): a majority answered a heartbeat round this leader
+        started at time t in its term, and each of them then refuses to vote for another
+        candidate for an election timeout (check-quorum's leader stickiness; a node that
+        restarts does too, ``vote_quiet_after_start``). So no other leader can be elected, and
+        nothing can commit past this commit index elsewhere, until t plus about an election
+        timeout; the lease ends at t plus half that (``read_lease_seconds``). A leadership
+        transfer lets the target campaign past those refusals, so a leader that started one
+        serves no read under the lease for the rest of its term."""
+        self.lease_reads += sum(len(conn.read_group) for conn in conns)
+        if index <= self.applied:
+            now_ms = self.read_now_ms()
+            for conn in conns:
+                conn.run_reads(now_ms)
+            self.flush_dirty()
+        else:
+            token = self._next_token
+            self._next_token += 1
+            heapq.heappush(self._read_heap, (index, token, conns))
 
     def on_read_states(self, states: list) -> None:
         for rs in states:
             entry = self._read_tokens.pop(rs.token, None)
             if entry is None:
                 continue
-            conns = entry[1]
+            asked, conns, term = entry
+            if term and self._lease_seconds:  # a round this node asked for as leader
+                core = self.raft.core
+                if core.term == term and core.role == Role.LEADER and not core.handing_over:
+                    until = asked + self._lease_seconds
+                    if term != self._lease_term or until > self._lease_until:
+                        self._lease_term = term
+                        self._lease_until = until
             if rs.index <= self.applied:
                 now_ms = self.read_now_ms()
                 for conn in conns:

@@ -164,6 +164,9 @@ class RaftHost:
             # next one, so under load a follower gets fewer, larger appends (one fsync and one
             # acknowledgement each) and the leader handles fewer messages.
             max_inflight=MAX_INFLIGHT_APPENDS,
+            # A leader's read lease counts on its followers not voting for an election timeout
+            # after they acknowledged it, restarted or not (see Node's read path).
+            vote_quiet_after_start=cfg.lease_reads,
         )
         self.core = self._make_core(core_cfg, hard_state, snapshot, entries, bootstrap)
         self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,

@@ -1,0 +1,88 @@
+"""Read leases (--lease-reads) on a 3-node cluster in the test's own event loop: a leader
+that a majority acknowledged serves reads without a heartbeat round until its lease runs
+out, and never while it is handing leadership over."""
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from benchmarks.inproc import start_cluster
+from benchmarks.processes import free_ports
+from server.config import NodeConfig, PeerAddress
+from tests.unit.node.fake_clients import fake_client, until
+
+GET = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+
+
+@pytest.fixture
+async def cluster(tmp_path, request):
+    lease = request.param
+    ports = free_ports(6)
+    peers = {i + 1: PeerAddress(i + 1, "127.0.0.1", ports[2 * i + 1], ports[2 * i]) for i in range(3)}
+    # 10 ms ticks and 40 of them to an election: a lease of 195 ms.
+    cfgs = [NodeConfig(node_id=i + 1, dir=os.path.join(tmp_path, str(i + 1)), port=ports[2 * i],
+                       raft_port=ports[2 * i + 1], bind="127.0.0.1", peers=peers, tick_ms=10,
+                       election_ticks=40, lease_reads=lease)
+            for i in range(3)]
+    leader, nodes, tasks = await start_cluster(cfgs)
+    conn, out = fake_client(leader)
+    conn.data_received(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+    await until(lambda: out, "the SET's reply")
+    assert bytes(out) == b"+OK\r\n"
+    yield leader
+    for n in nodes:
+        n.shutdown_requested.set()
+    await asyncio.gather(*tasks)
+
+
+async def _get(leader) -> None:
+    conn, out = fake_client(leader)
+    conn.data_received(GET)
+    await until(lambda: out, "the GET's reply")
+    assert bytes(out) == b"$1\r\nv\r\n"
+
+
+@pytest.mark.parametrize("cluster", [True], indirect=True)
+async def test_reads_under_the_lease_take_no_round(cluster):
+    leader = cluster
+    assert leader.cfg.read_lease_seconds == pytest.approx(0.195)
+    await _get(leader)  # its round gives the lease
+    rounds, leased = leader.read_rounds, leader.lease_reads
+    t0 = time.monotonic()
+    for _ in range(5):
+        await _get(leader)
+    if time.monotonic() - t0 < 0.09:  # within the first half of the lease: no round at all
+        assert leader.read_rounds == rounds
+        assert leader.lease_reads == leased + 5
+    # Past the lease, the next read waits for a round of its own (which renews the lease).
+    await asyncio.sleep(0.3)
+    rounds, leased = leader.read_rounds, leader.lease_reads
+    await _get(leader)
+    assert leader.read_rounds == rounds + 1 and leader.lease_reads == leased
+    await _get(leader)
+    assert leader.lease_reads == leased + 1
+
+
+@pytest.mark.parametrize("cluster", [True], indirect=True)
+async def test_a_leader_handing_over_reads_with_a_round(cluster):
+    leader = cluster
+    await _get(leader)
+    await _get(leader)
+    assert leader.lease_reads >= 1
+    # As after transfer_leadership: the target may campaign past its voters' leases.
+    leader.raft.core.handing_over = True
+    rounds, leased = leader.read_rounds, leader.lease_reads
+    for _ in range(3):
+        await _get(leader)
+    assert leader.read_rounds == rounds + 3 and leader.lease_reads == leased
+
+
+@pytest.mark.parametrize("cluster", [False], indirect=True)
+async def test_without_the_option_every_read_takes_a_round(cluster):
+    leader = cluster
+    rounds = leader.read_rounds
+    for _ in range(3):
+        await _get(leader)
+    assert leader.read_rounds == rounds + 3 and leader.lease_reads == 0
