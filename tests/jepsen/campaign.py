@@ -44,6 +44,7 @@ class CampaignConfig:
     clients_per_workload: int = 3
     snapshot_threshold: int = 16384
     unsafe_local_reads: bool = False
+    lease_reads: bool = False  # the nodes run with --lease-reads
     fault_seconds: tuple[float, float] = (2.0, 5.0)
     quiet_seconds: tuple[float, float] = (1.0, 2.5)
     client_timeout: float = 5.0
@@ -65,6 +66,7 @@ class CampaignResult:
     problems: list[str]
     elapsed: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
+    lease_reads: int = 0  # reads the live nodes served under a read lease (INFO raft), at the end
 
     def summary(self) -> str:
         lines = [f"seed {self.config.seed}, {self.config.nodes} nodes, {self.elapsed:.0f}s: "
@@ -101,11 +103,14 @@ def run_campaign(cfg: CampaignConfig) -> CampaignResult:
     extra = ["--snapshot-threshold", str(cfg.snapshot_threshold)]
     if cfg.unsafe_local_reads:
         extra.append("--unsafe-local-reads")
+    if cfg.lease_reads:
+        extra.append("--lease-reads")
     cluster = JepsenCluster(os.path.join(report_dir, "cluster"), cfg.nodes, fabric, extra)
     recorder = Recorder(time.monotonic())
     nemesis = Nemesis(cluster, fabric, random.Random(rng.random()), recorder.now)
     problems: list[str] = []
     workloads = {name: WORKLOADS[name]() for name in cfg.workloads}
+    lease_reads = 0
     try:
         cluster.start()
         lead = cluster.wait_leader()
@@ -114,6 +119,7 @@ def run_campaign(cfg: CampaignConfig) -> CampaignResult:
             if hasattr(wl, "probe"):
                 nemesis.log("setup", "note", f"{wl.name} workload uses {wl.probe(cluster.nodes[lead].client())}")
         _run_phases(cfg, rng, cluster, nemesis, recorder, workloads, problems)
+        lease_reads = _lease_reads(cluster)
     except Exception as e:  # noqa: BLE001 - report whatever happened, then fail the run
         problems.append(f"harness error: {e!r}")
         nemesis.log("harness", "note", f"error: {e!r}")
@@ -133,13 +139,23 @@ def run_campaign(cfg: CampaignConfig) -> CampaignResult:
     valid = all(v["valid"] is True or v["valid"] == "unknown" for v in verdicts.values()) \
         and not nemesis.crashes and not problems
     result = CampaignResult(cfg, report_dir, valid, verdicts, _op_counts(recorder), dict(nemesis.counts),
-                            nemesis.crashes, problems, recorder.now(), _error_counts(recorder))
+                            nemesis.crashes, problems, recorder.now(), _error_counts(recorder), lease_reads)
     write_report(report_dir, result, recorder, nemesis.timeline)
     if not cfg.keep_data and valid:
         for d in glob.glob(os.path.join(report_dir, "cluster", "node*")):
             if os.path.isdir(d):
                 shutil.rmtree(d, ignore_errors=True)
     return result
+
+
+def _lease_reads(cluster: JepsenCluster) -> int:
+    total = 0
+    for nid in cluster.live():
+        try:
+            total += int(cluster.nodes[nid].client(socket_timeout=5).info("raft").get("lease_reads", 0))
+        except Exception:  # noqa: BLE001 - a node that does not answer counts nothing
+            pass
+    return total
 
 
 def _run_phases(cfg: CampaignConfig, rng: random.Random, cluster: JepsenCluster, nemesis: Nemesis,

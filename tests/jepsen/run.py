@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="probability that a network fault and a process/admin fault run together")
     ap.add_argument("--unsafe-local-reads", action="store_true",
                     help="start nodes with the non-linearizable local read mode (the checker should object)")
+    ap.add_argument("--lease-reads", action="store_true", help="run the nodes with --lease-reads")
     ap.add_argument("--report-dir", default="", help="report directory (only with --runs 1)")
     ap.add_argument("--keep-data", action="store_true", help="keep node data dirs of valid runs too")
     args = ap.parse_args(argv)
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=seed, duration=args.duration, nodes=args.nodes, workloads=workloads, nemeses=nemeses,
             report_dir=args.report_dir if args.runs == 1 else "", clients_per_workload=args.clients,
             snapshot_threshold=args.snapshot_threshold, unsafe_local_reads=args.unsafe_local_reads,
+            lease_reads=args.lease_reads,
             fault_seconds=tuple(args.fault_seconds), quiet_seconds=tuple(args.quiet_seconds),
             keep_data=args.keep_data, overlap=args.overlap,
         )
