@@ -21,6 +21,7 @@ REDIS = "redis (no persistence)"
 REDIS_AOF = "redis (appendfsync always)"
 RAFTIS_3 = "raftis 3 nodes (leader)"
 RAFTIS_3_FOLLOWER = "raftis 3 nodes (via follower)"
+RAFTIS_3_LEASE = "raftis 3 nodes (lease reads)"  # a second cluster, started with --lease-reads
 RAFTIS_1 = "raftis 1 node"
 
 # Raftis's performance targets (docs/performance.md): the least ratio to its baseline a row
@@ -72,6 +73,8 @@ def row_id(workload: Workload, system: str) -> str:
 def rows() -> list[Row]:
     out = []
     for w in WORKLOADS:
+        if w.test == "get":  # on the other side of the same baseline
+            out.append(Row("cluster", w, RAFTIS_3_LEASE, REDIS))
         out.append(Row("cluster", w, REDIS))
         out.append(Row("cluster", w, RAFTIS_3, REDIS))
     out.append(Row("cluster", SET_P1, RAFTIS_3_FOLLOWER, RAFTIS_3, SET_P1))

@@ -85,20 +85,24 @@ def run_matrix(targets: dict[str, Server], requests: int, clients: int, repeat: 
     return results
 
 
-def start_targets(procs: ProcessSet, root: str) -> dict[str, Server]:
+def start_targets(procs: ProcessSet, root: str, requests: int) -> dict[str, Server]:
     redis_plain = redis_server(procs, root, "redis-plain", aof=False)
     redis_aof = redis_server(procs, root, "redis-aof", aof=True)
     for srv in (redis_plain, redis_aof):
         srv.start()
     cluster = RaftisCluster(procs, root, "raftis-3", 3).start()
+    leased = RaftisCluster(procs, root, "raftis-3-lease", 3, ("--lease-reads",)).start()
     single = RaftisCluster(procs, root, "raftis-1", 1).start()
     for srv in (redis_plain, redis_aof):
         srv.wait_ping()
+    # The lease cluster only runs the GET rows: give it the keys the SET rows give the others.
+    run_load(leased.leader().port, matrix.SET_P16, requests)
     return {
         matrix.REDIS: redis_plain,
         matrix.REDIS_AOF: redis_aof,
         matrix.RAFTIS_3: cluster.leader(),
         matrix.RAFTIS_3_FOLLOWER: cluster.follower(),
+        matrix.RAFTIS_3_LEASE: leased.leader(),
         matrix.RAFTIS_1: single.leader(),
     }
 
@@ -140,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = ProcessSet()
     try:
         log(f"servers in {root}")
-        targets = start_targets(procs, root)
+        targets = start_targets(procs, root, args.requests)
         runs: list[dict] = []
         result["runs"] = runs
         for i in range(args.repeat):

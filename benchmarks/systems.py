@@ -115,9 +115,10 @@ def redis_server(procs: ProcessSet, root: str, name: str, aof: bool) -> Server:
     return Server(name, port, d, cmd, procs)
 
 
-def raftis_cmd(node_id: int, port: int, raft_port: int, d: str, peers: str | None) -> list[str]:
+def raftis_cmd(node_id: int, port: int, raft_port: int, d: str, peers: str | None,
+               extra: tuple[str, ...] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "server.cli", "server", "--id", str(node_id), "--port", str(port),
-           "--raft-port", str(raft_port), "--dir", d]
+           "--raft-port", str(raft_port), "--dir", d, *extra]
     return cmd + (["--peers", peers] if peers else [])
 
 
@@ -126,16 +127,17 @@ def raft_info(srv: Server) -> dict[str, str]:
 
 
 class RaftisCluster:
-    """n Raftis nodes (n=1: a single node started without ``--peers``)."""
+    """n Raftis nodes (n=1: a single node started without ``--peers``), each started with
+    ``extra`` options as well."""
 
-    def __init__(self, procs: ProcessSet, root: str, name: str, n: int) -> None:
+    def __init__(self, procs: ProcessSet, root: str, name: str, n: int, extra: tuple[str, ...] = ()) -> None:
         self.name = name
         ports = free_ports(2 * n)
         peers = ",".join(f"{i + 1}=127.0.0.1:{ports[n + i]}:{ports[i]}" for i in range(n)) if n > 1 else None
         self.nodes = {
             i + 1: Server(f"{name} node {i + 1}", ports[i], os.path.join(root, f"{name}-node{i + 1}"),
                           raftis_cmd(i + 1, ports[i], ports[n + i], os.path.join(root, f"{name}-node{i + 1}"),
-                                     peers), procs)
+                                     peers, extra), procs)
             for i in range(n)
         }
 
