@@ -216,11 +216,15 @@ class RaftNode:
                 self.election_elapsed = 0
                 self.campaign()
 
-    def campaign(self, transfer: bool = False) -> None:
-        """Start an election now (pre-vote first unless disabled or a transfer)."""
+    def campaign(self, transfer: bool = False, pre_voted: bool = False) -> None:
+        """Start an election now: pre-vote first, unless disabled, already won (``pre_voted``)
+        or a transfer. Only a transfer's votes carry CAMPAIGN_TRANSFER, which voters grant
+        past check-quorum's stickiness: a vote after a won pre-vote must respect it, as a
+        voter that acknowledged the leader since it granted the pre-vote may hold up that
+        leader's read lease."""
         if not self.promotable():
             return
-        if self.config.pre_vote and not transfer:
+        if self.config.pre_vote and not transfer and not pre_voted:
             self._become_pre_candidate()
             vote_type, term = MT.PRE_VOTE, self.term + 1
         else:
@@ -229,7 +233,7 @@ class RaftNode:
         if self._poll(self.id, True) == VoteResult.WON:
             # A single voter wins at once.
             if vote_type == MT.PRE_VOTE:
-                self.campaign(transfer=True)
+                self.campaign(pre_voted=True)
             else:
                 self._become_leader()
             return
@@ -313,12 +317,12 @@ class RaftNode:
         if self.lead_transferee == target:
             return True
         self.lead_transferee = target
-        self.handing_over = True
         self.election_elapsed = 0
         pr = self.progress.get(target)
         if pr is None:
             self.lead_transferee = 0
             return False
+        self.handing_over = True
         if pr.match == self.log.last_index:
             self._send(Message(MT.TIMEOUT_NOW, target, self.id, self.term))
         else:
@@ -968,7 +972,7 @@ class RaftNode:
             res = self._poll(m.from_, not m.reject)
             if res == VoteResult.WON:
                 if self.role == Role.PRE_CANDIDATE:
-                    self.campaign(transfer=True)
+                    self.campaign(pre_voted=True)
                 else:
                     self._become_leader()
             elif res == VoteResult.LOST:

@@ -100,6 +100,34 @@ def test_leader_stickiness_ignores_votes_while_leader_is_fresh():
     assert [(m.type, m.reject) for m in flush(n)] == [(MT.VOTE_RESP, False)]
 
 
+def test_a_vote_after_a_won_pre_vote_respects_a_leader_heard_since():
+    # The pre-vote winner's real vote is not a transfer: a voter that heard from its leader
+    # after granting the pre-vote refuses it (that leader may hold a read lease counting on
+    # this voter), and only a TimeoutNow's campaign is forced past that.
+    c = node(3)
+    flush(c)
+    c.campaign()
+    flush(c)
+    c.step(Message(MT.PRE_VOTE_RESP, 3, 2, c.term + 1))
+    votes = [m for m in flush(c) if m.type == MT.VOTE]
+    assert votes and {m.context for m in votes} == {0}
+
+    n = node(1, election_tick=5)
+    flush(n)
+    n.step(Message(MT.HEARTBEAT, 1, 2, 2, commit=0))
+    flush(n)
+    for _ in range(5):  # no word from leader 2 for an election timeout
+        n.tick()
+    flush(n)
+    last, term = n.log.last_index, n.log.last_term
+    n.step(Message(MT.PRE_VOTE, 1, 3, 3, log_term=term, index=last))
+    assert [(m.type, m.reject) for m in flush(n)] == [(MT.PRE_VOTE_RESP, False)]
+    n.step(Message(MT.HEARTBEAT, 1, 2, 2, commit=0))  # leader 2 is back
+    flush(n)
+    n.step(Message(MT.VOTE, 1, 3, 3, log_term=term, index=last))
+    assert flush(n) == [] and (n.term, n.leader_id) == (2, 2)
+
+
 def test_a_node_that_starts_quiet_grants_no_vote_for_an_election_timeout():
     # With vote_quiet_after_start (what read leases need), a node that has just (re)started
     # treats itself as having heard from a leader: it may have acknowledged one before it
