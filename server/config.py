@@ -126,6 +126,8 @@ class NodeConfig:
     def read_lease_seconds(self) -> float:
         """How long after a read round started a leader with --lease-reads serves reads without
         another: half of the least time a follower that acknowledged the round refuses other
-        candidates (``election_ticks - 1`` ticks: the first tick may come at once), which leaves
-        room for ticks that fire early and for clocks that run at different rates."""
-        return (self.election_ticks - 1) * self.tick_ms / 1000 / 2
+        candidates. That is ``election_ticks - 1`` ticks (the first may come at once), each
+        counted a millisecond short (the event loop keeps its time in whole milliseconds, so a
+        timer may fire up to one early); the half leaves room for clocks that run at
+        different rates. Every node must run with the same timing."""
+        return (self.election_ticks - 1) * max(0, self.tick_ms - 1) / 1000 / 2

@@ -17,6 +17,7 @@ are answered with ``-MOVED`` in redirect mode; ``READONLY`` connections read loc
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import logging
 import os
@@ -65,6 +66,11 @@ class Route(IntEnum):
     EXEC = 6
     QUEUE = 7  # between MULTI and EXEC: check and queue
 
+
+# The clock of read tokens and the read lease: unlike CLOCK_MONOTONIC, CLOCK_BOOTTIME goes on
+# while the machine is suspended, and a lease must run out while the leader is suspended.
+_read_clock = functools.partial(time.clock_gettime, time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") \
+    else time.monotonic
 
 # The hot paths read enum members through plain classes (see consensus.messages.members).
 _Route = members(Route)
@@ -118,12 +124,12 @@ class Node:
         # reads
         self._read_conns: list[ClientConnection] = []
         self._read_scheduled = False
-        # token -> (when asked, the connections whose reads wait for it, the term this node
-        # led when it asked, or 0)
+        # token -> (when asked by _read_clock, the connections whose reads wait for it, the
+        # term this node led when it asked, or 0)
         self._read_tokens: dict[int, tuple[float, list[ClientConnection], int]] = {}
         self._read_heap: list[tuple[int, int, list[ClientConnection]]] = []
         self._next_token = 1
-        # The read lease (--lease-reads): until _lease_until (monotonic seconds), in term
+        # The read lease (--lease-reads): until _lease_until (_read_clock seconds), in term
         # _lease_term, this leader serves reads at its commit index without a round.
         self._lease_seconds = cfg.read_lease_seconds if cfg.lease_reads else 0.0
         self._lease_until = 0.0
@@ -471,7 +477,7 @@ class Node:
             for index in [i for i, w in self.waiters.items() if w.deadline < now]:
                 self._fail_slots(self.waiters.pop(index).slots, TIMEOUT_WRITE)
         if self._read_tokens:
-            horizon = now - self.cfg.command_timeout
+            horizon = _read_clock() - self.cfg.command_timeout
             for token in [t for t, (t0, _, _) in self._read_tokens.items() if t0 < horizon]:
                 _, conns, _ = self._read_tokens.pop(token)
                 for conn in conns:
@@ -511,7 +517,7 @@ class Node:
             return
         self._read_conns = []
         if self._lease_seconds:
-            now = time.monotonic()
+            now = _read_clock()
             core = self.raft.core
             if now < self._lease_until and core.term == self._lease_term and core.role == Role.LEADER \
                     and not core.handing_over:
@@ -521,7 +527,7 @@ class Node:
                 return
             self._ask_read_index(conns, now)
             return
-        self._ask_read_index(conns, time.monotonic())
+        self._ask_read_index(conns, _read_clock())
 
     def _ask_read_index(self, conns: list[ClientConnection], now: float) -> int:
         token = self._next_token

@@ -21,7 +21,7 @@ async def cluster(tmp_path, request):
     lease = request.param
     ports = free_ports(6)
     peers = {i + 1: PeerAddress(i + 1, "127.0.0.1", ports[2 * i + 1], ports[2 * i]) for i in range(3)}
-    # 10 ms ticks and 40 of them to an election: a lease of 195 ms.
+    # 10 ms ticks (counted as 9) and 40 of them to an election: a lease of 175.5 ms.
     cfgs = [NodeConfig(node_id=i + 1, dir=os.path.join(tmp_path, str(i + 1)), port=ports[2 * i],
                        raft_port=ports[2 * i + 1], bind="127.0.0.1", peers=peers, tick_ms=10,
                        election_ticks=40, lease_reads=lease)
@@ -47,7 +47,7 @@ async def _get(leader) -> None:
 @pytest.mark.parametrize("cluster", [True], indirect=True)
 async def test_reads_under_the_lease_take_no_round(cluster):
     leader = cluster
-    assert leader.cfg.read_lease_seconds == pytest.approx(0.195)
+    assert leader.cfg.read_lease_seconds == pytest.approx(0.1755)
     await _get(leader)  # its round gives the lease
     rounds, leased = leader.read_rounds, leader.lease_reads
     t0 = time.monotonic()
