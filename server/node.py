@@ -516,18 +516,14 @@ class Node:
         if not conns:
             return
         self._read_conns = []
-        if self._lease_seconds:
-            now = _read_clock()
-            core = self.raft.core
-            if now < self._lease_until and core.term == self._lease_term and core.role == Role.LEADER \
-                    and not core.handing_over:
-                self._read_under_lease(core.commit, conns)
-                if self._lease_until - now < self._lease_seconds / 2 and self._lease_token not in self._read_tokens:
-                    self._lease_token = self._ask_read_index([], now)  # extend it before it runs out
-                return
-            self._ask_read_index(conns, now)
+        now = _read_clock()
+        if self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term):
+            self.lease_reads += sum(len(conn.read_group) for conn in conns)
+            self._read_at(self.raft.core.commit, conns)
+            if self._lease_until - now < self._lease_seconds / 2 and self._lease_token not in self._read_tokens:
+                self._lease_token = self._ask_read_index([], now)  # extend it before it runs out
             return
-        self._ask_read_index(conns, _read_clock())
+        self._ask_read_index(conns, now)
 
     def _ask_read_index(self, conns: list[ClientConnection], now: float) -> int:
         token = self._next_token
@@ -539,27 +535,32 @@ class Node:
         self.raft.driver.kick()
         return token
 
-    def _read_under_lease(self, index: int, conns: list[ClientConnection]) -> None:
-        """Run ``conns``' reads at ``index``, this leader's commit index while its lease holds.
+    def _leading_in(self, term: int) -> bool:
+        """Whether this node leads in ``term`` and may serve reads under a lease there.
 
         The lease (Raft thesis §6.4.1): a majority answered a heartbeat round this leader
         started at time t in its term, and each of them then refuses to vote for another
         candidate for an election timeout (check-quorum's leader stickiness; a node that
         restarts does too, ``vote_quiet_after_start``). So no other leader can be elected, and
-        nothing can commit past this commit index elsewhere, until t plus about an election
-        timeout; the lease ends at t plus half that (``read_lease_seconds``). A leadership
-        transfer lets the target campaign past those refusals, so a leader that started one
-        serves no read under the lease for the rest of its term."""
-        self.lease_reads += sum(len(conn.read_group) for conn in conns)
+        nothing can commit past this leader's commit index elsewhere, until t plus about an
+        election timeout; the lease ends at t plus half that (``read_lease_seconds``). A
+        leadership transfer lets the target campaign past those refusals, so a leader that
+        started one serves no read under the lease for the rest of its term."""
+        core = self.raft.core
+        return core.term == term and core.role == Role.LEADER and not core.handing_over
+
+    def _read_at(self, index: int, conns: list[ClientConnection], token: int = 0) -> None:
+        """Run ``conns``' reads now if ``index`` is applied, else once it is."""
         if index <= self.applied:
             now_ms = self.read_now_ms()
             for conn in conns:
                 conn.run_reads(now_ms)
-            self.flush_dirty()
         else:
-            token = self._next_token
-            self._next_token += 1
+            if not token:
+                token = self._next_token
+                self._next_token += 1
             heapq.heappush(self._read_heap, (index, token, conns))
+        self.flush_dirty()
 
     def on_read_states(self, states: list) -> None:
         for rs in states:
@@ -567,20 +568,13 @@ class Node:
             if entry is None:
                 continue
             asked, conns, term = entry
-            if term and self._lease_seconds:  # a round this node asked for as leader
-                core = self.raft.core
-                if core.term == term and core.role == Role.LEADER and not core.handing_over:
-                    until = asked + self._lease_seconds
-                    if term != self._lease_term or until > self._lease_until:
-                        self._lease_term = term
-                        self._lease_until = until
-            if rs.index <= self.applied:
-                now_ms = self.read_now_ms()
-                for conn in conns:
-                    conn.run_reads(now_ms)
-            else:
-                heapq.heappush(self._read_heap, (rs.index, rs.token, conns))
-        self.flush_dirty()
+            # A round this node asked for as leader, still leading in that term: a lease.
+            if term and self._lease_seconds and self._leading_in(term):
+                until = asked + self._lease_seconds
+                if term != self._lease_term or until > self._lease_until:
+                    self._lease_term = term
+                    self._lease_until = until
+            self._read_at(rs.index, conns, rs.token)
 
     def _release_reads(self) -> None:
         heap = self._read_heap
