@@ -62,7 +62,7 @@ class ClientConnection(asyncio.Protocol):
     __slots__ = (
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream", "backlogged",
-        "read_group", "_dirty", "track", "stats", "out_limit", "qbuf_limit", "held_reads",
+        "read_group", "read_asked", "_dirty", "track", "stats", "out_limit", "qbuf_limit", "held_reads",
     )
 
     def __init__(self, node: Node) -> None:
@@ -83,6 +83,9 @@ class ClientConnection(asyncio.Protocol):
         self.writing_paused = False
         self.upstream = None  # LeaderLink when this connection's commands go to the leader
         self.read_group: list[tuple[Any, list[bytes], int]] = []
+        # The node asked for read_group's check: a read arriving now waits for the next one
+        # (a check confirms leadership after the reads that were there when it started).
+        self.read_asked = False
         self._dirty = False
         # (argv, arrival time) of every request whose reply has not gone out: server.stats
         self.track: deque[tuple[list[bytes], int]] = deque()
@@ -243,7 +246,7 @@ class ClientConnection(asyncio.Protocol):
                     # a later write of the same pipeline must not feed (or starve) it.
                     self.running = ASYNC
             elif route == Route.READ:
-                if self.running not in (IDLE, READS) or self.held_reads:
+                if self.running not in (IDLE, READS) or self.held_reads or self.read_asked:
                     return
                 queue.popleft()
                 if not self.read_group:
@@ -380,6 +383,7 @@ class ClientConnection(asyncio.Protocol):
         expiry by ``now_ms``, taken once for every group the check released)."""
         group = self.read_group
         self.read_group = []
+        self.read_asked = False
         self.held_reads = group
         self._continue_reads(now_ms)
 
@@ -417,6 +421,7 @@ class ClientConnection(asyncio.Protocol):
     def fail_reads(self, reply: Any) -> None:
         group = self.read_group
         self.read_group = []
+        self.read_asked = False
         data = encode(reply, self.session.resp3)  # type: ignore[union-attr]
         for _, _, seq in group:
             self.resolve(seq, data)

@@ -516,6 +516,8 @@ class Node:
         if not conns:
             return
         self._read_conns = []
+        for conn in conns:
+            conn.read_asked = True
         now = _read_clock()
         if self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term):
             self.lease_reads += sum(len(conn.read_group) for conn in conns)

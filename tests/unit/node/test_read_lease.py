@@ -86,3 +86,27 @@ async def test_without_the_option_every_read_takes_a_round(cluster):
     for _ in range(3):
         await _get(leader)
     assert leader.read_rounds == rounds + 3 and leader.lease_reads == 0
+
+
+@pytest.mark.parametrize("cluster", [False], indirect=True)
+async def test_a_read_arriving_after_its_connections_round_started_waits_for_the_next(cluster):
+    # ReadIndex confirms leadership after a read arrived only for reads that were there when
+    # the round started: a later read on the same connection (a pipeline split over two
+    # packets) must not ride on the earlier round.
+    leader = cluster
+    held = []
+    driver = leader.raft.driver
+    deliver = driver.on_read_states
+    driver.on_read_states = held.extend  # hold the confirmed rounds back
+    conn, out = fake_client(leader)
+    rounds = leader.read_rounds
+    conn.data_received(GET)
+    await until(lambda: held, "the first round's answer")
+    assert leader.read_rounds == rounds + 1
+    conn.data_received(GET)  # arrives after the round started
+    await asyncio.sleep(0.05)
+    assert leader.read_rounds == rounds + 1 and not out  # waits behind the first read
+    driver.on_read_states = deliver
+    deliver(held)
+    await until(lambda: bytes(out) == b"$1\r\nv\r\n" * 2, "both replies")
+    assert leader.read_rounds == rounds + 2  # the second read had a round of its own
