@@ -55,10 +55,13 @@ DISCARD_WITHOUT_MULTI = ErrorReply("ERR DISCARD without MULTI")
 WATCH_INSIDE_MULTI = ErrorReply("ERR WATCH inside MULTI is not allowed")
 
 # --- Raftis ----------------------------------------------------------------------------------
-CLUSTERDOWN_NO_LEADER = ErrorReply("CLUSTERDOWN No raft leader")
-TIMEOUT_NOT_COMMITTED = ErrorReply("TIMEOUT the write was not committed in time; it may still be applied")
-TIMEOUT_READ = ErrorReply("TIMEOUT the read could not be confirmed in time")
+CLUSTERDOWN = ErrorReply("CLUSTERDOWN No raft leader")
 NOCLUSTER = ErrorReply("NOCLUSTER this node is not part of a cluster yet")
+TIMEOUT_WRITE = ErrorReply("TIMEOUT the command was not committed in time; it may or may not have been applied")
+TIMEOUT_READ = ErrorReply("TIMEOUT the read could not be confirmed by a quorum in time")
+TRYAGAIN_LOST = ErrorReply("TRYAGAIN leadership changed before the command was committed; it was not applied")
+TRYAGAIN_BUSY = ErrorReply("TRYAGAIN too many uncommitted writes; retry shortly")
+TRYAGAIN_NOT_LEADER = ErrorReply("TRYAGAIN this node is not the leader any more")
 
 
 def _quote(name: bytes | str) -> bytes:

@@ -35,6 +35,15 @@ from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
+from server.errors import (
+    CLUSTERDOWN,
+    NOCLUSTER,
+    TIMEOUT_READ,
+    TIMEOUT_WRITE,
+    TRYAGAIN_BUSY,
+    TRYAGAIN_LOST,
+    TRYAGAIN_NOT_LEADER,
+)
 from server.forwarding import LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
@@ -90,13 +99,6 @@ class _Waiters:
     batch: tuple[int, list, list] | None = None
 
 
-TRYAGAIN_LOST = ErrorReply("TRYAGAIN leadership changed before the command was committed; it was not applied")
-TRYAGAIN_BUSY = ErrorReply("TRYAGAIN too many uncommitted writes; retry shortly")
-TRYAGAIN_NOT_LEADER = ErrorReply("TRYAGAIN this node is not the leader any more")
-TIMEOUT_WRITE = ErrorReply("TIMEOUT the command was not committed in time; it may or may not have been applied")
-TIMEOUT_READ = ErrorReply("TIMEOUT the read could not be confirmed by a quorum in time")
-CLUSTERDOWN = ErrorReply("CLUSTERDOWN No raft leader")
-NOCLUSTER = ErrorReply("NOCLUSTER this node is not part of a cluster yet")
 
 
 class Node:

@@ -11,6 +11,7 @@ from typing import Any
 
 from consensus.messages import Role
 from resp.types import OK, ErrorReply, Verbatim
+from server import errors
 from server.commands.registry import CONN, command
 from server.config import ConfigError, PeerAddress, split_address
 
@@ -41,10 +42,10 @@ async def _relay_to_leader(node: Any, argv: list[bytes]) -> Any:
 
     raft = node.raft
     if raft.leader_id == 0:
-        raise ErrorReply("CLUSTERDOWN No raft leader")
+        raise errors.CLUSTERDOWN
     addr = raft.address_of(raft.leader_id)
     if addr is None:
-        raise ErrorReply("CLUSTERDOWN No raft leader")
+        raise errors.CLUSTERDOWN
     try:
         return Raw(await ask(addr.host, addr.port, argv, timeout=60.0))
     except (OSError, ConnectionError, TimeoutError) as e:
@@ -56,7 +57,7 @@ async def _admin(node: Any, argv: list[bytes], action: Any) -> Any:
 
     if node.raft.role != Role.LEADER:
         if node.raft.cfg.node_id not in node.raft.core.membership:
-            raise ErrorReply("NOCLUSTER this node is not part of a cluster yet")
+            raise errors.NOCLUSTER
         return await _relay_to_leader(node, argv)
     try:
         result = await action()
@@ -129,7 +130,7 @@ def raft_snapshot(session: Any, argv: list[bytes]) -> Any:
 def raft_leader(session: Any, argv: list[bytes]) -> Any:
     raft = session.server.raft
     if raft.leader_id == 0:
-        raise ErrorReply("CLUSTERDOWN No raft leader")
+        raise errors.CLUSTERDOWN
     addr = raft.address_of(raft.leader_id)
     return [raft.leader_id, f"{addr.host}:{addr.port}".encode() if addr else b""]
 
