@@ -39,6 +39,7 @@ from server.errors import (
     CLUSTERDOWN,
     NOCLUSTER,
     TIMEOUT_READ,
+    TIMEOUT_READ_APPLY,
     TIMEOUT_WRITE,
     TRYAGAIN_BUSY,
     TRYAGAIN_LOST,
@@ -129,7 +130,10 @@ class Node:
         # token -> (when asked by _read_clock, the connections whose reads wait for it, the
         # term this node led when it asked, or 0)
         self._read_tokens: dict[int, tuple[float, list[ClientConnection], int]] = {}
-        self._read_heap: list[tuple[int, int, list[ClientConnection]]] = []
+        # Checked reads waiting for this node to apply their index: (index, token, when asked,
+        # the connections). A follower that learned a read index and then lost its leader may
+        # never get there: fail_stale_waiters answers those -TIMEOUT like unconfirmed reads.
+        self._read_heap: list[tuple[int, int, float, list[ClientConnection]]] = []
         self._next_token = 1
         # The read lease (--lease-reads): until _lease_until (_read_clock seconds), in term
         # _lease_term, this leader serves reads at its commit index without a round.
@@ -478,12 +482,20 @@ class Node:
         if self.waiters:
             for index in [i for i, w in self.waiters.items() if w.deadline < now]:
                 self._fail_slots(self.waiters.pop(index).slots, TIMEOUT_WRITE)
-        if self._read_tokens:
+        if self._read_tokens or self._read_heap:
             horizon = _read_clock() - self.cfg.command_timeout
             for token in [t for t, (t0, _, _) in self._read_tokens.items() if t0 < horizon]:
                 _, conns, _ = self._read_tokens.pop(token)
                 for conn in conns:
                     conn.fail_reads(TIMEOUT_READ)
+            heap = self._read_heap
+            if heap and any(asked < horizon for _, _, asked, _ in heap):
+                self._read_heap = [e for e in heap if e[2] >= horizon]
+                heapq.heapify(self._read_heap)
+                for _, _, asked, conns in heap:
+                    if asked < horizon:
+                        for conn in conns:
+                            conn.fail_reads(TIMEOUT_READ_APPLY)
             self.flush_dirty()
 
     def fail_all_waiters(self, err: ErrorReply) -> None:
@@ -523,7 +535,7 @@ class Node:
         now = _read_clock()
         if self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term):
             self.lease_reads += sum(len(conn.read_group) for conn in conns)
-            self._read_at(self.raft.core.commit, conns)
+            self._read_at(self.raft.core.commit, conns, now)
             if self._lease_until - now < self._lease_seconds / 2 and self._lease_token not in self._read_tokens:
                 self._lease_token = self._ask_read_index([], now)  # extend it before it runs out
             return
@@ -553,8 +565,9 @@ class Node:
         core = self.raft.core
         return core.term == term and core.role == Role.LEADER and not core.handing_over
 
-    def _read_at(self, index: int, conns: list[ClientConnection], token: int = 0) -> None:
-        """Run ``conns``' reads now if ``index`` is applied, else once it is."""
+    def _read_at(self, index: int, conns: list[ClientConnection], asked: float, token: int = 0) -> None:
+        """Run ``conns``' reads now if ``index`` is applied, else once it is (they were asked
+        for at ``asked``, by ``_read_clock``)."""
         if index <= self.applied:
             now_ms = self.read_now_ms()
             for conn in conns:
@@ -563,7 +576,7 @@ class Node:
             if not token:
                 token = self._next_token
                 self._next_token += 1
-            heapq.heappush(self._read_heap, (index, token, conns))
+            heapq.heappush(self._read_heap, (index, token, asked, conns))
         self.flush_dirty()
 
     def on_read_states(self, states: list) -> None:
@@ -578,14 +591,14 @@ class Node:
                 if term != self._lease_term or until > self._lease_until:
                     self._lease_term = term
                     self._lease_until = until
-            self._read_at(rs.index, conns, rs.token)
+            self._read_at(rs.index, conns, asked, rs.token)
 
     def _release_reads(self) -> None:
         heap = self._read_heap
         applied = self.applied
         now_ms = self.read_now_ms()
         while heap and heap[0][0] <= applied:
-            _, _, conns = heapq.heappop(heap)
+            conns = heapq.heappop(heap)[3]
             for conn in conns:
                 conn.run_reads(now_ms)
 

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from benchmarks.inproc import start_cluster
+from consensus.messages import ReadState
 from benchmarks.processes import free_ports
 from server.config import NodeConfig, PeerAddress
 from tests.unit.node.fake_clients import fake_client, until
@@ -110,3 +111,27 @@ async def test_a_read_arriving_after_its_connections_round_started_waits_for_the
     deliver(held)
     await until(lambda: bytes(out) == b"$1\r\nv\r\n" * 2, "both replies")
     assert leader.read_rounds == rounds + 2  # the second read had a round of its own
+
+
+@pytest.mark.parametrize("cluster", [False], indirect=True)
+async def test_a_read_waiting_for_an_index_the_node_never_applies_times_out(cluster):
+    # A follower that learned a read index from its leader and was then cut off never applies
+    # that far: its client gets -TIMEOUT within the command timeout instead of no reply at all.
+    leader = cluster
+    leader.cfg.command_timeout = 0.2
+    held = []
+    driver = leader.raft.driver
+    deliver = driver.on_read_states
+    driver.on_read_states = held.extend
+    conn, out = fake_client(leader)
+    conn.data_received(GET)
+    await until(lambda: held, "the round's answer")
+    driver.on_read_states = deliver
+    deliver([ReadState(token=rs.token, index=leader.applied + 1000) for rs in held])
+    await asyncio.sleep(0.05)
+    assert not out  # parked until the node applies the index
+    await until(lambda: out, "the -TIMEOUT reply")
+    assert bytes(out).startswith(b"-TIMEOUT this node did not catch up")
+    # The connection goes on: its next read is answered.
+    conn.data_received(GET)
+    await until(lambda: bytes(out).endswith(b"$1\r\nv\r\n"), "the next GET's reply")
