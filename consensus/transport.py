@@ -10,8 +10,9 @@ Wire format, per connection:
 The dialing node opens one connection per peer for its outgoing messages; every node
 accepts connections and reads incoming messages from them, so a pair of nodes shares two
 connections, one per direction. The first frame on a connection is the dialer's ``HELLO``:
-protocol version, cluster id, the dialer's node id and the id it expects to reach, plus a
-nonce. When the cluster has a secret, the acceptor answers with a challenge of its own and
+protocol version, cluster id, the dialer's node id and the id it expects to reach, a nonce,
+the address it listens on, and how long it promises to refuse other candidates' votes after
+hearing from a leader (0: no such promise; a leader's read lease rests on it). When the cluster has a secret, the acceptor answers with a challenge of its own and
 the dialer must prove the secret with an HMAC over both nonces and both ids (the secret
 never crosses the wire, and a replayed handshake fails because the acceptor's nonce is new).
 The acceptor answers ``WELCOME`` or ``REJECT`` with a reason and closes. After that the
@@ -118,6 +119,7 @@ class _InboundProtocol(asyncio.Protocol):
         self.my_nonce = b""
         self.their_nonce = b""
         self.reply_to = ""
+        self.vote_quiet_ms = 0
         self.handshake_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -134,6 +136,7 @@ class _InboundProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.pt._inbound.discard(self)
+        self.pt._closed(self)
         if self.handshake_timer:
             self.handshake_timer.cancel()
 
@@ -174,7 +177,7 @@ class _InboundProtocol(asyncio.Protocol):
         if self.state == "hello":
             if kind != K_HELLO:
                 raise HandshakeError("expected HELLO")
-            magic, version, cluster_id, from_id, to_id, nonce, reply_to = _dec.decode(body)
+            magic, version, cluster_id, from_id, to_id, nonce, reply_to, *extra = _dec.decode(body)
             if magic != MAGIC.decode():
                 raise HandshakeError("not a Raftis peer")
             if version != PROTOCOL_VERSION:
@@ -188,6 +191,7 @@ class _InboundProtocol(asyncio.Protocol):
             if not isinstance(from_id, int) or from_id <= 0 or from_id == pt.node_id:
                 raise HandshakeError(f"bad node id {from_id!r}")
             self.peer_id = from_id
+            self.vote_quiet_ms = extra[0] if extra and type(extra[0]) is int and extra[0] > 0 else 0
             self.their_nonce = nonce
             self.reply_to = reply_to
             if pt.secret:
@@ -211,6 +215,7 @@ class _InboundProtocol(asyncio.Protocol):
         self.state = "open"
         self.reader.max_frame = self.pt.max_frame
         self.pt._learn(self.peer_id, self.reply_to)
+        self.pt._opened(self)
         if self.handshake_timer:
             self.handshake_timer.cancel()
         self.tr.write(frame(K_WELCOME, b""))
@@ -232,7 +237,7 @@ class _Outbound(asyncio.Protocol):
         self.tr = transport  # type: ignore[assignment]
         pt = self.link.pt
         hello = _enc.encode([MAGIC.decode(), PROTOCOL_VERSION, pt.cluster_id, pt.node_id,
-                             self.link.peer_id, self.nonce, pt.advertise])
+                             self.link.peer_id, self.nonce, pt.advertise, pt.vote_quiet_ms])
         self.tr.write(frame(K_HELLO, hello))
 
     def data_received(self, data: bytes) -> None:
@@ -378,7 +383,7 @@ class PeerTransport:
 
     def __init__(self, node_id: int, cluster_id: str, on_message: Callable[[int, bytes], None], *,
                  secret: bytes = b"", bind_host: str = "", advertise: str = "",
-                 max_frame: int = DEFAULT_MAX_FRAME, handshake_timeout: float = 5.0,
+                 max_frame: int = DEFAULT_MAX_FRAME, handshake_timeout: float = 5.0, vote_quiet_ms: int = 0,
                  server_ssl: ssl.SSLContext | None = None, client_ssl: ssl.SSLContext | None = None) -> None:
         self.node_id = node_id
         # Optional mutual TLS on the peer port: both sides present certificates of one CA.
@@ -397,6 +402,14 @@ class PeerTransport:
         self.learned: dict[int, tuple[str, int]] = {}
         self._peers: dict[int, tuple[str, int]] = {}
         self._inbound: set[_InboundProtocol] = set()
+        # What this node promises in its handshakes, and what each peer promised on the
+        # connection it sends its messages over, while that connection is open.
+        self.vote_quiet_ms = vote_quiet_ms
+        self.vote_quiet: dict[int, int] = {}
+        self._open: dict[int, _InboundProtocol] = {}
+        # Counts every peer connection opened or closed: a read lease granted by a round during
+        # which none was holds only while this is unchanged.
+        self.epoch = 0
         self._server: asyncio.base_events.Server | None = None
         self.bytes_in = 0
 
@@ -408,6 +421,17 @@ class PeerTransport:
     def _deliver(self, peer_id: int, body: bytes) -> None:
         self.bytes_in += len(body)
         self.on_message(peer_id, body)
+
+    def _opened(self, conn: _InboundProtocol) -> None:
+        self._open[conn.peer_id] = conn
+        self.vote_quiet[conn.peer_id] = conn.vote_quiet_ms
+        self.epoch += 1
+
+    def _closed(self, conn: _InboundProtocol) -> None:
+        if self._open.get(conn.peer_id) is conn:
+            del self._open[conn.peer_id]
+            del self.vote_quiet[conn.peer_id]
+            self.epoch += 1
 
     def _learn(self, peer_id: int, reply_to: str) -> None:
         link = self.links.get(peer_id)

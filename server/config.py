@@ -131,3 +131,12 @@ class NodeConfig:
         timer may fire up to one early); the half leaves room for clocks that run at
         different rates. Every node must run with the same timing."""
         return (self.election_ticks - 1) * max(0, self.tick_ms - 1) / 1000 / 2
+
+    @property
+    def vote_quiet_ms(self) -> int:
+        """What this node promises its peers in its handshake with --lease-reads: after hearing
+        from a leader, and after it starts, it refuses other candidates for at least this many
+        milliseconds (twice ``read_lease_seconds``); 0 without the option. A leader's lease is
+        never longer than half of any connected member's promise, and there is none while a
+        connected member promises nothing."""
+        return int((self.election_ticks - 1) * max(0, self.tick_ms - 1)) if self.lease_reads else 0

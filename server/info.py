@@ -245,6 +245,7 @@ def raft_section(node: Any) -> str:
         ("pending_writes", len(node.waiters)),
         ("read_rounds", node.read_rounds),
         ("lease_reads", node.lease_reads),
+        ("lease_ms", int(node.lease_allowed() * 1000)),
         ("fsyncs", d.fsyncs if d else 0),
         ("fsync_avg_ms", f"{(d.fsync_seconds / d.fsyncs * 1000) if d and d.fsyncs else 0:.3f}"),
         ("fsync_last_ms", f"{d.fsync_last_ms if d else 0:.3f}"),

@@ -128,8 +128,8 @@ class Node:
         self._read_conns: list[ClientConnection] = []
         self._read_scheduled = False
         # token -> (when asked by _read_clock, the connections whose reads wait for it, the
-        # term this node led when it asked, or 0)
-        self._read_tokens: dict[int, tuple[float, list[ClientConnection], int]] = {}
+        # term this node led when it asked or 0, the peer transport's epoch then)
+        self._read_tokens: dict[int, tuple[float, list[ClientConnection], int, int]] = {}
         # Checked reads waiting for this node to apply their index: (index, token, when asked,
         # the connections). A follower that learned a read index and then lost its leader may
         # never get there: fail_stale_waiters answers those -TIMEOUT like unconfirmed reads.
@@ -140,6 +140,9 @@ class Node:
         self._lease_seconds = cfg.read_lease_seconds if cfg.lease_reads else 0.0
         self._lease_until = 0.0
         self._lease_term = 0
+        self._lease_epoch = -1  # the peer transport's epoch when the lease was granted
+        self._lease_length = 0.0  # seconds it was granted for (lease_allowed() then)
+        self._lease_refused_epoch = -1  # the last epoch in which a lease was refused (logged once)
         self._lease_token = 0  # the round asked for to extend the lease, while it is out
         self.read_rounds = 0  # read index requests made (each a heartbeat round on a leader)
         self.lease_reads = 0  # reads served under the lease, without a round
@@ -484,8 +487,8 @@ class Node:
                 self._fail_slots(self.waiters.pop(index).slots, TIMEOUT_WRITE)
         if self._read_tokens or self._read_heap:
             horizon = _read_clock() - self.cfg.command_timeout
-            for token in [t for t, (t0, _, _) in self._read_tokens.items() if t0 < horizon]:
-                _, conns, _ = self._read_tokens.pop(token)
+            for token in [t for t, (t0, _, _, _) in self._read_tokens.items() if t0 < horizon]:
+                conns = self._read_tokens.pop(token)[1]
                 for conn in conns:
                     conn.fail_reads(TIMEOUT_READ)
             heap = self._read_heap
@@ -533,10 +536,11 @@ class Node:
         for conn in conns:
             conn.read_asked = True
         now = _read_clock()
-        if self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term):
+        if (self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term)
+                and self._lease_epoch == self._peer_epoch()):
             self.lease_reads += sum(len(conn.read_group) for conn in conns)
             self._read_at(self.raft.core.commit, conns, now)
-            if self._lease_until - now < self._lease_seconds / 2 and self._lease_token not in self._read_tokens:
+            if self._lease_until - now < self._lease_length / 2 and self._lease_token not in self._read_tokens:
                 self._lease_token = self._ask_read_index([], now)  # extend it before it runs out
             return
         self._ask_read_index(conns, now)
@@ -545,7 +549,8 @@ class Node:
         token = self._next_token
         self._next_token += 1
         core = self.raft.core
-        self._read_tokens[token] = (now, conns, core.term if core.role == Role.LEADER else 0)
+        self._read_tokens[token] = (now, conns, core.term if core.role == Role.LEADER else 0,
+                                    self._peer_epoch())
         self.read_rounds += 1
         core.read_index(token)
         self.raft.driver.kick()
@@ -564,6 +569,34 @@ class Node:
         started one serves no read under the lease for the rest of its term."""
         core = self.raft.core
         return core.term == term and core.role == Role.LEADER and not core.handing_over
+
+    def lease_allowed(self) -> float:
+        """The longest lease (seconds) this leader may take now: its own, shortened to half of
+        what any member connected to it promised in its handshake (``vote_quiet_ms``), and
+        none while one promised nothing (it runs without --lease-reads, so may vote at once
+        after a restart). A member with no open connection cannot have answered a round; one
+        that connects or drops changes the transport's epoch, which ends the lease."""
+        allowed = self._lease_seconds
+        pt = self.raft.transport
+        quiet = pt.vote_quiet if pt is not None else None
+        if quiet:
+            me = self.cfg.node_id
+            for nid in self.raft.core.membership.members():
+                if nid != me and nid in quiet and quiet[nid] / 2000 < allowed:
+                    allowed = quiet[nid] / 2000
+        return allowed
+
+    def _peer_epoch(self) -> int:
+        pt = self.raft.transport
+        return pt.epoch if pt is not None else 0
+
+    def _lease_refused(self, epoch: int) -> None:
+        if epoch != self._lease_refused_epoch:
+            self._lease_refused_epoch = epoch
+            quiet = self.raft.transport.vote_quiet  # type: ignore[union-attr]
+            without = sorted(nid for nid in self.raft.core.membership.members() if quiet.get(nid, 1) == 0)
+            log.warning("read lease refused: node(s) %s run without --lease-reads; every read takes a "
+                        "heartbeat round", ", ".join(map(str, without)))
 
     def _read_at(self, index: int, conns: list[ClientConnection], asked: float, token: int = 0) -> None:
         """Run ``conns``' reads now if ``index`` is applied, else once it is (they were asked
@@ -584,13 +617,19 @@ class Node:
             entry = self._read_tokens.pop(rs.token, None)
             if entry is None:
                 continue
-            asked, conns, term = entry
-            # A round this node asked for as leader, still leading in that term: a lease.
-            if term and self._lease_seconds and self._leading_in(term):
-                until = asked + self._lease_seconds
-                if term != self._lease_term or until > self._lease_until:
+            asked, conns, term, epoch = entry
+            # A round this node asked for as leader, still leading in that term, with no peer
+            # connection opened or closed since: a lease, as long as the peers' promises allow.
+            if term and self._lease_seconds and self._leading_in(term) and epoch == self._peer_epoch():
+                allowed = self.lease_allowed()
+                until = asked + allowed
+                if allowed <= 0:
+                    self._lease_refused(epoch)
+                elif term != self._lease_term or epoch != self._lease_epoch or until > self._lease_until:
                     self._lease_term = term
+                    self._lease_epoch = epoch
                     self._lease_until = until
+                    self._lease_length = allowed
             self._read_at(rs.index, conns, asked, rs.token)
 
     def _release_reads(self) -> None:

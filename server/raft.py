@@ -173,7 +173,8 @@ class RaftHost:
                                        secret=cfg.cluster_secret.encode(),
                                        bind_host=cfg.bind if cfg.bind not in ("0.0.0.0", "::") else "",
                                        advertise=f"{cfg.host}:{cfg.raft_port}",
-                                       max_frame=1 << 30, **peer_ssl_contexts(cfg))
+                                       max_frame=1 << 30, vote_quiet_ms=cfg.vote_quiet_ms,
+                                       **peer_ssl_contexts(cfg))
         await self.transport.listen(cfg.bind, cfg.raft_port)
         self.driver = RaftDriver(
             self.core, self.storage, self.transport, tick_ms=cfg.tick_ms,

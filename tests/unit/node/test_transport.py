@@ -123,3 +123,58 @@ async def test_a_peer_that_connects_is_dialled_back_at_once():
     finally:
         await a.close()
         await b.close()
+
+
+async def test_each_side_learns_the_others_vote_promise_while_connected():
+    """The handshake carries how long the dialer refuses other candidates after hearing from a
+    leader; the acceptor knows it while that connection is open, and every connection opened
+    or closed moves the epoch a read lease is checked against."""
+    pa, pb = free_ports(2)
+    a = PeerTransport(1, "c1", lambda f, b: None, handshake_timeout=2, vote_quiet_ms=930)
+    b = PeerTransport(2, "c1", lambda f, b: None, handshake_timeout=2)  # no promise
+    await a.listen("127.0.0.1", pa)
+    await b.listen("127.0.0.1", pb)
+    epoch0 = a.epoch
+    a.set_peers({2: ("127.0.0.1", pb)})
+    b.set_peers({1: ("127.0.0.1", pa)})
+    try:
+        assert await _settle(a, b)
+        for _ in range(40):
+            if 1 in b.vote_quiet and 2 in a.vote_quiet:
+                break
+            await asyncio.sleep(0.02)
+        assert b.vote_quiet == {1: 930} and a.vote_quiet == {2: 0}
+        assert a.epoch > epoch0
+        epoch1 = a.epoch
+        await b.close()  # b's connection to a closes: a no longer knows b's promise
+        for _ in range(40):
+            if not a.vote_quiet:
+                break
+            await asyncio.sleep(0.02)
+        assert a.vote_quiet == {} and a.epoch > epoch1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_hello_without_a_promise_counts_as_none():
+    """A dialer that sends the HELLO's first seven fields only is accepted, promising nothing."""
+    import os
+
+    import msgspec
+
+    from consensus.transport import K_HELLO, K_WELCOME, MAGIC, PROTOCOL_VERSION
+
+    (pa,) = free_ports(1)
+    a = PeerTransport(1, "c1", lambda f, b: None, handshake_timeout=2, vote_quiet_ms=930)
+    await a.listen("127.0.0.1", pa)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", pa)
+        hello = msgspec.msgpack.encode([MAGIC.decode(), PROTOCOL_VERSION, "c1", 2, 1, os.urandom(16),
+                                        "127.0.0.1:1"])
+        writer.write(frame(K_HELLO, hello))
+        assert FrameReader(1024).feed(await asyncio.wait_for(reader.read(64), 2)) == [(K_WELCOME, b"")]
+        assert a.vote_quiet == {2: 0}
+        writer.close()
+    finally:
+        await a.close()
