@@ -30,10 +30,10 @@ class Config:
     pre_vote: bool = True
     check_quorum: bool = True
     # After it starts, a node grants no vote (unless the campaign is a leadership transfer)
-    # for election_tick ticks, as if it had just heard from a leader. A leader's read lease
-    # counts on its followers not voting for election_tick ticks after they acknowledged it;
+    # for this many ticks, as if it had just heard from a leader. A leader's read lease
+    # counts on its followers not voting for an election timeout after they acknowledged it;
     # a follower that restarted has forgotten it did. Needs check_quorum.
-    vote_quiet_after_start: bool = False
+    vote_quiet_ticks: int = 0
     snapshot_chunk_size: int = 1 << 20
     snapshot_window: int = 4  # chunks in flight per follower
     # Leader ticks without any snapshot ack before it resends from the last acked offset.
@@ -46,6 +46,8 @@ class Config:
             raise ValueError("need 0 < heartbeat_tick < election_tick")
         if self.max_inflight <= 0 or self.max_read_rounds <= 0 or self.snapshot_window <= 0 or self.snapshot_chunk_size <= 0:
             raise ValueError("max_inflight, max_read_rounds, snapshot_window and snapshot_chunk_size must be > 0")
+        if self.vote_quiet_ticks < 0:
+            raise ValueError("vote_quiet_ticks must be >= 0")
 
 
 class SnapshotSource(Protocol):

@@ -130,7 +130,7 @@ class RaftNode:
         # Whether this leader started handing leadership over in its term: a TimeoutNow lets
         # the target campaign at once, past its voters' leases (see read leases in server/node.py).
         self.handing_over = False
-        # Ticks since this node started, counted up to election_tick (vote_quiet_after_start).
+        # Ticks since this node started, counted up to vote_quiet_ticks.
         self._ticks_since_start = 0
         self._reads = ReadIndexQueue(self.id)
         # Reads forwarded to the leader: request id -> (token, leader asked). Ids start at a
@@ -206,7 +206,7 @@ class RaftNode:
     # --- inputs ------------------------------------------------------------------------
 
     def tick(self) -> None:
-        if self._ticks_since_start < self.config.election_tick:
+        if self._ticks_since_start < self.config.vote_quiet_ticks:
             self._ticks_since_start += 1
         if self.role == Role.LEADER:
             self._tick_leader()
@@ -355,7 +355,7 @@ class RaftNode:
                 cfg = self.config
                 in_lease = cfg.check_quorum and (
                     (self.leader_id != 0 and self.election_elapsed < cfg.election_tick)
-                    or (cfg.vote_quiet_after_start and self._ticks_since_start < cfg.election_tick)
+                    or self._ticks_since_start < cfg.vote_quiet_ticks
                 )
                 if in_lease and not force:
                     return  # leader stickiness: we heard from a live leader recently

@@ -11,8 +11,9 @@ The dialing node opens one connection per peer for its outgoing messages; every 
 accepts connections and reads incoming messages from them, so a pair of nodes shares two
 connections, one per direction. The first frame on a connection is the dialer's ``HELLO``:
 protocol version, cluster id, the dialer's node id and the id it expects to reach, a nonce,
-the address it listens on, and how long it promises to refuse other candidates' votes after
-hearing from a leader (0: no such promise; a leader's read lease rests on it). When the cluster has a secret, the acceptor answers with a challenge of its own and
+the address it listens on, and (only when it makes one) how long it promises to refuse other
+candidates' votes after hearing from a leader and after it starts (a leader's read lease rests
+on it; a node sending the older seven-field HELLO promises nothing). When the cluster has a secret, the acceptor answers with a challenge of its own and
 the dialer must prove the secret with an HMAC over both nonces and both ids (the secret
 never crosses the wire, and a replayed handshake fails because the acceptor's nonce is new).
 The acceptor answers ``WELCOME`` or ``REJECT`` with a reason and closes. After that the
@@ -190,6 +191,8 @@ class _InboundProtocol(asyncio.Protocol):
                 raise HandshakeError(f"dialed node {to_id}, but this is node {pt.node_id}")
             if not isinstance(from_id, int) or from_id <= 0 or from_id == pt.node_id:
                 raise HandshakeError(f"bad node id {from_id!r}")
+            if not isinstance(nonce, bytes) or not isinstance(reply_to, str):
+                raise HandshakeError("malformed HELLO")
             self.peer_id = from_id
             self.vote_quiet_ms = extra[0] if extra and type(extra[0]) is int and extra[0] > 0 else 0
             self.their_nonce = nonce
@@ -236,8 +239,11 @@ class _Outbound(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.tr = transport  # type: ignore[assignment]
         pt = self.link.pt
-        hello = _enc.encode([MAGIC.decode(), PROTOCOL_VERSION, pt.cluster_id, pt.node_id,
-                             self.link.peer_id, self.nonce, pt.advertise, pt.vote_quiet_ms])
+        fields = [MAGIC.decode(), PROTOCOL_VERSION, pt.cluster_id, pt.node_id, self.link.peer_id,
+                  self.nonce, pt.advertise]
+        if pt.vote_quiet_ms:  # a node without the promise says nothing, as nodes before it did
+            fields.append(pt.vote_quiet_ms)
+        hello = _enc.encode(fields)
         self.tr.write(frame(K_HELLO, hello))
 
     def data_received(self, data: bytes) -> None:

@@ -128,8 +128,8 @@ class Node:
         self._read_conns: list[ClientConnection] = []
         self._read_scheduled = False
         # token -> (when asked by _read_clock, the connections whose reads wait for it, the
-        # term this node led when it asked or 0, the peer transport's epoch then)
-        self._read_tokens: dict[int, tuple[float, list[ClientConnection], int, int]] = {}
+        # term this node led when it asked or 0, the lease basis then: _lease_basis)
+        self._read_tokens: dict[int, tuple[float, list[ClientConnection], int, tuple]] = {}
         # Checked reads waiting for this node to apply their index: (index, token, when asked,
         # the connections). A follower that learned a read index and then lost its leader may
         # never get there: fail_stale_waiters answers those -TIMEOUT like unconfirmed reads.
@@ -140,9 +140,9 @@ class Node:
         self._lease_seconds = cfg.read_lease_seconds if cfg.lease_reads else 0.0
         self._lease_until = 0.0
         self._lease_term = 0
-        self._lease_epoch = -1  # the peer transport's epoch when the lease was granted
+        self._lease_basis: tuple = ()  # _lease_basis() when the lease was granted
         self._lease_length = 0.0  # seconds it was granted for (lease_allowed() then)
-        self._lease_refused_epoch = -1  # the last epoch in which a lease was refused (logged once)
+        self._lease_refused_basis: tuple = ()  # the last basis a lease was refused in (logged once)
         self._lease_token = 0  # the round asked for to extend the lease, while it is out
         self.read_rounds = 0  # read index requests made (each a heartbeat round on a leader)
         self.lease_reads = 0  # reads served under the lease, without a round
@@ -537,7 +537,7 @@ class Node:
             conn.read_asked = True
         now = _read_clock()
         if (self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term)
-                and self._lease_epoch == self._peer_epoch()):
+                and self._lease_basis == self._basis()):
             self.lease_reads += sum(len(conn.read_group) for conn in conns)
             self._read_at(self.raft.core.commit, conns, now)
             if self._lease_until - now < self._lease_length / 2 and self._lease_token not in self._read_tokens:
@@ -550,7 +550,7 @@ class Node:
         self._next_token += 1
         core = self.raft.core
         self._read_tokens[token] = (now, conns, core.term if core.role == Role.LEADER else 0,
-                                    self._peer_epoch())
+                                    self._basis())
         self.read_rounds += 1
         core.read_index(token)
         self.raft.driver.kick()
@@ -575,7 +575,7 @@ class Node:
         what any member connected to it promised in its handshake (``vote_quiet_ms``), and
         none while one promised nothing (it runs without --lease-reads, so may vote at once
         after a restart). A member with no open connection cannot have answered a round; one
-        that connects or drops changes the transport's epoch, which ends the lease."""
+        that connects or drops, or a change of membership, ends the lease (``_basis``)."""
         allowed = self._lease_seconds
         pt = self.raft.transport
         quiet = pt.vote_quiet if pt is not None else None
@@ -586,13 +586,18 @@ class Node:
                     allowed = quiet[nid] / 2000
         return allowed
 
-    def _peer_epoch(self) -> int:
+    def _basis(self) -> tuple:
+        """What a lease was checked against: the peer transport's epoch (it moves whenever a
+        peer connection opens or closes) and the membership. A lease holds only while
+        neither changed since the round that granted it was asked for: a member that dropped
+        may have answered that round and be restarting with other settings, and a member
+        added since was not checked."""
         pt = self.raft.transport
-        return pt.epoch if pt is not None else 0
+        return (pt.epoch if pt is not None else 0, self.raft.core.membership)
 
-    def _lease_refused(self, epoch: int) -> None:
-        if epoch != self._lease_refused_epoch:
-            self._lease_refused_epoch = epoch
+    def _lease_refused(self, basis: tuple) -> None:
+        if basis != self._lease_refused_basis:
+            self._lease_refused_basis = basis
             quiet = self.raft.transport.vote_quiet  # type: ignore[union-attr]
             without = sorted(nid for nid in self.raft.core.membership.members() if quiet.get(nid, 1) == 0)
             log.warning("read lease refused: node(s) %s run without --lease-reads; every read takes a "
@@ -617,17 +622,17 @@ class Node:
             entry = self._read_tokens.pop(rs.token, None)
             if entry is None:
                 continue
-            asked, conns, term, epoch = entry
+            asked, conns, term, basis = entry
             # A round this node asked for as leader, still leading in that term, with no peer
             # connection opened or closed since: a lease, as long as the peers' promises allow.
-            if term and self._lease_seconds and self._leading_in(term) and epoch == self._peer_epoch():
+            if term and self._lease_seconds and self._leading_in(term) and basis == self._basis():
                 allowed = self.lease_allowed()
                 until = asked + allowed
                 if allowed <= 0:
-                    self._lease_refused(epoch)
-                elif term != self._lease_term or epoch != self._lease_epoch or until > self._lease_until:
+                    self._lease_refused(basis)
+                elif term != self._lease_term or basis != self._lease_basis or until > self._lease_until:
                     self._lease_term = term
-                    self._lease_epoch = epoch
+                    self._lease_basis = basis
                     self._lease_until = until
                     self._lease_length = allowed
             self._read_at(rs.index, conns, asked, rs.token)

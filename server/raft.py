@@ -82,6 +82,8 @@ class RaftHost:
         self._known_membership: Membership | None = None
         self._apply_waits: list[tuple[int, asyncio.Future[None]]] = []
         self._snapshot_child: int = 0
+        self._quiet_ticks = 0  # see _vote_quiet_ticks
+        self._quiet_meta: dict = {}
         self._snapshot_started = 0.0
         self._snapshot_waiters: list[asyncio.Future[None]] = []
         self.log_bytes_since_snapshot = 0
@@ -128,6 +130,34 @@ class RaftHost:
         finally:
             os.close(dfd)
 
+    def _vote_quiet_ticks(self, meta: dict) -> int:
+        """Ticks this node refuses votes for after it starts: what it promised its peers in the
+        handshakes of its previous run (a leader may hold a read lease counting on that run's
+        acknowledgements) or promises now, whichever is longer, whatever its options are now.
+        The longer one is written down first, so a second restart inside that time keeps it;
+        ``_on_tick`` lowers it to this run's promise once that much time has passed."""
+        cfg = self.cfg
+        before = meta.get("vote_quiet_ms", 0)
+        if type(before) is not int or before < 0:
+            before = 0
+        quiet_ms = max(before, cfg.vote_quiet_ms)
+        if quiet_ms != before:
+            self._save_meta({**meta, "vote_quiet_ms": quiet_ms})
+        self._quiet_meta = {**meta, "vote_quiet_ms": quiet_ms}
+        if quiet_ms == 0:
+            return 0
+        # The first tick may come at once, and each may fire a millisecond early.
+        ticks = -(-quiet_ms // max(1, cfg.tick_ms - 1)) + 1
+        self._quiet_ticks = ticks
+        return ticks
+
+    def _quiet_over(self) -> None:
+        """The quiet time after start has passed: the previous run's promise has run out, and
+        from now on this run's is the one to keep."""
+        if self._quiet_meta.get("vote_quiet_ms") != self.cfg.vote_quiet_ms:
+            self._quiet_meta = {**self._quiet_meta, "vote_quiet_ms": self.cfg.vote_quiet_ms}
+            self._save_meta(self._quiet_meta)
+
     async def start(self, join_cluster_id: str = "") -> None:
         cfg = self.cfg
         os.makedirs(cfg.dir, mode=0o700, exist_ok=True)
@@ -166,7 +196,7 @@ class RaftHost:
             max_inflight=MAX_INFLIGHT_APPENDS,
             # A leader's read lease counts on its followers not voting for an election timeout
             # after they acknowledged it, restarted or not (see Node's read path).
-            vote_quiet_after_start=cfg.lease_reads,
+            vote_quiet_ticks=self._vote_quiet_ticks(meta),
         )
         self.core = self._make_core(core_cfg, hard_state, snapshot, entries, bootstrap)
         self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,
@@ -323,6 +353,8 @@ class RaftHost:
             self.node.propose_expirations()
         if self._ticks % 10 == 0:
             self.node.fail_stale_waiters()
+        if self._ticks == self._quiet_ticks:
+            self._quiet_over()
         self.node.ops_stats.sample()
 
     def _hand_off_if_disk_stuck(self) -> None:

@@ -129,7 +129,7 @@ def test_a_vote_after_a_won_pre_vote_respects_a_leader_heard_since():
 
 
 def test_a_node_that_starts_quiet_grants_no_vote_for_an_election_timeout():
-    # With vote_quiet_after_start (what read leases need), a node that has just (re)started
+    # With vote_quiet_ticks (what read leases need), a node that has just (re)started
     # treats itself as having heard from a leader: it may have acknowledged one before it
     # stopped, and that leader may serve reads under a lease counting on it.
     def ask(n, term):
@@ -137,7 +137,7 @@ def test_a_node_that_starts_quiet_grants_no_vote_for_an_election_timeout():
         n.step(Message(MT.VOTE, 1, 3, term, log_term=9, index=99))
         return [(m.type, m.reject) for m in flush(n)]
 
-    quiet = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_after_start=True)
+    quiet = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_ticks=5)
     for _ in range(4):
         assert ask(quiet, 3) == [] and quiet.term == 2
         quiet.tick()
@@ -145,12 +145,24 @@ def test_a_node_that_starts_quiet_grants_no_vote_for_an_election_timeout():
     quiet.tick()
     assert ask(quiet, 3) == [(MT.PRE_VOTE_RESP, False), (MT.VOTE_RESP, False)]
     # A transfer's campaign is answered at once, quiet or not.
-    forced = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_after_start=True)
+    forced = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_ticks=5)
     forced.step(Message(MT.VOTE, 1, 3, 3, log_term=9, index=99, context=CAMPAIGN_TRANSFER))
     assert [(m.type, m.reject) for m in flush(forced)] == [(MT.VOTE_RESP, False)]
     # Without the setting a node that just started votes (the default, as in etcd).
     loud = restarted(1, HardState(2, 0, 0), [], election_tick=5)
     assert ask(loud, 3) == [(MT.PRE_VOTE_RESP, False), (MT.VOTE_RESP, False)]
+
+
+def test_the_quiet_after_start_lasts_the_ticks_asked_for():
+    # A node keeps the longer promise of its previous run, so its quiet may outlast its own
+    # election timeout.
+    n = restarted(1, HardState(2, 0, 0), [], election_tick=5, vote_quiet_ticks=8)
+    for _ in range(8):
+        n.step(Message(MT.VOTE, 1, 3, 3, log_term=9, index=99))
+        assert flush(n) == [] and n.term == 2
+        n.tick()
+    n.step(Message(MT.VOTE, 1, 3, 3, log_term=9, index=99))
+    assert [(m.type, m.reject) for m in flush(n)] == [(MT.VOTE_RESP, False)]
 
 
 def test_handing_over_lasts_for_the_rest_of_the_leaders_term():

@@ -200,3 +200,26 @@ def leader_info(node) -> str:
     from server.info import render_info
 
     return render_info(node, "raft")
+
+
+@pytest.mark.parametrize("cluster", [True], indirect=True)
+async def test_a_membership_change_ends_the_lease(cluster):
+    # A member added since the round that granted the lease was not checked: the lease ends
+    # once the change is in the log, and a round under the new membership grants a new one.
+    from consensus.messages import ConfChange, ConfChangeOp
+
+    leader = cluster
+    await _get(leader)
+    await _get(leader)
+    assert leader.lease_reads >= 1
+    (port,) = free_ports(1)
+    learner = PeerAddress(4, "127.0.0.1", port, port).encode()  # never started
+    assert type(leader.raft.core.propose_conf_change(ConfChange(ConfChangeOp.ADD_LEARNER, 4, learner))).__name__ == "Accepted"
+    leader.raft.driver.kick()
+    await until(lambda: 4 in leader.raft.core.membership.learners, "the change in the leader's log")
+    rounds, leased = leader.read_rounds, leader.lease_reads
+    await _get(leader)
+    assert leader.read_rounds == rounds + 1 and leader.lease_reads == leased
+    await _get(leader)
+    await _get(leader)
+    assert leader.lease_reads >= leased + 1
