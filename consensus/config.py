@@ -30,7 +30,8 @@ class Config:
     pre_vote: bool = True
     check_quorum: bool = True
     # After it starts, a node grants no vote (unless the campaign is a leadership transfer)
-    # for this many ticks, as if it had just heard from a leader. A leader's read lease
+    # and starts no election of its own for this many ticks, as if it had just heard from a
+    # leader. A leader's read lease
     # counts on its followers not voting for an election timeout after they acknowledged it;
     # a follower that restarted has forgotten it did. Needs check_quorum.
     vote_quiet_ticks: int = 0

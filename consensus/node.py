@@ -214,7 +214,10 @@ class RaftNode:
             self.election_elapsed += 1
             if self.election_elapsed >= self.randomized_election_timeout and self.promotable():
                 self.election_elapsed = 0
-                self.campaign()
+                # While quiet after start it helps elect nobody, itself included: it may have
+                # acknowledged a leader's round just before it restarted (vote_quiet_ticks).
+                if self._ticks_since_start >= self.config.vote_quiet_ticks:
+                    self.campaign()
 
     def campaign(self, transfer: bool = False, pre_voted: bool = False) -> None:
         """Start an election now: pre-vote first, unless disabled, already won (``pre_voted``)

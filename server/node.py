@@ -88,6 +88,12 @@ Role = members(Role)
 EntryType = members(EntryType)
 
 
+def _same_basis(a: tuple, b: tuple) -> bool:
+    """Whether two lease bases (``Node._basis``) are the same: the same transport epoch and the
+    very same membership object (a change and its undoing is still a change)."""
+    return a[0] == b[0] and a[1] is b[1]
+
+
 @dataclass(slots=True)
 class _Waiters:
     term: int
@@ -128,7 +134,7 @@ class Node:
         self._read_conns: list[ClientConnection] = []
         self._read_scheduled = False
         # token -> (when asked by _read_clock, the connections whose reads wait for it, the
-        # term this node led when it asked or 0, the lease basis then: _lease_basis)
+        # term this node led when it asked or 0, the lease basis then: _basis)
         self._read_tokens: dict[int, tuple[float, list[ClientConnection], int, tuple]] = {}
         # Checked reads waiting for this node to apply their index: (index, token, when asked,
         # the connections). A follower that learned a read index and then lost its leader may
@@ -140,9 +146,9 @@ class Node:
         self._lease_seconds = cfg.read_lease_seconds if cfg.lease_reads else 0.0
         self._lease_until = 0.0
         self._lease_term = 0
-        self._lease_basis: tuple = ()  # _lease_basis() when the lease was granted
+        self._lease_basis: tuple = (-1, None)  # _basis() when the lease was granted
         self._lease_length = 0.0  # seconds it was granted for (lease_allowed() then)
-        self._lease_refused_basis: tuple = ()  # the last basis a lease was refused in (logged once)
+        self._lease_refused_basis: tuple = (-1, None)  # the last basis a lease was refused in (logged once)
         self._lease_token = 0  # the round asked for to extend the lease, while it is out
         self.read_rounds = 0  # read index requests made (each a heartbeat round on a leader)
         self.lease_reads = 0  # reads served under the lease, without a round
@@ -537,7 +543,7 @@ class Node:
             conn.read_asked = True
         now = _read_clock()
         if (self._lease_seconds and now < self._lease_until and self._leading_in(self._lease_term)
-                and self._lease_basis == self._basis()):
+                and _same_basis(self._lease_basis, self._basis())):
             self.lease_reads += sum(len(conn.read_group) for conn in conns)
             self._read_at(self.raft.core.commit, conns, now)
             if self._lease_until - now < self._lease_length / 2 and self._lease_token not in self._read_tokens:
@@ -562,7 +568,7 @@ class Node:
         The lease (Raft thesis §6.4.1): a majority answered a heartbeat round this leader
         started at time t in its term, and each of them then refuses to vote for another
         candidate for an election timeout (check-quorum's leader stickiness; a node that
-        restarts does too, ``vote_quiet_after_start``). So no other leader can be elected, and
+        restarts does too, ``vote_quiet_ticks``). So no other leader can be elected, and
         nothing can commit past this leader's commit index elsewhere, until t plus about an
         election timeout; the lease ends at t plus half that (``read_lease_seconds``). A
         leadership transfer lets the target campaign past those refusals, so a leader that
@@ -596,7 +602,7 @@ class Node:
         return (pt.epoch if pt is not None else 0, self.raft.core.membership)
 
     def _lease_refused(self, basis: tuple) -> None:
-        if basis != self._lease_refused_basis:
+        if not _same_basis(basis, self._lease_refused_basis):
             self._lease_refused_basis = basis
             quiet = self.raft.transport.vote_quiet  # type: ignore[union-attr]
             without = sorted(nid for nid in self.raft.core.membership.members() if quiet.get(nid, 1) == 0)
@@ -625,12 +631,13 @@ class Node:
             asked, conns, term, basis = entry
             # A round this node asked for as leader, still leading in that term, with no peer
             # connection opened or closed since: a lease, as long as the peers' promises allow.
-            if term and self._lease_seconds and self._leading_in(term) and basis == self._basis():
+            if term and self._lease_seconds and self._leading_in(term) and _same_basis(basis, self._basis()):
                 allowed = self.lease_allowed()
                 until = asked + allowed
                 if allowed <= 0:
                     self._lease_refused(basis)
-                elif term != self._lease_term or basis != self._lease_basis or until > self._lease_until:
+                elif (term != self._lease_term or not _same_basis(basis, self._lease_basis)
+                      or until > self._lease_until):
                     self._lease_term = term
                     self._lease_basis = basis
                     self._lease_until = until

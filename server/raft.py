@@ -84,6 +84,8 @@ class RaftHost:
         self._snapshot_child: int = 0
         self._quiet_ticks = 0  # see _vote_quiet_ticks
         self._quiet_meta: dict = {}
+        self._quiet_pending = False  # raftis.meta holds a longer promise than this run's
+        self._start_delay = 0.0
         self._snapshot_started = 0.0
         self._snapshot_waiters: list[asyncio.Future[None]] = []
         self.log_bytes_since_snapshot = 0
@@ -144,19 +146,35 @@ class RaftHost:
         if quiet_ms != before:
             self._save_meta({**meta, "vote_quiet_ms": quiet_ms})
         self._quiet_meta = {**meta, "vote_quiet_ms": quiet_ms}
+        self._quiet_pending = quiet_ms != cfg.vote_quiet_ms
         if quiet_ms == 0:
             return 0
+        if cfg.tick_ms <= 1:
+            # A tick may fire a millisecond early, so 1 ms ticks measure no time at all: stay
+            # off the peer port for that long instead (start waits), and the quiet is over.
+            self._start_delay = quiet_ms / 1000
+            return 0
         # The first tick may come at once, and each may fire a millisecond early.
-        ticks = -(-quiet_ms // max(1, cfg.tick_ms - 1)) + 1
+        ticks = -(-quiet_ms // (cfg.tick_ms - 1)) + 1
         self._quiet_ticks = ticks
         return ticks
 
-    def _quiet_over(self) -> None:
+    def _quiet_over(self) -> asyncio.Future[None]:
         """The quiet time after start has passed: the previous run's promise has run out, and
-        from now on this run's is the one to keep."""
-        if self._quiet_meta.get("vote_quiet_ms") != self.cfg.vote_quiet_ms:
-            self._quiet_meta = {**self._quiet_meta, "vote_quiet_ms": self.cfg.vote_quiet_ms}
-            self._save_meta(self._quiet_meta)
+        from now on this run's is the one to keep (written off the event loop, as it fsyncs;
+        a failure leaves the longer promise standing)."""
+        self._quiet_pending = False
+        self._quiet_meta = {**self._quiet_meta, "vote_quiet_ms": self.cfg.vote_quiet_ms}
+        meta = self._quiet_meta
+
+        def save() -> None:
+            try:
+                self._save_meta(meta)
+            except OSError as e:
+                log.warning("could not lower the vote promise in raftis.meta (kept at the longer "
+                            "one): %s", e)
+
+        return asyncio.get_running_loop().run_in_executor(None, save)
 
     async def start(self, join_cluster_id: str = "") -> None:
         cfg = self.cfg
@@ -205,6 +223,10 @@ class RaftHost:
                                        advertise=f"{cfg.host}:{cfg.raft_port}",
                                        max_frame=1 << 30, vote_quiet_ms=cfg.vote_quiet_ms,
                                        **peer_ssl_contexts(cfg))
+        if self._start_delay:
+            log.info("keeping off the peer port for %.3f s: the vote promise of the previous run",
+                     self._start_delay)
+            await asyncio.sleep(self._start_delay)
         await self.transport.listen(cfg.bind, cfg.raft_port)
         self.driver = RaftDriver(
             self.core, self.storage, self.transport, tick_ms=cfg.tick_ms,
@@ -353,7 +375,7 @@ class RaftHost:
             self.node.propose_expirations()
         if self._ticks % 10 == 0:
             self.node.fail_stale_waiters()
-        if self._ticks == self._quiet_ticks:
+        if self._quiet_pending and self._ticks >= self._quiet_ticks:
             self._quiet_over()
         self.node.ops_stats.sample()
 

@@ -165,6 +165,19 @@ def test_the_quiet_after_start_lasts_the_ticks_asked_for():
     assert [(m.type, m.reject) for m in flush(n)] == [(MT.VOTE_RESP, False)]
 
 
+def test_a_quiet_node_starts_no_election_of_its_own():
+    # Nor may it elect itself: with a shorter election timeout than the promise it made
+    # before restarting, it would otherwise campaign inside the quiet time.
+    n = node(1, Membership(frozenset({1}), frozenset(), {1: "a"}), election_tick=3, vote_quiet_ticks=12)
+    flush(n)
+    for _ in range(11):
+        n.tick()
+        assert n.role == Role.FOLLOWER
+    for _ in range(6):
+        n.tick()
+    assert n.role == Role.LEADER  # the only voter, once the quiet time is over
+
+
 def test_handing_over_lasts_for_the_rest_of_the_leaders_term():
     n = elect_leader()
     assert not n.handing_over
