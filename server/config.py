@@ -129,7 +129,8 @@ class NodeConfig:
         candidates. That is ``election_ticks - 1`` ticks (the first may come at once), each
         counted a millisecond short (the event loop keeps its time in whole milliseconds, so a
         timer may fire up to one early); the half leaves room for clocks that run at
-        different rates. Every node must run with the same timing."""
+        different rates. The leader shortens it to half of what its members promise
+        (``vote_quiet_ms``), so a member with shorter timing gives a shorter lease."""
         return (self.election_ticks - 1) * max(0, self.tick_ms - 1) / 1000 / 2
 
     @property
