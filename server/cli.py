@@ -50,7 +50,9 @@ def _common_server_options(f):
                      "(not linearizable)."),
         click.option("--lease-reads", is_flag=True, help="A leader serves linearizable reads without "
                      "a heartbeat round while a majority acknowledged it within half an election timeout "
-                     "(relies on bounded clock drift; give it, and the same Raft timing, to every node)."),
+                     "(relies on bounded clock drift; give it, and the same Raft timing, to every node: "
+                     "a leader takes no lease while a connected node runs without it, and a shorter one "
+                     "if a node's timing is shorter)."),
         click.option("--unsafe-local-reads", is_flag=True, hidden=True,
                      help="Test only: every node serves reads from its local state, without ReadIndex "
                      "(not linearizable)."),
