@@ -56,6 +56,21 @@ async def _get(leader) -> None:
     assert bytes(out) == b"$1\r\nv\r\n"
 
 
+async def _under_a_lease(leader) -> None:
+    """Two reads: the first's round gives a lease, the second is served under it."""
+    await _get(leader)
+    await _get(leader)
+    assert leader.lease_reads >= 1
+
+
+async def _read_takes_a_round(leader) -> int:
+    """One read, which must wait for a round of its own; returns the lease reads so far."""
+    rounds, leased = leader.read_rounds, leader.lease_reads
+    await _get(leader)
+    assert leader.read_rounds == rounds + 1 and leader.lease_reads == leased
+    return leased
+
+
 @pytest.mark.parametrize("cluster", [True], indirect=True)
 async def test_reads_under_the_lease_take_no_round(cluster):
     leader = cluster
@@ -70,9 +85,7 @@ async def test_reads_under_the_lease_take_no_round(cluster):
         assert leader.lease_reads == leased + 5
     # Past the lease, the next read waits for a round of its own (which renews the lease).
     await asyncio.sleep(0.3)
-    rounds, leased = leader.read_rounds, leader.lease_reads
-    await _get(leader)
-    assert leader.read_rounds == rounds + 1 and leader.lease_reads == leased
+    leased = await _read_takes_a_round(leader)
     await _get(leader)
     assert leader.lease_reads == leased + 1
 
@@ -80,9 +93,7 @@ async def test_reads_under_the_lease_take_no_round(cluster):
 @pytest.mark.parametrize("cluster", [True], indirect=True)
 async def test_a_leader_handing_over_reads_with_a_round(cluster):
     leader = cluster
-    await _get(leader)
-    await _get(leader)
-    assert leader.lease_reads >= 1
+    await _under_a_lease(leader)
     # As after transfer_leadership: the target may campaign past its voters' leases.
     leader.raft.core.handing_over = True
     rounds, leased = leader.read_rounds, leader.lease_reads
@@ -178,17 +189,13 @@ async def test_a_peer_connection_that_drops_ends_the_lease(cluster):
     # The member that dropped may have answered the round the lease rests on, and may be
     # restarting with other settings: the lease ends, and the next read takes a round.
     leader = cluster
-    await _get(leader)
-    await _get(leader)
-    assert leader.lease_reads >= 1
+    await _under_a_lease(leader)
     pt = leader.raft.transport
     await until(lambda: len(pt.vote_quiet) == 2, "both handshakes")
     peer, epoch = min(pt.vote_quiet), pt.epoch
     pt._open[peer].tr.abort()
     await until(lambda: pt.epoch > epoch, "the connection's loss")  # it may be back already
-    rounds, leased = leader.read_rounds, leader.lease_reads
-    await _get(leader)
-    assert leader.read_rounds == rounds + 1 and leader.lease_reads == leased
+    leased = await _read_takes_a_round(leader)
     # The peer dials again; a round with no connection change since gives a new lease.
     await until(lambda: peer in pt.vote_quiet, "the peer's new handshake")
     await _get(leader)
@@ -209,17 +216,13 @@ async def test_a_membership_change_ends_the_lease(cluster):
     from consensus.messages import ConfChange, ConfChangeOp
 
     leader = cluster
-    await _get(leader)
-    await _get(leader)
-    assert leader.lease_reads >= 1
+    await _under_a_lease(leader)
     (port,) = free_ports(1)
     learner = PeerAddress(4, "127.0.0.1", port, port).encode()  # never started
     assert type(leader.raft.core.propose_conf_change(ConfChange(ConfChangeOp.ADD_LEARNER, 4, learner))).__name__ == "Accepted"
     leader.raft.driver.kick()
     await until(lambda: 4 in leader.raft.core.membership.learners, "the change in the leader's log")
-    rounds, leased = leader.read_rounds, leader.lease_reads
-    await _get(leader)
-    assert leader.read_rounds == rounds + 1 and leader.lease_reads == leased
+    leased = await _read_takes_a_round(leader)
     await _get(leader)
     await _get(leader)
     assert leader.lease_reads >= leased + 1
