@@ -31,9 +31,9 @@ class Config:
     check_quorum: bool = True
     # After it starts, a node grants no vote (unless the campaign is a leadership transfer)
     # and starts no election of its own for this many ticks, as if it had just heard from a
-    # leader. A leader's read lease
-    # counts on its followers not voting for an election timeout after they acknowledged it;
-    # a follower that restarted has forgotten it did. Needs check_quorum.
+    # leader. A leader's read lease counts on its followers not voting for an election
+    # timeout after they acknowledged it; a follower that restarted has forgotten it did.
+    # Needs check_quorum.
     vote_quiet_ticks: int = 0
     snapshot_chunk_size: int = 1 << 20
     snapshot_window: int = 4  # chunks in flight per follower

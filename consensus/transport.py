@@ -13,9 +13,10 @@ connections, one per direction. The first frame on a connection is the dialer's 
 protocol version, cluster id, the dialer's node id and the id it expects to reach, a nonce,
 the address it listens on, and (only when it makes one) how long it promises to refuse other
 candidates' votes after hearing from a leader and after it starts (a leader's read lease rests
-on it; a node sending the older seven-field HELLO promises nothing). When the cluster has a secret, the acceptor answers with a challenge of its own and
-the dialer must prove the secret with an HMAC over both nonces and both ids (the secret
-never crosses the wire, and a replayed handshake fails because the acceptor's nonce is new).
+on it; a node sending the older seven-field HELLO promises nothing). When the cluster has a
+secret, the acceptor answers with a challenge of its own and the dialer must prove the secret
+with an HMAC over both nonces and both ids (the secret never crosses the wire, and a replayed
+handshake fails because the acceptor's nonce is new).
 The acceptor answers ``WELCOME`` or ``REJECT`` with a reason and closes. After that the
 dialer only sends ``BATCH`` frames, each carrying one or more encoded messages.
 

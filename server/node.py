@@ -106,8 +106,6 @@ class _Waiters:
     batch: tuple[int, list, list] | None = None
 
 
-
-
 class Node:
     """Everything a client connection talks to. The Raft plumbing lives in ``server.raft``."""
 
@@ -629,8 +627,9 @@ class Node:
             if entry is None:
                 continue
             asked, conns, term, basis = entry
-            # A round this node asked for as leader, still leading in that term, with no peer
-            # connection opened or closed since: a lease, as long as the peers' promises allow.
+            # A round this node asked for as leader, still leading in that term, with the same
+            # peer connections and membership since (_basis): a lease, as long as the members'
+            # promises allow.
             if term and self._lease_seconds and self._leading_in(term) and _same_basis(basis, self._basis()):
                 allowed = self.lease_allowed()
                 until = asked + allowed

@@ -133,7 +133,7 @@ class RaftHost:
             os.close(dfd)
 
     def _vote_quiet_ticks(self, meta: dict) -> int:
-        """Ticks this node refuses votes for after it starts: what it promised its peers in the
+        """Ticks this node neither votes nor campaigns for after it starts: what it promised its peers in the
         handshakes of its previous run (a leader may hold a read lease counting on that run's
         acknowledgements) or promises now, whichever is longer, whatever its options are now.
         The longer one is written down first, so a second restart inside that time keeps it;
