@@ -178,3 +178,32 @@ async def test_a_hello_without_a_promise_counts_as_none():
         writer.close()
     finally:
         await a.close()
+
+
+async def test_a_malformed_hello_is_refused_and_the_node_goes_on():
+    """A HELLO whose nonce is not bytes or whose address is not a string gets REJECT, as does
+    one with too few fields; the acceptor keeps serving."""
+    import os
+
+    import msgspec
+
+    from consensus.transport import K_HELLO, K_REJECT, MAGIC, PROTOCOL_VERSION
+
+    (pa,) = free_ports(1)
+    a = PeerTransport(1, "c1", lambda f, b: None, handshake_timeout=2)
+    await a.listen("127.0.0.1", pa)
+    bad = [
+        [MAGIC.decode(), PROTOCOL_VERSION, "c1", 2, 1, "not-bytes", "127.0.0.1:1"],
+        [MAGIC.decode(), PROTOCOL_VERSION, "c1", 2, 1, os.urandom(16), 12345],
+        [MAGIC.decode(), PROTOCOL_VERSION, "c1", 2, 1],
+    ]
+    try:
+        for fields in bad:
+            reader, writer = await asyncio.open_connection("127.0.0.1", pa)
+            writer.write(frame(K_HELLO, msgspec.msgpack.encode(fields)))
+            (kind, _), = FrameReader(1024).feed(await asyncio.wait_for(reader.read(256), 2))
+            assert kind == K_REJECT
+            writer.close()
+        assert a.vote_quiet == {} and a.epoch == 0
+    finally:
+        await a.close()
