@@ -11,6 +11,7 @@ from collections.abc import Callable
 from resp.framer import ReplyFramer
 from server.config import NodeConfig, split_address
 from server.connection import ClientConnection
+from server.listener import listen
 from server.node import Node
 from server.raft import RaftHost
 
@@ -104,14 +105,13 @@ async def serve(cfg: NodeConfig, on_ready: Callable[[Node], None] | None = None)
         join_cluster_id = await fetch_cluster_id(cfg.join)
     await raft.start(join_cluster_id)
     await _start_operations(node)
-    server = await loop.create_server(lambda: ClientConnection(node), cfg.bind, cfg.port,
-                                      reuse_address=True, backlog=4096)
+    server = await listen(lambda: ClientConnection(node), cfg.bind, cfg.port)
     tls_server = None
     if cfg.tls_port:
         from server.tls import server_context
 
-        tls_server = await loop.create_server(lambda: ClientConnection(node), cfg.bind, cfg.tls_port,
-                                              ssl=server_context(cfg), reuse_address=True, backlog=4096)
+        tls_server = await listen(lambda: ClientConnection(node), cfg.bind, cfg.tls_port,
+                                  ssl=server_context(cfg))
         log.info("node %d accepts TLS clients on %s:%d", cfg.node_id, cfg.bind, cfg.tls_port)
     log.info("node %d ready to accept connections on %s:%d (raft port %d, data in %s)",
              cfg.node_id, cfg.bind, cfg.port, cfg.raft_port, cfg.dir)
