@@ -27,7 +27,11 @@ MAX_ACCEPTS = 1000
 # After the process or the system ran out of descriptors (or buffers), how long to stop
 # accepting: the listening socket stays readable, and polling it at once would spin.
 BACKOFF_S = 0.1
-_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+# Errors of the connection being accepted that Linux passes on through accept(2), which
+# asks that they be treated like EAGAIN: go on with the next one.
+_PASSED_ON = {getattr(errno, name) for name in ("ENETDOWN", "EPROTO", "ENOPROTOOPT", "EHOSTDOWN", "ENONET",
+                                               "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "EPERM")
+              if hasattr(errno, name)}
 
 
 class Listener:
@@ -50,13 +54,13 @@ class Listener:
                 conn, _addr = sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except ConnectionAbortedError:
-                continue  # the client gave up before we got to it
             except OSError as e:
-                if e.errno not in _OUT_OF_RESOURCES:
-                    raise
+                if isinstance(e, ConnectionAbortedError) or e.errno in _PASSED_ON:
+                    continue  # that connection failed before we got to it; the next may not
+                # Out of descriptors or buffers (or anything unforeseen): the socket stays
+                # readable, so retrying at once would spin.
                 log.warning("cannot accept client connections for now (%s); trying again in %d ms",
-                            e.strerror, BACKOFF_S * 1000)
+                            e.strerror or e, BACKOFF_S * 1000)
                 self._loop.remove_reader(sock.fileno())
                 self._loop.call_later(BACKOFF_S, self._resume, sock)
                 return
@@ -67,7 +71,7 @@ class Listener:
     async def _open(self, conn: socket.socket) -> None:
         try:
             await self._loop.connect_accepted_socket(self._factory, conn, ssl=self._ssl)
-        except (OSError, ssl_module.SSLError) as e:  # reset before it was set up, a failed handshake
+        except OSError as e:  # reset before it was set up, a failed TLS handshake (SSLError)
             log.debug("client connection not set up: %s", e)
             conn.close()
 

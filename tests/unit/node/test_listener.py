@@ -2,6 +2,7 @@
 per turn, so the last of N new clients of a busy node waited N turns for its first reply)."""
 
 import asyncio
+import errno
 import select
 import socket
 
@@ -11,7 +12,7 @@ import uvloop
 from benchmarks.inproc import start_single_node
 from benchmarks.processes import free_ports
 from server.config import NodeConfig
-from server.listener import listen
+from server.listener import BACKOFF_S, Listener, listen
 
 CLIENTS = 30
 
@@ -109,5 +110,49 @@ def test_a_port_in_use_is_a_clear_error():
                 await listen(asyncio.Protocol, "127.0.0.1", port)
         finally:
             holder.close()
+
+    _run(main)
+
+
+class _FailingOnce(socket.socket):
+    """A listening socket whose first accept fails as when the process is out of descriptors."""
+
+    calls = 0
+
+    def accept(self):
+        type(self).calls += 1
+        if type(self).calls == 1:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return super().accept()
+
+
+def test_out_of_descriptors_backs_off_instead_of_spinning_then_accepts(caplog):
+    async def main():
+        accepted = []
+
+        class Proto(asyncio.Protocol):
+            def connection_made(self, transport):
+                accepted.append(transport)
+
+        loop = asyncio.get_running_loop()
+        sock = _FailingOnce(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        sock.setblocking(False)
+        listener = Listener(loop, Proto, [sock], None)
+        client = socket.create_connection(sock.getsockname())
+        await _turns_until(lambda: _FailingOnce.calls >= 1)
+        # While backing off the socket is not polled: the loop turns without calling accept.
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert _FailingOnce.calls == 1, "accept was retried at once"
+        assert not accepted
+        await asyncio.sleep(BACKOFF_S * 3)
+        assert len(accepted) == 1, "the connection was not accepted after the back-off"
+        assert any("cannot accept client connections for now" in r.getMessage() for r in caplog.records)
+        listener.close()
+        client.close()
+        for t in accepted:
+            t.close()
 
     _run(main)
