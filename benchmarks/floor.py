@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks.args import at_least  # noqa: E402
 from benchmarks.bare_cluster import BareCluster, bare_command  # noqa: E402
-from benchmarks.cpu import cpu_seconds  # noqa: E402
+from benchmarks.cpu import cpu_total_seconds  # noqa: E402
 from benchmarks.loadgen import Workload, run_load  # noqa: E402
 from benchmarks.processes import ProcessSet, free_ports, raise_on_sigterm  # noqa: E402
 from benchmarks.systems import RaftisCluster, Server, redis_server  # noqa: E402
@@ -147,10 +147,10 @@ REDIS_AOF = "redis (appendfsync always)"
 def measure(pids: list[int], port: int, workload: Workload, requests: int,
             clients: int) -> tuple[float, float, float]:
     """ops/s, p50 ms and the CPU microseconds per operation of the processes ``pids``."""
-    before = [cpu_seconds(pid) for pid in pids]
+    before = [cpu_total_seconds(pid) for pid in pids]
     result = run_load(port, workload, requests, clients)
-    after = [cpu_seconds(pid) for pid in pids]
-    cpu = sum((a[0] - b[0]) + (a[1] - b[1]) for a, b in zip(after, before, strict=True))
+    after = [cpu_total_seconds(pid) for pid in pids]
+    cpu = sum(a - b for a, b in zip(after, before, strict=True))
     return result.ops, result.p50_ms, cpu * 1e6 / requests
 
 
