@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         total += (u + s) * 1e6 / n
         print(f"{name:<24} {u:>8.2f} {s:>8.2f} {100 * (u + s) / wall:>6.0f}% {(u + s) * 1e6 / n:>7.1f}")
     cores = os.cpu_count() or 1
-    print(f"{'all':<24} {'':>8} {'':>8} {'':>7} {total:>7.1f}   -> at most {cores * 1e6 / total:,.0f} ops/s "
-          f"on {cores} cores")
+    bound = f"at most {cores * 1e6 / total:,.0f} ops/s" if total else "no bound (too short to measure: use a larger -n)"
+    print(f"{'all':<24} {'':>8} {'':>8} {'':>7} {total:>7.1f}   -> {bound} on {cores} cores")
     return 0
 
 
