@@ -135,6 +135,7 @@ def test_out_of_descriptors_backs_off_instead_of_spinning_then_accepts(caplog):
                 accepted.append(transport)
 
         loop = asyncio.get_running_loop()
+        _FailingOnce.calls = 0
         sock = _FailingOnce(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         sock.listen()
