@@ -219,6 +219,18 @@ class RaftNode:
                 if self._ticks_since_start >= self.config.vote_quiet_ticks:
                     self.campaign()
 
+    def campaign_at_start(self) -> bool:
+        """Call once, before any other input: a node that is its configuration's only voter
+        elects itself now instead of after an election timeout, as nobody else can win (etcd
+        does the same for a single-member cluster). A restarted single node serves again as
+        soon as it has read its log. Not while the node keeps a vote promise from its previous
+        run (``vote_quiet_ticks``): a leader's lease may count on it. Returns whether it ran."""
+        if (self.config.vote_quiet_ticks or self.role != Role.FOLLOWER or not self._single_voter()
+                or not self.promotable()):
+            return False
+        self.campaign()
+        return True
+
     def campaign(self, transfer: bool = False, pre_voted: bool = False) -> None:
         """Start an election now: pre-vote first, unless disabled, already won (``pre_voted``)
         or a transfer. Only a transfer's votes carry CAMPAIGN_TRANSFER, which voters grant

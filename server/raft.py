@@ -217,6 +217,8 @@ class RaftHost:
             vote_quiet_ticks=self._vote_quiet_ticks(meta),
         )
         self.core = self._make_core(core_cfg, hard_state, snapshot, entries, bootstrap)
+        if self.core.campaign_at_start():
+            log.info("node %d is its cluster's only voter: elected at start, term %d", cfg.node_id, self.core.term)
         self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,
                                        secret=cfg.cluster_secret.encode(),
                                        bind_host=cfg.bind if cfg.bind not in ("0.0.0.0", "::") else "",

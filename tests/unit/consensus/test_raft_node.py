@@ -22,6 +22,7 @@ from consensus.messages import CAMPAIGN_TRANSFER
 
 MT = MessageType
 THREE = Membership(frozenset({1, 2, 3}), frozenset(), {1: "a", 2: "b", 3: "c"})
+ONE = Membership(frozenset({1}), frozenset(), {1: "a"})
 
 
 def node(nid=1, members=THREE, **cfg):
@@ -168,7 +169,7 @@ def test_the_quiet_after_start_lasts_the_ticks_asked_for():
 def test_a_quiet_node_starts_no_election_of_its_own():
     # Nor may it elect itself: with a shorter election timeout than the promise it made
     # before restarting, it would otherwise campaign inside the quiet time.
-    n = node(1, Membership(frozenset({1}), frozenset(), {1: "a"}), election_tick=3, vote_quiet_ticks=12)
+    n = node(1, ONE, election_tick=3, vote_quiet_ticks=12)
     flush(n)
     for _ in range(11):
         n.tick()
@@ -176,6 +177,29 @@ def test_a_quiet_node_starts_no_election_of_its_own():
     for _ in range(6):
         n.tick()
     assert n.role == Role.LEADER  # the only voter, once the quiet time is over
+
+
+def test_the_only_voter_elects_itself_at_start_without_waiting_an_election_timeout():
+    n = node(1, ONE, election_tick=1000)
+    assert n.campaign_at_start()
+    assert n.role == Role.LEADER and n.leader_id == 1 and n.term == 2
+    flush(n)
+    # Its own entry of the new term commits with its own write: it serves at once.
+    assert n.log.committed == n.log.last_index and n.log.term_at(n.log.committed) == 2
+    # Restarted from what it wrote, it does the same in the next term.
+    again = restarted(1, n.hard_state, n.log.slice(1, n.log.last_index), election_tick=1000)
+    assert again.campaign_at_start() and again.role == Role.LEADER and again.term == 3
+
+
+def test_campaign_at_start_leaves_a_cluster_and_a_quiet_node_to_the_timers():
+    three = node(1, election_tick=10)
+    assert not three.campaign_at_start()
+    assert three.role == Role.FOLLOWER and three.term == 1 and flush(three) == []
+    quiet = node(1, ONE, election_tick=10, vote_quiet_ticks=12)
+    assert not quiet.campaign_at_start()
+    assert quiet.role == Role.FOLLOWER and quiet.term == 1
+    learner = node(2, ONE, election_tick=10)  # not a voter of its configuration
+    assert not learner.campaign_at_start() and learner.role == Role.FOLLOWER
 
 
 def test_handing_over_lasts_for_the_rest_of_the_leaders_term():
