@@ -217,7 +217,8 @@ class RaftHost:
             vote_quiet_ticks=self._vote_quiet_ticks(meta),
         )
         self.core = self._make_core(core_cfg, hard_state, snapshot, entries, bootstrap)
-        if self.core.campaign_at_start():
+        # Not while it keeps a promise as a start delay (1 ms ticks, below) instead of quiet ticks.
+        if not self._start_delay and self.core.campaign_at_start():
             log.info("node %d is its cluster's only voter: elected at start, term %d", cfg.node_id, self.core.term)
         self.transport = PeerTransport(cfg.node_id, self.cluster_id, self._on_peer_batch,
                                        secret=cfg.cluster_secret.encode(),

@@ -38,3 +38,23 @@ async def test_a_single_node_leads_at_once_and_again_after_a_restart(tmp_path):
     finally:
         node.shutdown_requested.set()
         await task
+
+
+async def test_a_single_node_keeping_a_vote_promise_does_not_elect_itself_at_start(tmp_path, caplog):
+    # Its previous run promised (--lease-reads); with 1 ms ticks the promise is kept as a
+    # delay before the node starts, and electing itself at once would break it.
+    port, raft_port = free_ports(2)
+    node, task = await start_single_node(NodeConfig(dir=str(tmp_path / "n"), port=port, raft_port=raft_port,
+                                                    bind="127.0.0.1", lease_reads=True))
+    node.shutdown_requested.set()
+    await task
+    caplog.set_level("INFO", logger="raftis.raft")
+    node, task = await start_single_node(NodeConfig(dir=str(tmp_path / "n"), port=port, raft_port=raft_port,
+                                                    bind="127.0.0.1", tick_ms=1))
+    try:
+        messages = [r.getMessage() for r in caplog.records]
+        assert any("keeping off the peer port" in m for m in messages)
+        assert not any("elected at start" in m for m in messages)
+    finally:
+        node.shutdown_requested.set()
+        await task
