@@ -107,8 +107,8 @@ async def listen(factory: Callable[[], asyncio.Protocol], host: str, port: int, 
             try:
                 sock.bind(addr)
             except OSError as e:
-                raise OSError(e.errno, f"error while attempting to bind on address {addr!r}: "
-                              f"{e.strerror.lower()}") from None
+                reason = (e.strerror or str(e)).lower()
+                raise OSError(e.errno, f"error while attempting to bind on address {addr!r}: {reason}") from None
             sock.listen(backlog)
             sock.setblocking(False)
     except BaseException:
