@@ -177,4 +177,10 @@ def run(cfg: NodeConfig) -> None:
     configure(cfg.node_id, cfg.log_level, cfg.log_format)
     import uvloop
 
-    uvloop.run(serve(cfg))
+    try:
+        uvloop.run(serve(cfg))
+    except OSError as e:
+        # A port in use, an address that does not resolve, a directory it may not use: one
+        # line that says which, and a non-zero exit (the traceback only at debug level).
+        log.error("node %d cannot run: %s", cfg.node_id, e, exc_info=log.isEnabledFor(logging.DEBUG))
+        raise SystemExit(1) from None

@@ -63,3 +63,24 @@ def test_default_command_runs_single_node(tmp_path):
     finally:
         p.terminate()
         assert p.wait(timeout=15) == 0
+
+
+def test_a_port_in_use_stops_the_node_with_one_clear_line(tmp_path):
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    (raft_port,) = free_ports(1)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    try:
+        done = subprocess.run([sys.executable, "-m", "server.cli", "server", "--port", str(port),
+                               "--raft-port", str(raft_port), "--dir", str(tmp_path / "n")],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    assert f"cannot run: [Errno 98] error while attempting to bind on address ('127.0.0.1', {port}): " \
+           "address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
