@@ -40,6 +40,17 @@ async def _turns_until(done) -> int:
     return await finished
 
 
+def _recording_protocol():
+    """A protocol class, and the list of the transports it was given."""
+    accepted = []
+
+    class Proto(asyncio.Protocol):
+        def connection_made(self, transport):
+            accepted.append(transport)
+
+    return accepted, Proto
+
+
 def _all_answered(socks, expected: bytes, got: dict) -> bool:
     readable, _, _ = select.select(socks, [], [], 0)
     for s in readable:
@@ -75,12 +86,7 @@ def test_a_burst_of_new_clients_is_let_in_within_a_few_loop_turns(tmp_path):
 
 def test_a_closed_listener_accepts_nothing_more_and_the_port_is_free():
     async def main():
-        accepted = []
-
-        class Proto(asyncio.Protocol):
-            def connection_made(self, transport):
-                accepted.append(transport)
-
+        accepted, Proto = _recording_protocol()
         (port,) = free_ports(1)
         listener = await listen(Proto, "127.0.0.1", port)
         c1 = socket.create_connection(("127.0.0.1", port))
@@ -128,12 +134,7 @@ class _FailingOnce(socket.socket):
 
 def test_out_of_descriptors_backs_off_instead_of_spinning_then_accepts(caplog):
     async def main():
-        accepted = []
-
-        class Proto(asyncio.Protocol):
-            def connection_made(self, transport):
-                accepted.append(transport)
-
+        accepted, Proto = _recording_protocol()
         loop = asyncio.get_running_loop()
         _FailingOnce.calls = 0
         sock = _FailingOnce(socket.AF_INET, socket.SOCK_STREAM)
