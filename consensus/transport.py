@@ -34,6 +34,7 @@ import asyncio
 import hmac
 import logging
 import os
+import socket
 import ssl
 import struct
 from collections.abc import Callable
@@ -42,6 +43,13 @@ from hashlib import sha256
 import msgspec
 
 log = logging.getLogger("raftis.transport")
+
+
+def unresolvable(host: str, e: socket.gaierror) -> OSError:
+    """The error for a listening address that does not resolve, naming it (getaddrinfo's own
+    message, "Name or service not known", does not say which name)."""
+    return OSError(e.errno, f"cannot listen on {host!r}: the name does not resolve ({e.strerror})")
+
 
 PROTOCOL_VERSION = 1
 MAGIC = b"RAFTIS-PEER"
@@ -422,8 +430,11 @@ class PeerTransport:
 
     async def listen(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _InboundProtocol(self), host, port,
-                                                reuse_address=True, ssl=self.server_ssl)
+        try:
+            self._server = await loop.create_server(lambda: _InboundProtocol(self), host, port,
+                                                    reuse_address=True, ssl=self.server_ssl)
+        except socket.gaierror as e:
+            raise unresolvable(host, e) from None
 
     def _deliver(self, peer_id: int, body: bytes) -> None:
         self.bytes_in += len(body)

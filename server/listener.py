@@ -19,6 +19,8 @@ import ssl as ssl_module
 from collections.abc import Callable
 from typing import Any
 
+from consensus.transport import unresolvable
+
 log = logging.getLogger("raftis")
 
 # Accepts per readable event, as Redis's MAX_ACCEPTS_PER_CALL: a flood of connections cannot
@@ -94,8 +96,11 @@ async def listen(factory: Callable[[], asyncio.Protocol], host: str, port: int, 
     """Bind and listen on every address ``host`` resolves to (as ``loop.create_server``
     does), and start accepting."""
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host or None, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+    try:
+        infos = await loop.getaddrinfo(host or None, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise unresolvable(host, e) from None
     sockets: list[socket.socket] = []
     try:
         for family, type_, proto, _, addr in dict.fromkeys(infos):

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from typing import Any
 
 from consensus.messages import Role
+from consensus.transport import unresolvable
 from server.stats import HIST_BUCKETS, HIST_MIN_BIT, Histogram
 
 log = logging.getLogger("raftis.metrics")
@@ -184,7 +186,10 @@ async def start_metrics_server(node: Any, host: str, port: int) -> asyncio.Abstr
     def render() -> tuple[bytes, str]:
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
-    server = await asyncio.get_running_loop().create_server(lambda: _MetricsHttp(render), host, port,
-                                                            reuse_address=True)
+    try:
+        server = await asyncio.get_running_loop().create_server(lambda: _MetricsHttp(render), host, port,
+                                                                reuse_address=True)
+    except socket.gaierror as e:
+        raise unresolvable(host, e) from None
     log.info("metrics on http://%s:%d/metrics", host, port)
     return server

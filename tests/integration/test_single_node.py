@@ -84,3 +84,18 @@ def test_a_port_in_use_stops_the_node_with_one_clear_line(tmp_path):
     assert f"cannot run: [Errno 98] error while attempting to bind on address ('127.0.0.1', {port}): " \
            "address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_listening_name_that_does_not_resolve_is_named_in_the_error(tmp_path):
+    # .invalid never resolves (RFC 6761). --bind reaches the peer port first, --metrics-bind
+    # only the metrics port: each listener names the address it could not use.
+    ports = free_ports(3)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for flag, extra in (("--bind", []), ("--metrics-bind", ["--metrics-port", str(ports[2])])):
+        done = subprocess.run([sys.executable, "-m", "server.cli", "server", "--port", str(ports[0]),
+                               "--raft-port", str(ports[1]), flag, "nosuch.invalid", *extra,
+                               "--dir", str(tmp_path / flag.strip("-"))],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert "cannot listen on 'nosuch.invalid': the name does not resolve" in done.stderr
+        assert "Traceback" not in done.stderr
