@@ -294,6 +294,10 @@ class Node:
         if raft.leader_id == 0 or session.forwarded or self.cfg.follower_mode == "redirect":
             return _Route.ERROR
         if name == b"multi":
+            if not session.forward_multi:
+                # A new relayed transaction (a nested MULTI is an error on the leader, and
+                # must not forget a SELECT queued before it).
+                session.extra.pop("tx_db", None)
             session.forward_multi = True
         elif name in (b"exec", b"discard"):
             session.forward_multi = False
@@ -690,7 +694,7 @@ class Node:
         session = conn.session
         name = argv[0].lower()
         on_reply = None
-        if name in (b"multi", b"discard"):
+        if name == b"discard":
             session.extra.pop("tx_db", None)
         elif name == b"select" and session.forward_multi:
             # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC
