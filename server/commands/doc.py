@@ -36,7 +36,9 @@ NOTES: dict[str, str] = {
     "randomkey": "random on the node that serves the read",
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "exec": "the whole transaction is one log entry, applied all or nothing on every node",
-    "multi": "on a follower the transaction is relayed to the leader",
+    "multi": ("on a follower the transaction is relayed to the leader; of the connection commands only PING, "
+              "ECHO and SELECT can be queued (the transaction is one log entry), others fail with "
+              "`-ERR Command not allowed inside a transaction` and abort it"),
     "select": "16 databases",
     "swapdb": "",
     "flushall": "ASYNC/SYNC accepted; always synchronous",
