@@ -272,8 +272,8 @@ class Node:
             return _Route.QUEUE
         kind = cmd.kind
         tx = name in TX_NAMES
-        if kind == CONN and not tx and not session.forward_multi:
-            return _Route.CONN
+        if kind == CONN and not tx and (not session.forward_multi or name in NOT_QUEUED):
+            return _Route.CONN  # QUIT and RESET end a relayed transaction here (forget_relay)
         raft = self.raft
         if raft.role == Role.LEADER:
             if raft.driver.storage_error is not None and kind == WRITE:
@@ -711,6 +711,19 @@ class Node:
                     link.db = tx_db
 
         link.send(session.db_index, session.resp3, argv, seq, on_reply)
+
+    def forget_relay(self, session: Session) -> None:
+        """RESET on a follower: the transaction and the watches it relayed live in the leader's
+        session for this connection's link; drop them there too (DISCARD ends a MULTI and its
+        watches, UNWATCH the watches alone)."""
+        session.extra.pop("tx_db", None)
+        conn = session.extra.get("conn")
+        link = conn.upstream if conn is not None else None
+        if link is not None and not link.closed:
+            from server.forwarding import INTERNAL
+
+            link.send(link.db, link.resp3, [b"DISCARD" if session.forward_multi else b"UNWATCH"], INTERNAL)
+        session.forward_multi = False
 
     # -- output -------------------------------------------------------------------------------
     def mark_dirty(self, conn: ClientConnection) -> None:

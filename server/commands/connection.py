@@ -171,6 +171,9 @@ def reset(session: Session, argv: list[bytes]):
     pubsub = getattr(session.server, "pubsub", None)
     if pubsub is not None:
         pubsub.drop(session)
+    forget_relay = getattr(session.server, "forget_relay", None)
+    if forget_relay is not None:
+        forget_relay(session)
     session.reset()
     guard = getattr(session.server, "guard", None)
     if guard is not None:

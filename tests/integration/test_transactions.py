@@ -68,6 +68,45 @@ def test_watch_aborts_when_key_changes_elsewhere(cluster):
         assert w.get("tx:w") == b"mine"
 
 
+def test_reset_forgets_watches_and_the_open_transaction_on_any_node(cluster):
+    # On a follower both live in the leader's session for the connection's relay link.
+    lead = cluster.leader()
+    for node in (lead, cluster.follower()):
+        r = cluster.nodes[node].client()
+        other = cluster.nodes[lead].client()
+        r.set("tx:r", "0")
+        conn = r.connection_pool.get_connection()
+        try:
+            def call(*argv, conn=conn):
+                conn.send_command(*argv)
+                return conn.read_response()
+
+            assert call("WATCH", "tx:r") in (b"OK", "OK", True)
+            other.set("tx:r", "changed")
+            assert call("RESET") in (b"RESET", "RESET")
+            assert call("MULTI") in (b"OK", "OK", True)
+            call("SET", "tx:r", "mine")
+            assert call("EXEC") == [b"OK"]  # the watch went with RESET
+
+            call("WATCH", "tx:r")
+            call("SELECT", "1")
+            call("MULTI")
+            assert call("SET", "tx:r", "in-db-1") in (b"QUEUED", "QUEUED")
+            assert call("RESET") in (b"RESET", "RESET")
+            assert call("SET", "tx:after", "1") in (b"OK", "OK", True)  # db 0, not queued
+            with pytest.raises(redis.ResponseError, match="EXEC without MULTI"):
+                call("EXEC")
+            assert call("SELECT", "1") in (b"OK", "OK", True)
+            assert call("GET", "tx:r") is None  # the discarded transaction never ran
+            assert call("GET", "tx:after") is None
+            call("SELECT", "0")
+            assert call("GET", "tx:after") == b"1"
+            assert call("GET", "tx:r") == b"mine"
+        finally:
+            r.connection_pool.release(conn)
+        other.delete("tx:after")
+
+
 def test_watch_aborts_when_key_expires(cluster):
     r = cluster.nodes[cluster.leader()].client()
     r.set("tx:e", "1", px=300)
