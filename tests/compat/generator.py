@@ -3,7 +3,7 @@
 Small key, field and value spaces make commands collide: wrong types, existing and missing
 keys, counters at their limits, empty containers.  Arguments are drawn from good and bad
 spellings alike (bad numbers, unknown options, wrong arity), and sequences open transactions
-(MULTI/EXEC/DISCARD, WATCH, errors while queueing and at EXEC), switch databases and
+(MULTI/EXEC/DISCARD/RESET, WATCH, errors while queueing and at EXEC), switch databases and
 protocols, and set expiry times that cannot run out during a run (long ones, or ones already
 in the past, which delete at once).
 
@@ -133,7 +133,9 @@ class SequenceGenerator:
             else:
                 out.extend(self.plain())
         end = rng.random()
-        out.append(Step([b"DISCARD"] if end < 0.15 else [b"EXEC"]))
+        # RESET ends the transaction and forgets the watches (on a follower, also those it
+        # relayed to the leader); it also goes back to db 0 and RESP2.
+        out.append(Step([b"DISCARD"] if end < 0.12 else [b"RESET"] if end < 0.17 else [b"EXEC"]))
         if self.maybe(0.05):
             out.append(Step([self.pick([b"EXEC", b"DISCARD"])]))  # without MULTI
         return out
