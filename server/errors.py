@@ -63,6 +63,7 @@ TIMEOUT_READ_APPLY = ErrorReply("TIMEOUT this node did not catch up with the rea
 TRYAGAIN_LOST = ErrorReply("TRYAGAIN leadership changed before the command was committed; it was not applied")
 TRYAGAIN_BUSY = ErrorReply("TRYAGAIN too many uncommitted writes; retry shortly")
 TRYAGAIN_NOT_LEADER = ErrorReply("TRYAGAIN this node is not the leader any more")
+TRYAGAIN_TX_LOST = ErrorReply("TRYAGAIN the leader changed during the transaction; EXEC will discard it")
 
 
 def _quote(name: bytes | str) -> bytes:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooManyUncommitted, members
 from resp.encoder import ENCODERS, encode
-from resp.types import ErrorReply
+from resp.types import NULL_ARRAY, OK, ErrorReply
 from server.blocked_clients import BlockedClients
 from server.commands.arguments import string2ll
 from server.commands.blocking import Blocked
@@ -37,6 +37,7 @@ from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
 from server.config import NodeConfig
 from server.errors import (
     CLUSTERDOWN,
+    EXECABORT,
     NOCLUSTER,
     TIMEOUT_READ,
     TIMEOUT_READ_APPLY,
@@ -44,8 +45,9 @@ from server.errors import (
     TRYAGAIN_BUSY,
     TRYAGAIN_LOST,
     TRYAGAIN_NOT_LEADER,
+    TRYAGAIN_TX_LOST,
 )
-from server.forwarding import LeaderLink
+from server.forwarding import INTERNAL, LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
 from server.proposals import decode_batch, encode_batch
@@ -61,6 +63,8 @@ log = logging.getLogger("raftis.node")
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 NOT_QUEUED = frozenset((b"quit", b"reset"))
+# Relayed commands that open or end state the leader keeps in the link's session.
+_RELAY_STATE = frozenset((b"multi", b"watch", b"unwatch", b"exec", b"discard"))
 # What a RESP2 connection may send while it has subscriptions.
 SUBSCRIBED_OK = frozenset((b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
                            b"reset", b"ssubscribe", b"sunsubscribe"))
@@ -684,26 +688,38 @@ class Node:
         if link is not None and (link.closed or (link.leader_id != leader and link.idle)):
             link.close()
             link = conn.upstream = None
+        session = conn.session
+        extra = session.extra
+        name = argv[0].lower()
+        relayed = extra.get("relayed")
+        if relayed is not None or "relay_lost" in extra:
+            if relayed is not None and relayed[0] is not link:
+                # The leader's session that held this connection's open MULTI or its watches
+                # went with the old link: the transaction must not go on without them.
+                del extra["relayed"]
+                extra["relay_lost"] = relayed[1]
+            if "relay_lost" in extra and self._relay_lost(conn, name, seq):
+                return
         if link is None:
             addr = raft.address_of(leader)
             if addr is None:
-                conn.resolve(seq, encode(CLUSTERDOWN, conn.session.resp3))
+                conn.resolve(seq, encode(CLUSTERDOWN, session.resp3))
                 conn.done_one()
                 return
             link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
-        session = conn.session
-        name = argv[0].lower()
         on_reply = None
+        if name in _RELAY_STATE:
+            self._track_relay(session, name, link)
         if name == b"discard":
-            session.extra.pop("tx_db", None)
+            extra.pop("tx_db", None)
         elif name == b"select" and session.forward_multi:
             # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC
             # runs the transaction; this session and the link must follow it then.
             db = string2ll(argv[1]) if len(argv) == 2 else None
             if db is not None and 0 <= db < 16:
-                session.extra["tx_db"] = db
-        elif name == b"exec" and "tx_db" in session.extra:
-            tx_db = session.extra.pop("tx_db")
+                extra["tx_db"] = db
+        elif name == b"exec" and "tx_db" in extra:
+            tx_db = extra.pop("tx_db")
 
             def on_reply(raw: bytes, link: Any = link) -> None:
                 if raw[:1] == b"*" and raw != b"*-1\r\n":
@@ -712,16 +728,73 @@ class Node:
 
         link.send(session.db_index, session.resp3, argv, seq, on_reply)
 
+    @staticmethod
+    def _track_relay(session: Session, name: bytes, link: Any) -> None:
+        """Remember which link's leader session holds this connection's open MULTI ("multi")
+        or its watches ("watch"), until EXEC, DISCARD, UNWATCH or RESET lets them go."""
+        extra = session.extra
+        relayed = extra.get("relayed")
+        if name == b"multi":
+            extra["relayed"] = (link, "multi")
+        elif name == b"watch":
+            if relayed is None:
+                extra["relayed"] = (link, "watch")
+        elif relayed is not None:
+            if name == b"unwatch":
+                if relayed[1] == "watch":  # inside MULTI, UNWATCH is queued like any command
+                    del extra["relayed"]
+            elif relayed[1] == "multi":  # EXEC or DISCARD ends the transaction and its watches
+                del extra["relayed"]
+
+    def _relay_lost(self, conn: ClientConnection, name: bytes, seq: int) -> bool:
+        """The connection's open MULTI or watches were lost with the leader that held them
+        (leadership moved, or the link broke). Answer here what cannot be relayed: a lost
+        transaction is refused command by command and EXEC discards it; after lost watches,
+        EXEC aborts as if a watched key had changed (it may have). True if answered."""
+        session = conn.session
+        extra = session.extra
+        lost = extra["relay_lost"]
+        reply: Any = None
+        if lost == "multi":
+            if name == b"exec" or name == b"discard":
+                del extra["relay_lost"]
+                extra.pop("tx_db", None)
+                reply = EXECABORT if name == b"exec" else OK
+            else:
+                reply = TRYAGAIN_TX_LOST
+        elif name == b"exec":
+            relayed = extra.get("relayed")
+            if relayed is None or relayed[1] != "multi" or relayed[0] is not conn.upstream:
+                return False  # no MULTI went up since: the leader answers EXEC without MULTI
+            del extra["relay_lost"]
+            del extra["relayed"]
+            extra.pop("tx_db", None)
+            relayed[0].send(relayed[0].db, relayed[0].resp3, [b"DISCARD"], INTERNAL)
+            reply = NULL_ARRAY
+        elif name == b"discard" or name == b"unwatch":
+            relayed = extra.get("relayed")
+            if name == b"discard" and (relayed is None or relayed[1] != "multi"):
+                return False  # DISCARD without MULTI: an error, the watches stay
+            if name == b"unwatch" and relayed is not None and relayed[1] == "multi":
+                return False  # queued inside MULTI
+            del extra["relay_lost"]
+            return False
+        else:
+            return False
+        conn.resolve(seq, encode(reply, session.resp3))
+        conn.done_one()
+        return True
+
     def forget_relay(self, session: Session) -> None:
         """RESET on a follower: the transaction and the watches it relayed live in the leader's
         session for this connection's link; drop them there too (DISCARD ends a MULTI and its
         watches, UNWATCH the watches alone)."""
         session.extra.pop("tx_db", None)
+        session.extra.pop("relayed", None)
+        session.extra.pop("relay_lost", None)
         conn = session.extra.get("conn")
         link = conn.upstream if conn is not None else None
         if link is not None and not link.closed:
-            from server.forwarding import INTERNAL
-
             link.send(link.db, link.resp3, [b"DISCARD" if session.forward_multi else b"UNWATCH"], INTERNAL)
         session.forward_multi = False
 
