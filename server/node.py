@@ -65,6 +65,23 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 NOT_QUEUED = frozenset((b"quit", b"reset"))
 # Relayed commands that open or end state the leader keeps in the link's session.
 _RELAY_STATE = frozenset((b"multi", b"watch", b"unwatch", b"exec", b"discard"))
+
+
+def _track_relay(session: Session, name: bytes, link: Any) -> None:
+    """Remember which link's leader session holds this connection's open MULTI ("multi") or
+    its watches ("watch"), until EXEC, DISCARD, UNWATCH or RESET lets them go."""
+    relay = session.relay
+    if name == b"multi":
+        session.relay = (link, "multi")
+    elif name == b"watch":
+        if relay is None:
+            session.relay = (link, "watch")
+    elif relay is not None:
+        if name == b"unwatch":
+            if relay[1] == "watch":  # inside MULTI, UNWATCH is queued like any command
+                session.relay = None
+        elif relay[1] == "multi":  # EXEC or DISCARD ends the transaction and its watches
+            session.relay = None
 # What a RESP2 connection may send while it has subscriptions.
 SUBSCRIBED_OK = frozenset((b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
                            b"reset", b"ssubscribe", b"sunsubscribe"))
@@ -270,6 +287,10 @@ class Node:
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
         name = cmd.name
+        if session.multi is not None or session.watched or session.relay is not None or session.tx_lost:
+            self._check_tx_home(session)
+            if session.tx_lost is not None and self._lost_tx_answers(session, name):
+                return _Route.ERROR
         if not session.resp3 and "pubsub" in session.extra and name not in SUBSCRIBED_OK and PubSub.count(session):
             return _Route.ERROR
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
@@ -307,7 +328,9 @@ class Node:
             session.forward_multi = False
         return _Route.FORWARD
 
-    def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> ErrorReply:
+    def route_error(self, session: Session, cmd: Any, argv: list[bytes]) -> Any:
+        if session.tx_lost is not None and self._lost_tx_answers(session, cmd.name):
+            return self._lost_tx_reply(session, cmd.name)
         if not session.resp3 and cmd.name not in SUBSCRIBED_OK and PubSub.count(session):
             return ErrorReply(f"ERR Can't execute '{cmd.name.decode(errors='replace')}': only (P|S)SUBSCRIBE / "
                               "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
@@ -689,17 +712,14 @@ class Node:
             link.close()
             link = conn.upstream = None
         session = conn.session
-        extra = session.extra
         name = argv[0].lower()
-        relayed = extra.get("relayed")
-        if relayed is not None or "relay_lost" in extra:
-            if relayed is not None and relayed[0] is not link:
-                # The leader's session that held this connection's open MULTI or its watches
-                # went with the old link: the transaction must not go on without them.
-                del extra["relayed"]
-                extra["relay_lost"] = relayed[1]
-            if "relay_lost" in extra and self._relay_lost(conn, name, seq):
-                return
+        relay = session.relay
+        if relay is not None and relay[0] is not link:
+            # The leader's session that held this connection's open MULTI or its watches
+            # went with the old link: the transaction must not go on without them.
+            self._lose(session, relay[1])
+        if session.tx_lost is not None and self._relay_lost(conn, name, seq):
+            return
         if link is None:
             addr = raft.address_of(leader)
             if addr is None:
@@ -709,17 +729,17 @@ class Node:
             link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
         on_reply = None
         if name in _RELAY_STATE:
-            self._track_relay(session, name, link)
+            _track_relay(session, name, link)
         if name == b"discard":
-            extra.pop("tx_db", None)
+            session.extra.pop("tx_db", None)
         elif name == b"select" and session.forward_multi:
             # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC
             # runs the transaction; this session and the link must follow it then.
             db = string2ll(argv[1]) if len(argv) == 2 else None
             if db is not None and 0 <= db < 16:
-                extra["tx_db"] = db
-        elif name == b"exec" and "tx_db" in extra:
-            tx_db = extra.pop("tx_db")
+                session.extra["tx_db"] = db
+        elif name == b"exec" and "tx_db" in session.extra:
+            tx_db = session.extra.pop("tx_db")
 
             def on_reply(raw: bytes, link: Any = link) -> None:
                 if raw[:1] == b"*" and raw != b"*-1\r\n":
@@ -728,58 +748,86 @@ class Node:
 
         link.send(session.db_index, session.resp3, argv, seq, on_reply)
 
+    # -- transaction state that can no longer reach EXEC ------------------------------------------
+    # MULTI and WATCH live where EXEC runs: in this node's session while it leads, or, relayed
+    # by a follower, in the leader's session for the connection's relay link. When leadership
+    # moves in between, that state is lost: the rest of an open transaction is refused and EXEC
+    # discards it (-EXECABORT); after lost watches, EXEC aborts as if a watched key had changed
+    # (a null reply; it may have), so a check-and-set client retries instead of overwriting.
+
     @staticmethod
-    def _track_relay(session: Session, name: bytes, link: Any) -> None:
-        """Remember which link's leader session holds this connection's open MULTI ("multi")
-        or its watches ("watch"), until EXEC, DISCARD, UNWATCH or RESET lets them go."""
-        extra = session.extra
-        relayed = extra.get("relayed")
-        if name == b"multi":
-            extra["relayed"] = (link, "multi")
-        elif name == b"watch":
-            if relayed is None:
-                extra["relayed"] = (link, "watch")
-        elif relayed is not None:
-            if name == b"unwatch":
-                if relayed[1] == "watch":  # inside MULTI, UNWATCH is queued like any command
-                    del extra["relayed"]
-            elif relayed[1] == "multi":  # EXEC or DISCARD ends the transaction and its watches
-                del extra["relayed"]
+    def _lose(session: Session, kind: str) -> None:
+        session.relay = None
+        if kind == "multi" or session.tx_lost is None:
+            session.tx_lost = kind
+        if kind == "multi":
+            session.forward_multi = False
+            session.extra.pop("tx_db", None)
+
+    def _check_tx_home(self, session: Session) -> None:
+        if self.raft.role == Role.LEADER:
+            relay = session.relay
+            if relay is not None:
+                # Relayed while another node led; this one leads now. Let the old leader's
+                # session drop it too, in case the link is used again later.
+                link = relay[0]
+                if not link.closed:
+                    link.send(link.db, link.resp3, [b"DISCARD" if relay[1] == "multi" else b"UNWATCH"], INTERNAL)
+                self._lose(session, relay[1])
+        elif session.multi is not None:  # queued here while this node led
+            session.multi = None
+            session.watched = {}
+            self._lose(session, "multi")
+        elif session.watched:  # watched here while this node led
+            session.watched = {}
+            self._lose(session, "watch")
+
+    @staticmethod
+    def _lost_tx_answers(session: Session, name: bytes) -> bool:
+        """Whether this command is answered from the lost state (``_lost_tx_reply``); it also
+        lets the state go when the command ends it without needing an answer of its own."""
+        if session.tx_lost == "multi":
+            return name not in NOT_QUEUED
+        # Watches lost. EXEC of a MULTI opened here since then aborts here; one relayed since
+        # then aborts in forward(), where the link is known.
+        if name == b"exec":
+            return session.multi is not None
+        if name == b"unwatch" and session.multi is None and not session.forward_multi:
+            session.tx_lost = None
+        elif name == b"discard" and (session.multi is not None or session.forward_multi):
+            session.tx_lost = None
+        return False
+
+    @staticmethod
+    def _lost_tx_reply(session: Session, name: bytes) -> Any:
+        if session.tx_lost == "multi" and name != b"exec" and name != b"discard":
+            return TRYAGAIN_TX_LOST
+        lost = session.tx_lost
+        session.tx_lost = None
+        session.forward_multi = False
+        session.extra.pop("tx_db", None)
+        if lost == "multi":
+            return EXECABORT if name == b"exec" else OK
+        session.multi = None  # EXEC after lost watches: the transaction opened since aborts
+        session.watched = {}
+        return NULL_ARRAY
 
     def _relay_lost(self, conn: ClientConnection, name: bytes, seq: int) -> bool:
-        """The connection's open MULTI or watches were lost with the leader that held them
-        (leadership moved, or the link broke). Answer here what cannot be relayed: a lost
-        transaction is refused command by command and EXEC discards it; after lost watches,
-        EXEC aborts as if a watched key had changed (it may have). True if answered."""
+        """``forward`` found the state lost: answer here what cannot be relayed. True if
+        answered."""
         session = conn.session
-        extra = session.extra
-        lost = extra["relay_lost"]
-        reply: Any = None
-        if lost == "multi":
-            if name == b"exec" or name == b"discard":
-                del extra["relay_lost"]
-                extra.pop("tx_db", None)
-                reply = EXECABORT if name == b"exec" else OK
-            else:
-                reply = TRYAGAIN_TX_LOST
+        if session.tx_lost == "multi":
+            reply = self._lost_tx_reply(session, name)
         elif name == b"exec":
-            relayed = extra.get("relayed")
-            if relayed is None or relayed[1] != "multi" or relayed[0] is not conn.upstream:
+            relay = session.relay
+            if relay is None or relay[1] != "multi":
                 return False  # no MULTI went up since: the leader answers EXEC without MULTI
-            del extra["relay_lost"]
-            del extra["relayed"]
-            extra.pop("tx_db", None)
-            relayed[0].send(relayed[0].db, relayed[0].resp3, [b"DISCARD"], INTERNAL)
-            reply = NULL_ARRAY
-        elif name == b"discard" or name == b"unwatch":
-            relayed = extra.get("relayed")
-            if name == b"discard" and (relayed is None or relayed[1] != "multi"):
-                return False  # DISCARD without MULTI: an error, the watches stay
-            if name == b"unwatch" and relayed is not None and relayed[1] == "multi":
-                return False  # queued inside MULTI
-            del extra["relay_lost"]
-            return False
+            link = relay[0]
+            session.relay = None
+            link.send(link.db, link.resp3, [b"DISCARD"], INTERNAL)
+            reply = self._lost_tx_reply(session, name)
         else:
+            self._lost_tx_answers(session, name)  # UNWATCH or DISCARD may end the lost state
             return False
         conn.resolve(seq, encode(reply, session.resp3))
         conn.done_one()
@@ -790,8 +838,8 @@ class Node:
         session for this connection's link; drop them there too (DISCARD ends a MULTI and its
         watches, UNWATCH the watches alone)."""
         session.extra.pop("tx_db", None)
-        session.extra.pop("relayed", None)
-        session.extra.pop("relay_lost", None)
+        session.relay = None
+        session.tx_lost = None
         conn = session.extra.get("conn")
         link = conn.upstream if conn is not None else None
         if link is not None and not link.closed:

@@ -64,6 +64,8 @@ class Session:
         "extra",
         "forwarded",
         "forward_multi",
+        "relay",
+        "tx_lost",
         "acl",
     )
 
@@ -100,6 +102,11 @@ class Session:
         self.server = server
         self.forwarded = False  # a link from another node relaying its clients' commands
         self.forward_multi = False  # a MULTI relayed to the leader is open on this connection
+        # (link, "multi" | "watch"): the relay link whose leader session holds this connection's
+        # open MULTI or its watches; ``tx_lost``: "multi" or "watch" once such state, or the
+        # MULTI or watches kept here while this node led, can no longer reach EXEC.
+        self.relay: tuple[Any, str] | None = None
+        self.tx_lost: str | None = None
         self.extra: dict[str, Any] = {}  # room for other layers (pub/sub channels, ...)
         # None: may run every command on every key; else its permission check (server.limits).
         self.acl: Any = None

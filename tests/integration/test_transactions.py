@@ -151,9 +151,9 @@ def test_cas_increment_from_many_clients_is_exact(cluster):
     assert int(r0.get("tx:cas")) == 45
 
 
-def _move_leadership(cluster, away_from: set[int]) -> int:
+def _move_leadership(cluster, away_from: set[int], to: int | None = None) -> int:
     lead = cluster.leader()
-    target = min(n for n in cluster.nodes if n not in away_from | {lead})
+    target = to if to is not None else min(n for n in cluster.nodes if n not in away_from | {lead})
     cluster.nodes[lead].client().execute_command("RAFT.TRANSFERLEADER", target)
     wait_for(lambda: cluster.leader() == target, what=f"node {target} to lead")
     return target
@@ -173,17 +173,34 @@ def _raw(cluster, node):
     return r, conn, call
 
 
-# A follower relays MULTI and WATCH to the leader, whose session for the relay link keeps
-# them. When leadership moves, the follower's next command goes to the new leader over a new
-# link: the open transaction must not turn into commands run one by one, and EXEC must not
-# run as if nothing had been watched.
-def test_a_relayed_transaction_lost_with_the_leader_is_discarded(cluster):
-    fol = cluster.follower()
-    r, conn, call = _raw(cluster, fol)
+# MULTI and WATCH live where EXEC runs: in the leader's session (on a follower, the leader's
+# session for the connection's relay link). When leadership moves in between, the open
+# transaction must not turn into commands run one by one, and EXEC must not run as if nothing
+# had been watched. The client is on the leader, or on a follower, and leadership moves to
+# another node, or (from a follower) to the client's own node.
+MOVES = ["on-leader", "on-follower", "on-follower-that-then-leads"]
+
+
+def _client_and_move(cluster, case):
+    node = cluster.leader() if case == "on-leader" else cluster.follower()
+
+    def move():
+        if case == "on-follower-that-then-leads":
+            _move_leadership(cluster, set(), to=node)
+        else:
+            _move_leadership(cluster, {node})
+    return node, move
+
+
+@pytest.mark.parametrize("case", MOVES)
+def test_a_transaction_open_when_leadership_moves_is_discarded(cluster, case):
+    node, move = _client_and_move(cluster, case)
+    r, conn, call = _raw(cluster, node)
     try:
+        r.delete("tx:lost-a", "tx:lost-b")
         assert call("MULTI") in (b"OK", "OK", True)
         assert call("SET", "tx:lost-a", "1") in (b"QUEUED", "QUEUED")
-        _move_leadership(cluster, {fol})
+        move()
         reply = call("SET", "tx:lost-b", "1")
         assert isinstance(reply, redis.ResponseError), reply  # -TRYAGAIN, not run
         assert "leader changed during the transaction" in str(reply)
@@ -194,32 +211,35 @@ def test_a_relayed_transaction_lost_with_the_leader_is_discarded(cluster):
         assert call("MULTI") in (b"OK", "OK", True)
         call("SET", "tx:lost-a", "2")
         assert call("EXEC") == [b"OK"]
+        assert r.get("tx:lost-a") == b"2"
     finally:
         r.connection_pool.release(conn)
 
 
-def test_watches_lost_with_the_leader_abort_the_next_exec(cluster):
-    fol = cluster.follower()
-    r, conn, call = _raw(cluster, fol)
+@pytest.mark.parametrize("case", MOVES)
+def test_watches_taken_before_leadership_moves_abort_the_next_exec(cluster, case):
+    node, move = _client_and_move(cluster, case)
+    r, conn, call = _raw(cluster, node)
     try:
         r.set("tx:lost-w", "0")
         assert call("WATCH", "tx:lost-w") in (b"OK", "OK", True)
         cluster.nodes[cluster.leader()].client().set("tx:lost-w", "changed")
-        _move_leadership(cluster, {fol})
+        move()
         assert call("MULTI") in (b"OK", "OK", True)
         assert call("SET", "tx:lost-w", "mine") in (b"QUEUED", "QUEUED")
         assert call("EXEC") is None  # aborted, as the watched key changed
         assert r.get("tx:lost-w") == b"changed"
-        # Watches lost with no change since: the abort is conservative; a retry goes through.
-        assert call("WATCH", "tx:lost-w") in (b"OK", "OK", True)
-        _move_leadership(cluster, {fol})
-        call("MULTI")
-        call("SET", "tx:lost-w", "mine")
-        assert call("EXEC") is None
         call("WATCH", "tx:lost-w")
         call("MULTI")
         call("SET", "tx:lost-w", "mine")
         assert call("EXEC") == [b"OK"]
         assert r.get("tx:lost-w") == b"mine"
+        # UNWATCH after the move: nothing is watched any more, EXEC runs.
+        call("WATCH", "tx:lost-w")
+        move()
+        assert call("UNWATCH") in (b"OK", "OK", True)
+        call("MULTI")
+        call("SET", "tx:lost-w", "again")
+        assert call("EXEC") == [b"OK"]
     finally:
         r.connection_pool.release(conn)
