@@ -243,3 +243,61 @@ def test_watches_taken_before_leadership_moves_abort_the_next_exec(cluster, case
         assert call("EXEC") == [b"OK"]
     finally:
         r.connection_pool.release(conn)
+
+
+def test_check_and_set_stays_exact_while_leadership_keeps_moving(cluster):
+    # Clients on every node increment a counter with WATCH/GET/MULTI/SET/EXEC, each EXEC also
+    # appending to a log list, while leadership moves every few hundred milliseconds. A lost
+    # update (two increments from the same value) would leave the counter below the log's
+    # length; a transaction whose commands ran one by one would leave them apart as well.
+    import threading
+    import time
+
+    r0 = cluster.nodes[cluster.leader()].client()
+    r0.delete("tx:cas-moving", "tx:cas-moving-log")
+    r0.set("tx:cas-moving", 0)
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def worker(nid):
+        r = cluster.nodes[nid].client(socket_timeout=5)
+        while not stop.is_set():
+            try:
+                with r.pipeline() as p:
+                    p.watch("tx:cas-moving")
+                    v = int(p.get("tx:cas-moving"))
+                    time.sleep(0.02)  # widen the window between WATCH and EXEC
+                    p.multi()
+                    p.set("tx:cas-moving", v + 1)
+                    p.rpush("tx:cas-moving-log", f"{nid}:{v}")
+                    p.execute()
+            except (redis.WatchError, redis.exceptions.ExecAbortError, redis.exceptions.TryAgainError,
+                    redis.exceptions.ClusterDownError, redis.ConnectionError, redis.TimeoutError):
+                continue  # not applied, or (a lost connection) applied or not: both keep the check
+            except redis.ResponseError as e:
+                errors.append(repr(e))
+
+    def mover():
+        while not stop.is_set():
+            time.sleep(0.25)
+            try:
+                lead = cluster.leader()
+                nxt = min((n for n in cluster.nodes if n != lead), key=lambda n: (n - lead) % 3)
+                cluster.nodes[lead].client().execute_command("RAFT.TRANSFERLEADER", nxt)
+            except redis.RedisError:
+                pass
+
+    threads = [threading.Thread(target=worker, args=(nid,)) for nid in cluster.nodes]
+    threads.append(threading.Thread(target=mover))
+    for t in threads:
+        t.start()
+    time.sleep(8)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors[:5]
+    r = cluster.nodes[cluster.leader()].client()
+    log = r.lrange("tx:cas-moving-log", 0, -1)
+    assert len(log) > 50  # the load ran
+    assert int(r.get("tx:cas-moving")) == len(log)
+    assert sorted(int(e.split(b":")[1]) for e in log) == list(range(len(log)))
