@@ -35,7 +35,8 @@ NOTES: dict[str, str] = {
     "hrandfield": "random on the node that serves the read",
     "randomkey": "random on the node that serves the read",
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
-    "exec": "the whole transaction is one log entry, applied all or nothing on every node",
+    "exec": ("the whole transaction is one log entry, applied all or nothing on every node; if leadership "
+             "moved since MULTI it is discarded (`-EXECABORT`), and since WATCH it aborts (null reply)"),
     "multi": ("on a follower the transaction is relayed to the leader; of the connection commands only PING, "
               "ECHO and SELECT can be queued (the transaction is one log entry), others fail with "
               "`-ERR Command not allowed inside a transaction` and abort it"),
