@@ -834,9 +834,10 @@ class Node:
         return True
 
     def forget_relay(self, session: Session) -> None:
-        """RESET on a follower: the transaction and the watches it relayed live in the leader's
-        session for this connection's link; drop them there too (DISCARD ends a MULTI and its
-        watches, UNWATCH the watches alone)."""
+        """RESET: forget the transaction state kept for EXEC elsewhere. On a follower the
+        transaction and the watches it relayed live in the leader's session for this
+        connection's link; drop them there too (DISCARD ends a MULTI and its watches, UNWATCH
+        the watches alone)."""
         session.extra.pop("tx_db", None)
         session.relay = None
         session.tx_lost = None
