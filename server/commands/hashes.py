@@ -114,14 +114,20 @@ def hmget(ctx: ExecContext, argv: list[bytes]):
 @command("hdel", -3, "write fast", 1, 1, 1, WRITE, group="hash", since="2.0.0")
 def hdel(ctx: ExecContext, argv: list[bytes]):
     """Delete one or more hash fields"""
-    h = _write(ctx, argv[1], False)
+    key = argv[1]
+    db = ctx.db
+    h = db.get_for_write(key, ctx.now_ms, ctx.index)
     if h is None:
         return 0
+    if type(h) is not Hash:
+        raise _WRONGTYPE
     deleted = 0
     for f in argv[2:]:
         if h.pop(f, None) is not None:
             deleted += 1
-    _drop_if_empty(ctx, argv[1], h)
+    if deleted:  # as in Redis, deleting nothing does not touch the key (WATCH)
+        db.bump(key, ctx.index)
+        _drop_if_empty(ctx, key, h)
     return deleted
 
 
