@@ -3,9 +3,9 @@
 A blocking command is an ordinary write in the log. When its handler finds nothing to
 serve, it returns ``Blocked`` and changes nothing; the node that proposed it (the leader:
 followers relay these commands) parks the client here with the versions of the keys it
-waits on. After each applied batch, a parked client whose keys changed is proposed again,
-with the same argv, in the order the clients blocked; the handler then serves it or blocks
-it again. When its timeout runs out, the client gets the reply Redis gives on timeout.
+waits on. After each applied batch, a parked client whose keys changed, one of them now
+holding the type it pops, is proposed again, with the same argv, in the order the clients
+blocked; the handler then serves it or blocks it again. When its timeout runs out, the client gets the reply Redis gives on timeout.
 So the outcome is decided by the log, the same way on every node; only the waiting is local.
 """
 
@@ -17,10 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from resp.encoder import encode
 from resp.types import NULL_ARRAY, ErrorReply
+from server.keyspace import List
+from server.sortedset import ZSet
 
 if TYPE_CHECKING:
     from server.connection import ClientConnection
     from server.node import Node
+
+
+# The value type each blocking command pops: a change that leaves no such value behind does
+# not wake its clients.
+_POPS: dict[bytes, type] = {
+    **dict.fromkeys((b"blpop", b"brpop", b"blmove", b"brpoplpush", b"blmpop"), List),
+    **dict.fromkeys((b"bzpopmin", b"bzpopmax", b"bzmpop"), ZSet),
+}
 
 
 @dataclass(slots=True)
@@ -57,7 +67,9 @@ class BlockedClients:
         return self._retrying.pop((id(conn), seq), None)
 
     def after_apply(self) -> None:
-        """Propose again every parked client whose keys changed, oldest first."""
+        """Propose again every parked client that one of its keys may now serve, oldest
+        first. As in Redis, only a key that now holds the type the command pops wakes it: a
+        key deleted, or set to another type (a string for BLPOP), leaves it waiting."""
         if not self.parked:
             return
         dbs = self.node.keyspace.dbs
@@ -67,9 +79,17 @@ class BlockedClients:
             if p.conn.closing:
                 continue
             db = dbs[p.db]
-            if any(db.version(k) != v for k, v in zip(p.keys, p.versions, strict=True)):
+            versions = tuple(db.version(k) for k in p.keys)
+            if versions == p.versions:
+                still.append(p)
+                continue
+            wanted = _POPS.get(p.argv[0].lower())
+            data = db.data
+            if wanted is None or any(type(data.get(k)) is wanted
+                                     for k, v, was in zip(p.keys, versions, p.versions, strict=True) if v != was):
                 retry.append(p)
             else:
+                p.versions = versions
                 still.append(p)
         self.parked = still
         for p in retry:
