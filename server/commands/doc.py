@@ -44,7 +44,8 @@ NOTES: dict[str, str] = {
     "swapdb": "",
     "flushall": "ASYNC/SYNC accepted; always synchronous",
     "flushdb": "ASYNC/SYNC accepted; always synchronous",
-    "publish": "goes through the log: every node delivers it to its own subscribers, in log order",
+    "publish": ("goes through the log: every node delivers it to its own subscribers, in log order; the reply "
+                "counts the leader's subscribers only (through a follower too)"),
     "subscribe": "subscriptions are per node; messages published on any node reach them",
     "readonly": "this connection's reads are served from the node's local state (may be stale)",
     "readwrite": "back to linearizable reads",
