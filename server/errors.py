@@ -94,6 +94,13 @@ def unknown_subcommand(sub: bytes, container: bytes | str) -> ErrorReply:
     return ErrorReply(b"ERR unknown subcommand '" + sub[:128] + b"'. Try " + c + b" HELP.")
 
 
+def subcommand_syntax(argv: list[bytes]) -> ErrorReply:
+    """``ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.``
+    (a subcommand given more arguments than any of its forms takes)."""
+    return ErrorReply(b"ERR unknown subcommand or wrong number of arguments for '" + argv[1][:128] + b"'. Try "
+                      + argv[0].upper() + b" HELP.")
+
+
 def invalid_expire_time(command: bytes | str) -> ErrorReply:
     """``ERR invalid expire time in 'set' command`` (the name as the client spelled it)."""
     return ErrorReply(b"ERR invalid expire time in '" + _quote(command) + b"' command")

@@ -432,20 +432,20 @@ def client_kill(session: Session, argv: list[bytes]):
 @subcommand("client", "pause", -3, _ADMIN, group="connection", since="3.0.0")
 def client_pause(session: Session, argv: list[bytes]):
     """Stop processing commands from clients for some time"""
+    if len(argv) > 4:
+        return errors.subcommand_syntax(argv)
+    every = True
+    if len(argv) == 4:  # Redis checks the mode before the timeout
+        mode = argv[3].lower()
+        if mode == b"write":
+            every = False
+        elif mode != b"all":
+            return ErrorReply("ERR CLIENT PAUSE mode must be WRITE or ALL")
     timeout = string2ll(argv[2])
     if timeout is None:
         return ErrorReply("ERR timeout is not an integer or out of range")
     if timeout < 0:
         return ErrorReply("ERR timeout is negative")
-    every = True
-    if len(argv) == 4:
-        mode = argv[3].lower()
-        if mode == b"write":
-            every = False
-        elif mode != b"all":
-            return errors.SYNTAX
-    elif len(argv) > 4:
-        return errors.SYNTAX
     pause = getattr(session.server, "pause_clients", None)
     if pause is None:
         return ErrorReply("ERR this server cannot pause clients")
