@@ -187,7 +187,7 @@ def config_set(node: Any, name: str, text: str) -> str | None:
     try:
         value = s.convert(text)
     except click.BadParameter as e:
-        return f"ERR CONFIG SET failed (possibly related to argument '{name}') - {e.message}"
+        return f"ERR CONFIG SET failed (possibly related to argument '{name}') - {_redis_wording(s, text, e)}"
     cfg = node.cfg
     if hasattr(cfg, s.field):
         setattr(cfg, s.field, value)
@@ -198,6 +198,25 @@ def config_set(node: Any, name: str, text: str) -> str | None:
     logging.getLogger("raftis.config").info("CONFIG SET %s %s", s.name,
                                              "(hidden)" if s.name in SECRET else format_value(value))
     return None
+
+
+def _redis_wording(s: Setting, text: str, e: click.BadParameter) -> str:
+    """Why ``text`` is refused, in Redis's words for its own settings of the same kind."""
+    t = s.option.type
+    if isinstance(t, click.Choice):
+        return "argument(s) must be one of the following: " + ", ".join(t.choices)
+    if isinstance(t, click.IntRange | click.FloatRange):
+        kind = "an integer" if isinstance(t, click.IntRange) else "a number"
+        try:
+            (int if isinstance(t, click.IntRange) else float)(text)
+        except ValueError:
+            return f"argument couldn't be parsed into {kind}"
+        if t.max is None:
+            if isinstance(t, click.IntRange):
+                return f"argument must be between {t.min} and {2**63 - 1} inclusive"
+            return f"argument must be at least {t.min}"
+        return f"argument must be between {t.min} and {t.max} inclusive"
+    return e.message
 
 
 def apply_initial(node: Any) -> None:

@@ -93,6 +93,13 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
         r.config_set("no-such-thing", 1)
     with pytest.raises(Exception, match="snapshot-threshold"):
         r.config_set("snapshot-threshold", "lots")
+    # Refused values are explained in Redis's words.
+    with pytest.raises(Exception, match="'slowlog-max-len'. - argument couldn't be parsed into an integer$"):
+        r.config_set("slowlog-max-len", "x")
+    with pytest.raises(Exception, match="argument must be between -1 and 9223372036854775807 inclusive$"):
+        r.config_set("slowlog-log-slower-than", "-5")
+    with pytest.raises(Exception, match="argument.s. must be one of the following: forward, redirect$"):
+        r.config_set("follower-mode", "proxy")
     assert r.execute_command("CONFIG", "REWRITE") == b"OK"
     text = conf.read_text()
     assert text.startswith("# test node\n")
