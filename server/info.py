@@ -70,13 +70,37 @@ def clients_section(node: Any) -> str:
     ])
 
 
+def _human(n: int) -> str:
+    """Redis's bytesToHuman: 812B, 1.50K, 214.90M, 2.00G."""
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return f"{n}B"
+
+
+def _system_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
 def memory_section(node: Any) -> str:
+    # A Python process has no allocator statistics of its own: what it uses is its RSS.
     rss = _rss_bytes()
+    peak = node.rss_peak = max(getattr(node, "rss_peak", 0), rss)
+    system = _system_memory()
     return _section("Memory", [
         ("used_memory", rss),
-        ("used_memory_human", f"{rss / (1024 * 1024):.2f}M"),
+        ("used_memory_human", _human(rss)),
         ("used_memory_rss", rss),
-        ("maxmemory", 0),
+        ("used_memory_rss_human", _human(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", _human(peak)),
+        ("total_system_memory", system),
+        ("total_system_memory_human", _human(system)),
+        ("maxmemory", node.guard.maxmemory),
+        ("maxmemory_human", _human(node.guard.maxmemory)),
         ("maxmemory_policy", "noeviction"),
     ])
 
@@ -114,6 +138,9 @@ def stats_section(node: Any) -> str:
         ("applied_commands", node.stats_commands),
         ("rejected_writes", node.stats_rejected),
         ("expired_keys", node.stats_expired),
+        ("evicted_keys", 0),  # noeviction: writes over the memory limit are refused instead
+        ("pubsub_channels", len(node.pubsub.channels)),
+        ("pubsub_patterns", len(node.pubsub.patterns)),
         ("raft_messages_in", d.messages_in if d else 0),
         ("raft_messages_out", d.messages_out if d else 0),
         ("raft_net_input_bytes", getattr(node.raft.transport, "bytes_in", 0)),

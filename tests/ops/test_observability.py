@@ -60,6 +60,19 @@ def test_info_sections_and_command_stats(single):
         assert key in raft, key
     assert default["role"] == "master"
     assert "cmdstat_get" not in default  # commandstats is in "all", as in Redis
+    # Fields monitoring tools read, in Redis's formats.
+    assert int(default["used_memory_peak"]) >= int(default["used_memory"]) > 0
+    assert default["used_memory_human"].endswith("M") and default["maxmemory_human"] == "0B"
+    assert int(default["total_system_memory"]) > int(default["used_memory"])
+    assert default["evicted_keys"] == "0"
+    p = r.pubsub()
+    p.subscribe("news", "more")
+    p.psubscribe("n*")
+    for _ in range(3):  # the three confirmations: the server has them all
+        assert p.get_message(timeout=5) is not None
+    stats = info(r, "stats")
+    assert stats["pubsub_channels"] == "2" and stats["pubsub_patterns"] == "1"
+    p.close()
 
     stats = info(r, "commandstats")
     s = fields(stats["cmdstat_set"])

@@ -163,6 +163,7 @@ def test_maxmemory_refuses_denyoom_commands_and_keeps_reads(node_factory):
     probe.stop()
     n = node_factory(["--maxmemory", str(rss + 40 * 1024 * 1024)])
     c = n.client()
+    assert c.info("memory")["maxmemory"] == rss + 40 * 1024 * 1024
     c.set("keep", "me")
     value = b"v" * (1024 * 1024)
     oom = None
