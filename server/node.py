@@ -66,22 +66,6 @@ NOT_QUEUED = frozenset((b"quit", b"reset"))
 # Relayed commands that open or end state the leader keeps in the link's session.
 _RELAY_STATE = frozenset((b"multi", b"watch", b"unwatch", b"exec", b"discard"))
 
-
-def _track_relay(session: Session, name: bytes, link: Any) -> None:
-    """Remember which link's leader session holds this connection's open MULTI ("multi") or
-    its watches ("watch"), until EXEC, DISCARD, UNWATCH or RESET lets them go."""
-    relay = session.relay
-    if name == b"multi":
-        session.relay = (link, "multi")
-    elif name == b"watch":
-        if relay is None:
-            session.relay = (link, "watch")
-    elif relay is not None:
-        if name == b"unwatch":
-            if relay[1] == "watch":  # inside MULTI, UNWATCH is queued like any command
-                session.relay = None
-        elif relay[1] == "multi":  # EXEC or DISCARD ends the transaction and its watches
-            session.relay = None
 # What a RESP2 connection may send while it has subscriptions.
 SUBSCRIBED_OK = frozenset((b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
                            b"reset", b"ssubscribe", b"sunsubscribe"))
@@ -107,6 +91,24 @@ _read_clock = functools.partial(time.clock_gettime, time.CLOCK_BOOTTIME) if hasa
 _Route = members(Route)
 Role = members(Role)
 EntryType = members(EntryType)
+
+
+
+def _track_relay(session: Session, name: bytes, link: Any) -> None:
+    """Remember which link's leader session holds this connection's open MULTI ("multi") or
+    its watches ("watch"), until EXEC, DISCARD, UNWATCH or RESET lets them go."""
+    relay = session.relay
+    if name == b"multi":
+        session.relay = (link, "multi")
+    elif name == b"watch":
+        if relay is None:
+            session.relay = (link, "watch")
+    elif relay is not None:
+        if name == b"unwatch":
+            if relay[1] == "watch":  # inside MULTI, UNWATCH is queued like any command
+                session.relay = None
+        elif relay[1] == "multi":  # EXEC or DISCARD ends the transaction and its watches
+            session.relay = None
 
 
 def _same_basis(a: tuple, b: tuple) -> bool:
