@@ -52,20 +52,38 @@ CASES = [
 ]
 
 
+def _wait_parked(info_conn: RawConn) -> None:
+    """Until the server that parks blocked clients counts one (the change that follows must
+    find the client waiting, not race its BLPOP)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if b"blocked_clients:1" in info_conn.call("INFO", "clients").raw:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the blocking command was not parked within 15 s")
+
+
+@pytest.mark.parametrize("where", ["single", "follower"])
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_what_wakes_a_blocked_client_matches_redis(redis_server, target_port, case):
+def test_what_wakes_a_blocked_client_matches_redis(redis_server, request, where, case):
+    if where == "single":
+        node = request.getfixturevalue("single_node")
+        ours = (node.nodes[1].port, node.nodes[1].port)
+    else:  # the client on a follower, parked on the leader
+        cluster = request.getfixturevalue("three_nodes")
+        ours = (cluster.nodes[cluster.follower()].port, cluster.nodes[cluster.leader()].port)
     block, changes, serve, served = CASES[case]
-    for port in (redis_server.port, target_port):
-        blocked, writer = RawConn(port), RawConn(port)
+    for port, parks in ((redis_server.port, redis_server.port), ours):
+        blocked, writer, info = RawConn(port), RawConn(port), RawConn(parks)
         try:
             writer.call("FLUSHALL")
             _send(blocked, *block)
-            time.sleep(0.3)  # parked (through a follower: relayed and parked on the leader)
+            _wait_parked(info)
             for step in changes:
                 writer.pipeline([[a.encode() for a in c] for c in step])
                 assert _reply(blocked, 0.3) is None, (port, block, step)  # still waiting
             writer.call(*serve)
             assert _reply(blocked, 10) == served, (port, block, serve)
         finally:
-            blocked.close()
-            writer.close()
+            for conn in (blocked, writer, info):
+                conn.close()
