@@ -267,10 +267,10 @@ class Node:
 
         return render_info(self, section)
 
-    def config_set(self, name: bytes, value: bytes) -> str | None:
+    def config_set(self, pairs: list[tuple[bytes, bytes]]) -> str | None:
         from server.settings import config_set
 
-        return config_set(self, name.decode(errors="replace"), value.decode(errors="replace"))
+        return config_set(self, [(n.decode(errors="replace"), v.decode(errors="replace")) for n, v in pairs])
 
     def config_rewrite(self) -> str | None:
         from server.config_file import rewrite

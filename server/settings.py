@@ -177,17 +177,38 @@ def _set_latency_threshold(node: Any, value: Any) -> None:
     node.ops_stats.latency.threshold_ms = int(value)
 
 
-def config_set(node: Any, name: str, text: str) -> str | None:
-    """Change one setting at run time; returns an error text, or None."""
-    s = by_name().get(name.lower())
-    if s is None:
-        return f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-    if not s.tunable:
-        return f"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-    try:
-        value = s.convert(text)
-    except click.BadParameter as e:
-        return f"ERR CONFIG SET failed (possibly related to argument '{name}') - {_redis_wording(s, text, e)}"
+def config_set(node: Any, pairs: list[tuple[str, str]]) -> str | None:
+    """CONFIG SET of one or more settings at run time; returns an error text, or None. As in
+    Redis 7, every pair is checked first, and a refused one leaves all of them unchanged."""
+    ready: list[tuple[Setting, Any]] = []
+    seen: set[str] = set()
+    for name, text in pairs:
+        s = by_name().get(name.lower())
+        key = s.name if s is not None else name.lower()
+        if key in seen:
+            return f"ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+        seen.add(key)
+        if s is None:
+            fixed = REDIS_FIXED.get(name.lower())
+            if fixed is None:
+                return f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            if text.lower() == fixed:
+                continue  # what it is already (a setup script's CONFIG SET appendonly yes)
+            return f"ERR CONFIG SET failed (possibly related to argument '{key}') - can't set immutable config"
+        # As in Redis: a refused value names the setting in its own spelling; a duplicate or an
+        # unknown name (above) in the client's.
+        if not s.tunable:
+            return f"ERR CONFIG SET failed (possibly related to argument '{key}') - can't set immutable config"
+        try:
+            ready.append((s, s.convert(text)))
+        except click.BadParameter as e:
+            return f"ERR CONFIG SET failed (possibly related to argument '{key}') - {_redis_wording(s, text, e)}"
+    for s, value in ready:
+        _apply(node, s, value)
+    return None
+
+
+def _apply(node: Any, s: Setting, value: Any) -> None:
     cfg = node.cfg
     if hasattr(cfg, s.field):
         setattr(cfg, s.field, value)
@@ -197,7 +218,6 @@ def config_set(node: Any, name: str, text: str) -> str | None:
         hook(node, value)
     logging.getLogger("raftis.config").info("CONFIG SET %s %s", s.name,
                                              "(hidden)" if s.name in SECRET else format_value(value))
-    return None
 
 
 def _redis_wording(s: Setting, text: str, e: click.BadParameter) -> str:

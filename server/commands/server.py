@@ -215,13 +215,11 @@ def config_set(session: Session, argv: list[bytes]):
     if len(argv) % 2 == 1:
         return errors.wrong_arity(b"config|set")
     setter = getattr(session.server, "config_set", None)
-    for i in range(2, len(argv), 2):
-        name = argv[i]
-        if setter is None:
-            return ErrorReply(b"ERR Unknown option or number of arguments for CONFIG SET - '" + name + b"'")
-        problem = setter(name.lower(), argv[i + 1])
-        if problem:
-            return problem if isinstance(problem, ErrorReply) else ErrorReply(problem)
+    if setter is None:
+        return ErrorReply(b"ERR Unknown option or number of arguments for CONFIG SET - '" + argv[2] + b"'")
+    problem = setter([(argv[i], argv[i + 1]) for i in range(2, len(argv), 2)])
+    if problem:
+        return problem if isinstance(problem, ErrorReply) else ErrorReply(problem)
     return OK
 
 

@@ -91,11 +91,24 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
         r.config_set("port", 1234)
     with pytest.raises(Exception, match="Unknown option"):
         r.config_set("no-such-thing", 1)
+    # Several pairs: all are checked before any is applied, as in Redis 7.
+    before = r.config_get("slowlog-max-len")["slowlog-max-len"]
+    with pytest.raises(Exception, match="'slowlog-log-slower-than'. - argument couldn't be parsed"):
+        r.execute_command("CONFIG", "SET", "slowlog-max-len", "77", "slowlog-log-slower-than", "x")
+    assert r.config_get("slowlog-max-len")["slowlog-max-len"] == before
+    with pytest.raises(Exception, match="duplicate parameter"):
+        r.execute_command("CONFIG", "SET", "slowlog-max-len", "77", "SLOWLOG-MAX-LEN", "78")
+    assert r.execute_command("CONFIG", "SET", "slowlog-max-len", "77", "slowlog-log-slower-than", "5000")
+    assert r.config_get("slowlog-*") == {"slowlog-max-len": "77", "slowlog-log-slower-than": "5000"}
+    # Redis settings Raftis keeps fixed: their value is accepted, another is refused.
+    assert r.config_set("maxmemory-policy", "noeviction") and r.config_set("appendonly", "yes")
+    with pytest.raises(Exception, match="'maxmemory-policy'. - can't set immutable config"):
+        r.config_set("maxmemory-policy", "allkeys-lru")
     with pytest.raises(Exception, match="snapshot-threshold"):
         r.config_set("snapshot-threshold", "lots")
     # Refused values are explained in Redis's words.
     with pytest.raises(Exception, match="'slowlog-max-len'. - argument couldn't be parsed into an integer$"):
-        r.config_set("slowlog-max-len", "x")
+        r.config_set("SLOWLOG-Max-Len", "x")
     with pytest.raises(Exception, match="argument must be between -1 and 9223372036854775807 inclusive$"):
         r.config_set("slowlog-log-slower-than", "-5")
     with pytest.raises(Exception, match="argument.s. must be one of the following: forward, redirect$"):
