@@ -5,8 +5,9 @@ serve, it returns ``Blocked`` and changes nothing; the node that proposed it (th
 followers relay these commands) parks the client here with the versions of the keys it
 waits on. After each applied batch, a parked client whose keys changed, one of them now
 holding the type it pops, is proposed again, with the same argv, in the order the clients
-blocked; the handler then serves it or blocks it again. When its timeout runs out, the client gets the reply Redis gives on timeout.
-So the outcome is decided by the log, the same way on every node; only the waiting is local.
+blocked; the handler then serves it or blocks it again. When its timeout runs out, the
+client gets the reply Redis gives on timeout. So the outcome is decided by the log, the
+same way on every node; only the waiting is local.
 """
 
 from __future__ import annotations
