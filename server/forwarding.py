@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("raftis.forward")
 
 LOST = b"-TIMEOUT connection to the leader was lost; the command may or may not have been applied\r\n"
+# The connection to the leader never came up: nothing was sent, so nothing was applied.
+UNREACHED = b"-TRYAGAIN the leader could not be reached; the command was not applied\r\n"
 INTERNAL = -1  # placeholder seq for replies to the link's own SELECT/HELLO
 
 
@@ -137,8 +139,9 @@ class LeaderLink(asyncio.Protocol):
             conn.upstream = None
         pending = [s for s in self.expect if s != INTERNAL]
         self.expect.clear()
+        reply = UNREACHED if self.transport is None else LOST
         for seq in pending:
-            conn.resolve(seq, LOST)
+            conn.resolve(seq, reply)
         for _ in pending:
             conn.done_one()
         if pending:

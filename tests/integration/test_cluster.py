@@ -107,3 +107,16 @@ def test_membership_add_snapshot_remove_and_remove_leader(cluster_factory):
     assert r2.set("after-leader-removed", "1")
     for k, v in list(acked.items())[::50]:
         assert r2.get(k) == v
+
+
+def test_a_follower_that_cannot_reach_its_leader_says_nothing_was_applied(cluster_factory):
+    # Until an election, a follower still relays to the leader it knows. When that leader is
+    # gone and the connection is refused, nothing was sent: the client hears -TRYAGAIN (not
+    # applied), not -TIMEOUT (may or may not have been).
+    c = cluster_factory(3, fast=False).start()
+    lead = c.leader()
+    fol = c.follower()
+    c.kill(lead)
+    r = c.nodes[fol].client()
+    with pytest.raises(redis.exceptions.TryAgainError, match="could not be reached; the command was not applied"):
+        r.set("unreached", "1")
