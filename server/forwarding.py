@@ -101,6 +101,12 @@ class LeaderLink(asyncio.Protocol):
         if on_reply is not None:
             self.on_reply[seq] = on_reply
 
+    def send_internal(self, argv: list[bytes]) -> None:
+        """A command of the link's own (DISCARD, UNWATCH), in the database and protocol the
+        link is in; its reply is not relayed."""
+        self._write(_command(argv))
+        self.expect.append(INTERNAL)
+
     @property
     def idle(self) -> bool:
         return not self.expect or all(s == INTERNAL for s in self.expect)

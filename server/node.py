@@ -47,7 +47,7 @@ from server.errors import (
     TRYAGAIN_NOT_LEADER,
     TRYAGAIN_TX_LOST,
 )
-from server.forwarding import INTERNAL, LeaderLink
+from server.forwarding import LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
 from server.proposals import decode_batch, encode_batch
@@ -774,7 +774,7 @@ class Node:
                 # session drop it too, in case the link is used again later.
                 link = relay[0]
                 if not link.closed:
-                    link.send(link.db, link.resp3, [b"DISCARD" if relay[1] == "multi" else b"UNWATCH"], INTERNAL)
+                    link.send_internal([b"DISCARD" if relay[1] == "multi" else b"UNWATCH"])
                 self._lose(session, relay[1])
         elif session.multi is not None:  # queued here while this node led
             session.multi = None
@@ -826,7 +826,7 @@ class Node:
                 return False  # no MULTI went up since: the leader answers EXEC without MULTI
             link = relay[0]
             session.relay = None
-            link.send(link.db, link.resp3, [b"DISCARD"], INTERNAL)
+            link.send_internal([b"DISCARD"])
             reply = self._lost_tx_reply(session, name)
         else:
             self._lost_tx_answers(session, name)  # UNWATCH or DISCARD may end the lost state
@@ -846,7 +846,7 @@ class Node:
         conn = session.extra.get("conn")
         link = conn.upstream if conn is not None else None
         if link is not None and not link.closed:
-            link.send(link.db, link.resp3, [b"DISCARD" if session.forward_multi else b"UNWATCH"], INTERNAL)
+            link.send_internal([b"DISCARD" if session.forward_multi else b"UNWATCH"])
         session.forward_multi = False
 
     # -- output -------------------------------------------------------------------------------
