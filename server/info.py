@@ -88,7 +88,7 @@ def _system_memory() -> int:
 def memory_section(node: Any) -> str:
     # A Python process has no allocator statistics of its own: what it uses is its RSS.
     rss = _rss_bytes()
-    peak = node.rss_peak = max(getattr(node, "rss_peak", 0), rss)
+    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # the kernel's high-water mark
     system = _system_memory()
     return _section("Memory", [
         ("used_memory", rss),
