@@ -288,6 +288,9 @@ class SequenceGenerator:
             # Blocking forms with a short timeout: the reply is the same whether they wait or not.
             lambda: self.one(self.pick([b"BLPOP", b"BRPOP"]), k, k2, self.pick([b"0.01", b"-1", b"x"])),
             lambda: self.one(b"BLMOVE", k, k2, self.pick(end), self.pick(end), b"0.01"),
+            lambda: self.one(b"BRPOPLPUSH", k, k2, self.pick([b"0.01", b"-1"])),
+            lambda: self.one(b"BLMPOP", self.pick([b"0.01", b"-1", b"x"]), self.pick([b"1", b"2"]), k, k2,
+                             self.pick(end), *rng.choice([[], [b"COUNT", self.pick(SMALL)]])),
         ]
         return rng.choice(shapes)()
 
@@ -318,7 +321,12 @@ class SequenceGenerator:
         score = [b"1", b"2", b"-1", b"0", b"1.5", b"inf", b"-inf", b"x", b"1e3"]
         rng_min = [b"-inf", b"+inf", b"0", b"(1", b"1", b"x"]
         lex = [b"-", b"+", b"[m", b"(m2", b"[", b"x"]
-        opts = [[], [b"NX"], [b"XX"], [b"GT"], [b"LT"], [b"CH"], [b"INCR"], [b"NX", b"XX"], [b"GT", b"NX"]]
+        opts = [[], [b"NX"], [b"XX"], [b"GT"], [b"LT"], [b"CH"], [b"INCR"], [b"NX", b"XX"], [b"GT", b"NX"],
+                [b"XX", b"CH"], [b"GT", b"CH"], [b"LT", b"INCR"], [b"NX", b"INCR"]]
+        limits = [[], [b"WITHSCORES"], [b"LIMIT", self.pick(SMALL), self.pick(SMALL)],
+                  [b"LIMIT", b"0", b"-1", b"WITHSCORES"], [b"LIMIT", b"0"]]
+        weights = [[], [b"WEIGHTS", b"2", b"0.5"], [b"WEIGHTS", b"1"], [b"AGGREGATE", self.pick([b"MIN", b"MAX",
+                   b"SUM", b"AVG"])], [b"WEIGHTS", b"-1", b"x"], [b"WEIGHTS", b"inf", b"0", b"AGGREGATE", b"SUM"]]
         shapes: list[Callable[[], list[Step]]] = [
             lambda: self.one(b"ZADD", k, *rng.choice(opts), self.pick(score), m,
                              *rng.choice([[], [self.pick(score), self.pick(MEMBERS)]])),
@@ -345,6 +353,33 @@ class SequenceGenerator:
             lambda: self.one(self.pick([b"ZUNION", b"ZINTER", b"ZDIFF"]), self.pick([b"1", b"2"]), k, k2,
                              *rng.choice([[], [b"WITHSCORES"]])),
             lambda: self.one(b"ZRANDMEMBER", k, *rng.choice([[], [self.pick(SMALL)]]), mode="shape"),
+            lambda: self.one(self.pick([b"ZREVRANGEBYSCORE", b"ZRANGEBYSCORE"]), k, self.pick(rng_min),
+                             self.pick(rng_min), *rng.choice(limits)),
+            lambda: self.one(self.pick([b"ZREVRANGEBYLEX", b"ZRANGEBYLEX"]), k, self.pick(lex), self.pick(lex),
+                             *rng.choice([[], [b"LIMIT", self.pick(SMALL), self.pick(SMALL)], [b"LIMIT", b"1"],
+                                          [b"WITHSCORES"]])),
+            lambda: self.one(b"ZREMRANGEBYLEX", k, self.pick(lex), self.pick(lex)),
+            lambda: self.one(b"ZRANGE", k, self.pick(lex), self.pick(lex), b"BYLEX",
+                             *rng.choice([[], [b"REV"], [b"LIMIT", self.pick(SMALL), self.pick(SMALL)],
+                                          [b"REV", b"LIMIT", b"0", b"1"], [b"WITHSCORES"]])),
+            lambda: self.one(b"ZRANGE", k, self.pick(rng_min), self.pick(rng_min), b"BYSCORE", b"REV",
+                             *rng.choice(limits)),
+            lambda: self.one(b"ZRANGESTORE", k2, k, *rng.choice(
+                [[self.pick(SMALL), self.pick(SMALL)], [self.pick(rng_min), self.pick(rng_min), b"BYSCORE"],
+                 [self.pick(lex), self.pick(lex), b"BYLEX", b"REV"], [b"0", b"-1", b"WITHSCORES"],
+                 [self.pick(rng_min), self.pick(rng_min), b"BYSCORE", b"LIMIT", self.pick(SMALL), b"1"]])),
+            lambda: self.one(b"ZINTERCARD", self.pick([b"1", b"2", b"0", b"x"]), k, k2,
+                             *rng.choice([[], [b"LIMIT", self.pick(SMALL)], [b"FOO"]])),
+            lambda: self.one(self.pick([b"ZUNIONSTORE", b"ZINTERSTORE"]), k, b"2", k2, self.k(),
+                             *rng.choice(weights)),
+            lambda: self.one(self.pick([b"ZUNION", b"ZINTER"]), b"2", k, k2, *rng.choice(weights),
+                             *rng.choice([[], [b"WITHSCORES"]])),
+            lambda: self.one(b"ZMPOP", self.pick([b"1", b"2", b"0", b"x"]), k, k2,
+                             self.pick([b"MIN", b"MAX", b"MIDDLE"]), *rng.choice([[], [b"COUNT", self.pick(SMALL)]])),
+            # Blocking forms with a short timeout: the reply is the same whether they wait or not.
+            lambda: self.one(self.pick([b"BZPOPMIN", b"BZPOPMAX"]), k, k2, self.pick([b"0.01", b"-1", b"x"])),
+            lambda: self.one(b"BZMPOP", self.pick([b"0.01", b"-1"]), self.pick([b"1", b"2", b"0"]), k, k2,
+                             self.pick([b"MIN", b"MAX"]), *rng.choice([[], [b"COUNT", self.pick(SMALL)]])),
         ]
         return rng.choice(shapes)()
 
