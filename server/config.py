@@ -98,7 +98,7 @@ class NodeConfig:
     request_timeout: float = 60.0  # seconds a request may stay incomplete (slow-loris); 0: forever
     proto_max_bulk_len: int = 512 * 1024 * 1024
     client_query_buffer_limit: int = 1024 * 1024 * 1024
-    client_output_buffer_limit: str = "normal 64mb 0 0 pubsub 32mb 8mb 60"
+    client_output_buffer_limit: str = "normal 0 0 0 pubsub 32mb 8mb 60"
     maxmemory: int = 0  # bytes of resident memory; over it, commands that add data get -OOM
     tls_port: int = 0
     tls_cert_file: str = ""

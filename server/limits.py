@@ -168,7 +168,7 @@ class ClientGuard:
         self.max_bulk = getattr(cfg, "proto_max_bulk_len", 512 * 1024 * 1024)
         self.query_limit = getattr(cfg, "client_query_buffer_limit", 1024 * 1024 * 1024)
         self.maxmemory = getattr(cfg, "maxmemory", 0)
-        limits = parse_output_limits("normal 64mb 0 0 pubsub 32mb 8mb 60")
+        limits = parse_output_limits("normal 0 0 0 pubsub 32mb 8mb 60")
         limits.update(parse_output_limits(getattr(cfg, "client_output_buffer_limit", "")))
         self.normal = limits["normal"]
         self.pubsub = limits["pubsub"]

@@ -47,7 +47,7 @@ SECURITY_OPTIONS = [
                  help="Largest bulk string a client may send."),
     click.option("--client-query-buffer-limit", callback=_size, default="1gb", show_default=True,
                  help="Largest request buffer per client."),
-    click.option("--client-output-buffer-limit", default="normal 64mb 0 0 pubsub 32mb 8mb 60",
+    click.option("--client-output-buffer-limit", default="normal 0 0 0 pubsub 32mb 8mb 60",
                  show_default=True, help="Per class: <class> <hard> <soft> <soft-seconds>."),
     click.option("--maxmemory", callback=_size, default="0", show_default=True,
                  help="Resident memory above which commands that add data get -OOM (0: no limit)."),

@@ -157,6 +157,23 @@ def test_client_that_does_not_read_one_big_reply_is_disconnected(node_factory):
     assert c.strlen("big") == 16 * 1024 * 1024 and c.ping()
 
 
+def test_by_default_a_reply_of_any_size_is_delivered(node_factory):
+    # Redis's default for normal clients is no output limit ("normal 0 0 0"): back-pressure,
+    # not a hard limit, keeps a client that does not read from costing memory. A 100 MB
+    # value (APPENDed in pieces) comes back whole, directly and in a transaction.
+    n = node_factory()
+    c = n.client(socket_timeout=60)
+    piece = b"0123456789abcdef" * (1 << 20)
+    for _ in range(6):
+        c.append("big", piece)
+    c.append("big", piece[: 4 << 20])
+    assert c.get("big") == piece * 6 + piece[: 4 << 20]
+    p = c.pipeline(transaction=True)
+    p.strlen("big").get("big")
+    assert p.execute() == [100 << 20, piece * 6 + piece[: 4 << 20]]
+    assert c.info("clients")["connected_clients"] == 1
+
+
 def test_maxmemory_refuses_denyoom_commands_and_keeps_reads(node_factory):
     probe = node_factory()
     rss = probe.rss_kb() * 1024
