@@ -97,6 +97,7 @@ class NodeConfig:
     timeout: int = 0  # seconds a client may stay idle; 0: forever
     request_timeout: float = 60.0  # seconds a request may stay incomplete (slow-loris); 0: forever
     proto_max_bulk_len: int = 512 * 1024 * 1024
+    max_write_size: int = 64 * 1024 * 1024
     client_query_buffer_limit: int = 1024 * 1024 * 1024
     client_output_buffer_limit: str = "normal 0 0 0 pubsub 32mb 8mb 60"
     maxmemory: int = 0  # bytes of resident memory; over it, commands that add data get -OOM

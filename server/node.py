@@ -365,12 +365,16 @@ class Node:
         if isinstance(item, ErrorReply):
             return item
         queued, watches = item
+        size = 16 + sum(len(a) for _, argv in queued for a in argv)
+        if size > self.cfg.max_write_size:
+            return ErrorReply(f"EXECABORT Transaction discarded: its writes come to {size} bytes, over "
+                              f"max-write-size ({self.cfg.max_write_size})")
         db = conn.session.db_index
         self._batch_plain = False
         self._batch_cmds.append((db, queued, watches))
         self._batch_slots.append((conn, seq))
         self._batch_fns.append(None)
-        self._batch_bytes += 16 + sum(len(a) for _, argv in queued for a in argv)
+        self._batch_bytes += size
         if not self._batch_scheduled:
             self._batch_scheduled = True
             self._loop.call_soon(self.flush_proposals)  # type: ignore[union-attr]
@@ -378,10 +382,18 @@ class Node:
 
     def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int, cmd: Any = None) -> None:
         """Propose the write ``argv`` (``cmd``: its Command, as ``lookup`` found it, if known)."""
+        size = 16 + sum(map(len, argv))
+        if size > self.cfg.max_write_size:
+            # One log entry holds it: a node copying and writing a huge entry keeps its event
+            # loop from heartbeats and replies for long enough to lose the leadership.
+            self._fail_slots([(conn, seq)], ErrorReply(
+                f"ERR the write comes to {size} bytes, over max-write-size ({self.cfg.max_write_size}); "
+                "it was not applied"))
+            return
         self._batch_cmds.append((db, argv))
         self._batch_slots.append((conn, seq))
         self._batch_fns.append(cmd)
-        self._batch_bytes += 16 + sum(map(len, argv))
+        self._batch_bytes += size
         if self._batch_bytes >= MAX_BATCH_BYTES:
             self.flush_proposals()
         elif not self._batch_scheduled:

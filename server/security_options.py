@@ -45,6 +45,10 @@ SECURITY_OPTIONS = [
                  help="Close a client whose request stays incomplete this many seconds (0: never)."),
     click.option("--proto-max-bulk-len", callback=_size, default="512mb", show_default=True,
                  help="Largest bulk string a client may send."),
+    click.option("--max-write-size", callback=_size, default="64mb", show_default=True,
+                 help="Largest write a client may make: the arguments of a write command, or of a "
+                 "transaction's commands at EXEC (each goes into the Raft log as one entry, and a node "
+                 "copying and writing a huge entry stops sending heartbeats for a while)."),
     click.option("--client-query-buffer-limit", callback=_size, default="1gb", show_default=True,
                  help="Largest request buffer per client."),
     click.option("--client-output-buffer-limit", default="normal 0 0 0 pubsub 32mb 8mb 60",
@@ -96,6 +100,7 @@ def security_settings(kw: dict[str, Any]) -> dict[str, Any]:
         "timeout": kw.pop("client_timeout"),
         "request_timeout": kw.pop("request_timeout"),
         "proto_max_bulk_len": kw.pop("proto_max_bulk_len"),
+        "max_write_size": kw.pop("max_write_size"),
         "client_query_buffer_limit": kw.pop("client_query_buffer_limit"),
         "client_output_buffer_limit": kw.pop("client_output_buffer_limit"),
         "maxmemory": kw.pop("maxmemory"),

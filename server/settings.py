@@ -24,7 +24,7 @@ import click
 # Settings that CONFIG SET may change, and what else must happen when one changes.
 TUNABLE = frozenset({
     "snapshot-threshold", "command-timeout", "log-level", "follower-mode",
-    "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold",
+    "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "max-write-size",
 })
 ALIASES = {"loglevel": "log-level"}
 # Redis's words for values Raftis spells differently.
@@ -80,7 +80,10 @@ class Setting:
                 return False
             raise click.BadParameter(f"{self.name} takes yes or no, not {text!r}")
         text = VALUE_ALIASES.get(self.name, {}).get(text.strip().lower(), text)
-        return self.option.type.convert(text, self.option, None)
+        value = self.option.type.convert(text, self.option, None)
+        if self.option.callback is not None:  # a size: "64mb" -> bytes
+            value = self.option.callback(None, self.option, value)
+        return value
 
 
 def format_value(value: Any) -> str:
