@@ -174,3 +174,48 @@ def decode_hard_state(buf: bytes) -> HardState:
         return HardState(term, vote, commit)
     except (msgspec.DecodeError, ValueError, TypeError) as e:
         raise CodecError(f"malformed hard state: {e}") from e
+
+
+def batch_parts(raws: list[bytes]) -> list[bytes]:
+    """The msgpack array of ``raws`` (what ``msgspec.msgpack.encode(raws)`` gives), as a list
+    of pieces to write one after the other: the encoded messages themselves are not copied
+    into one buffer. For batches holding a large message (a big entry), where each copy of
+    it costs the event loop milliseconds."""
+    n = len(raws)
+    if n < 16:
+        parts = [bytes((0x90 | n,))]
+    elif n < 1 << 16:
+        parts = [b"\xdc" + n.to_bytes(2, "big")]
+    else:
+        parts = [b"\xdd" + n.to_bytes(4, "big")]
+    for raw in raws:
+        size = len(raw)
+        if size < 1 << 8:
+            parts.append(b"\xc4" + size.to_bytes(1, "big"))
+        elif size < 1 << 16:
+            parts.append(b"\xc5" + size.to_bytes(2, "big"))
+        else:
+            parts.append(b"\xc6" + size.to_bytes(4, "big"))
+        parts.append(raw)
+    return parts
+
+
+_raw_list = msgspec.msgpack.Decoder(list[msgspec.Raw])
+_BIN_HEADER = {0xC4: 2, 0xC5: 3, 0xC6: 5}
+
+
+def batch_views(body: bytes) -> list[memoryview]:
+    """The messages of a batch (a msgpack array of byte strings), as views into ``body``
+    rather than copies of it: for a batch holding a large message."""
+    try:
+        raws = _raw_list.decode(body)
+    except msgspec.DecodeError as e:
+        raise CodecError(f"malformed batch: {e}") from e
+    out = []
+    for raw in raws:
+        view = memoryview(raw)
+        skip = _BIN_HEADER.get(view[0]) if view else None
+        if skip is None:
+            raise CodecError("malformed batch: an element is not a byte string")
+        out.append(view[skip:])
+    return out

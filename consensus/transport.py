@@ -66,6 +66,8 @@ DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 # Largest frame a connection may send before its handshake is over: a stranger must not
 # make the node buffer a big frame before proving anything.
 HANDSHAKE_MAX_FRAME = 64 * 1024
+# A frame over this size that has not all arrived is kept as a list of chunks (FrameReader).
+_BIG_FRAME = 1024 * 1024
 # Bytes queued on one peer's socket before further messages to it are dropped.
 OUTBOX_LIMIT = 32 * 1024 * 1024
 
@@ -91,16 +93,31 @@ def proof(secret: bytes, dialer_nonce: bytes, acceptor_nonce: bytes, dialer: int
 class FrameReader:
     """Splits a byte stream into frames. Sans-I/O: ``feed`` bytes, get ``(kind, body)``s."""
 
-    __slots__ = ("_buf", "max_frame")
+    __slots__ = ("_buf", "max_frame", "_big", "_big_kind", "_big_left")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self._buf = bytearray()
         self.max_frame = max_frame
+        # The body of a large frame that is still arriving, as the chunks that came: joined
+        # once when it is complete (growing one buffer would copy it again and again).
+        self._big: list[bytes] | None = None
+        self._big_kind = 0
+        self._big_left = 0
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        out: list[tuple[int, bytes]] = []
+        if self._big is not None:
+            left = self._big_left
+            if len(data) < left:
+                self._big.append(data)
+                self._big_left = left - len(data)
+                return out
+            self._big.append(data[:left])
+            out.append((self._big_kind, b"".join(self._big)))
+            self._big = None
+            data = data[left:]
         buf = self._buf
         buf += data
-        out: list[tuple[int, bytes]] = []
         pos = 0
         n = len(buf)
         while n - pos >= 5:
@@ -109,6 +126,11 @@ class FrameReader:
                 raise HandshakeError(f"frame of {length} bytes is over the limit of {self.max_frame}")
             end = pos + 4 + length
             if end > n:
+                if length > _BIG_FRAME:
+                    self._big = [bytes(buf[pos + 5:])]
+                    self._big_kind = kind
+                    self._big_left = end - n
+                    pos = n
                 break
             out.append((kind, bytes(buf[pos + 5:end])))
             pos = end
@@ -380,6 +402,19 @@ class _PeerLink:
         self.bytes_out += len(data)
         conn.tr.write(data)
 
+    def send_parts(self, parts: list[bytes]) -> None:
+        """``send`` of the body ``b"".join(parts)``, without joining them (large bodies)."""
+        conn = self.conn
+        if conn is None or conn.tr is None:
+            self.dropped += 1
+            return
+        if conn.paused and conn.tr.get_write_buffer_size() > OUTBOX_LIMIT:
+            self.dropped += 1
+            return
+        size = sum(map(len, parts))
+        self.bytes_out += size + 5
+        conn.tr.writelines([_HEADER.pack(size + 1, K_BATCH), *parts])
+
     def close(self) -> None:
         self.closed = True
         self._wake.set()
@@ -489,6 +524,14 @@ class PeerTransport:
         if link is None:
             return False
         link.send(body)
+        return True
+
+    def send_parts(self, peer_id: int, parts: list[bytes]) -> bool:
+        """``send`` of a body in pieces (``consensus.codec.batch_parts``), not joined."""
+        link = self.links.get(peer_id)
+        if link is None:
+            return False
+        link.send_parts(parts)
         return True
 
     def is_connected(self, peer_id: int) -> bool:

@@ -369,7 +369,11 @@ class RequestParser:
             if n - pos < bl + 2:
                 self._need = pos + bl + 2
                 return pos, False
-            argv.append(bytes(buf[pos : pos + bl]))
+            if bl < 65536:
+                argv.append(bytes(buf[pos : pos + bl]))
+            else:  # one copy, not a bytearray slice and then its bytes
+                with memoryview(buf) as view:
+                    argv.append(bytes(view[pos : pos + bl]))
             self._partial_bytes += bl
             pos += bl + 2
             self._bulklen = -1

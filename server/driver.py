@@ -17,7 +17,9 @@ the fsync (as Redis does with ``appendfsync always``), requests pile up in the s
 meanwhile and the next loop turn takes them all: under load this batches better and costs
 far less CPU than handing every write to a thread. When an fsync is slow (over
 ``SLOW_FSYNC_SECONDS``), or a write failed and is being retried, or other storage work is
-running, writes go to the storage thread instead. The core then keeps producing Readys
+running, or the write is large (over ``INLINE_MAX_BYTES`` of entries: a big value would
+hold the loop long enough for the followers to start an election), writes go to the
+storage thread instead. The core then keeps producing Readys
 while the fsync runs (etcd's asynchronous storage writes), so heartbeats, read rounds,
 replication and replies to committed writes do not wait behind a slow disk; the core
 keeps anything that depends on durability (acknowledgements, a new term's messages, its
@@ -47,7 +49,7 @@ from typing import Any
 
 import msgspec
 
-from consensus.codec import decode_message, encode_message
+from consensus.codec import batch_parts, batch_views, decode_message, encode_message
 from consensus.messages import Entry, Message, Ready, Role, members
 from consensus.progress import ProgressState
 from storage.errors import WalFailedError, WalWriteError
@@ -60,6 +62,11 @@ log = logging.getLogger("raftis.driver")
 
 # An fsync slower than this moves the log writes off the loop thread (see _sync_inline).
 SLOW_FSYNC_SECONDS = 0.05
+# So does a write with more than this many bytes of entries.
+INLINE_MAX_BYTES = 4 * 1024 * 1024
+# A message at least this large is written to its peer in pieces (see _send), and a batch
+# this large is decoded into views of the frame, not copies (see on_peer_batch).
+LARGE_MESSAGE_BYTES = 1024 * 1024
 # A leader whose followers alone make a majority holds its own log writes (see _can_hold):
 # it writes them once an entry it holds has waited this long without being committed (a
 # follower is slow or gone), and then holds nothing for HOLD_OFF_SECONDS;
@@ -185,7 +192,7 @@ class RaftDriver:
         if self.failed is not None or self._stopped:
             return
         step = self.core.step
-        for raw in _dec.decode(body):
+        for raw in _dec.decode(body) if len(body) < LARGE_MESSAGE_BYTES else batch_views(body):
             msg = decode_message(raw)
             if msg.from_ != from_id:
                 raise ValueError(f"message claims to be from node {msg.from_} on node {from_id}'s link")
@@ -251,7 +258,7 @@ class RaftDriver:
             queue = self._queue
         batch = self._held + queue if self._held else queue
         if any(self.storage.needs_sync(rd) for rd in batch):
-            if self.storage_error is None and not self._io_busy and self._sync_inline():
+            if self.storage_error is None and not self._io_busy and self._sync_inline() and not _large(batch):
                 if self._inline_depth:
                     # Called from the end of an inline write: the next one starts on the
                     # next loop turn, with whatever arrived meanwhile.
@@ -534,8 +541,20 @@ class RaftDriver:
         send = self.transport.send
         for peer, raws in by_peer.items():
             self.messages_out += len(raws)
-            send(peer, _enc.encode(raws))
+            if max(map(len, raws)) < LARGE_MESSAGE_BYTES:
+                send(peer, _enc.encode(raws))
+            else:  # a big entry: not copied once more into a batch, then into a frame
+                self.transport.send_parts(peer, batch_parts(raws))
 
     @property
     def role(self) -> Role:
         return self.core.role
+
+
+def _large(batch: list[Ready]) -> bool:
+    """Whether ``batch`` holds more than ``INLINE_MAX_BYTES`` of entries."""
+    size = 0
+    for rd in batch:
+        for e in rd.entries:
+            size += len(e.data)
+    return size > INLINE_MAX_BYTES

@@ -55,6 +55,8 @@ from .records import EntryLike, HardState, LogEntry
 log = logging.getLogger(__name__)
 
 DEFAULT_SEGMENT_SIZE = 64 << 20
+# Writes at least this large are not joined into one buffer first (see write_batches).
+_JOIN_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,27 +466,37 @@ class Wal:
                     pos += rec.encode_hard_state(parts, value)
             if not plan:
                 return idx.last
-            buf = b"".join(parts)
+            # A large write goes out piece by piece: joining would copy it while holding the
+            # GIL, which the event loop's thread waits for.
+            big = pos >= _JOIN_LIMIT
+            data: bytes = b"" if big else b"".join(parts)
             active = self._segments[-1]
-            if active.size + len(buf) > self.segment_size and active.size > self._head_size():
+            if active.size + pos > self.segment_size and active.size > self._head_size():
                 active = self._roll(idx.last + 1)
             off = active.size
-            stop = off + len(buf)
-            data: bytes = buf
-            if stop > active.allocated and self.preallocate:
+            stop = off + pos
+            written = pos
+            if stop > active.allocated and self.preallocate and not big:
                 pad = min(self.preallocate, self.segment_size - stop)
                 if pad > 0:
-                    data = buf + bytes(pad)
+                    data += bytes(pad)
+                    written += pad
             try:
-                self._fs.write_at(active.fd, data, off)
+                if big:
+                    at = off
+                    for part in parts:
+                        self._fs.write_at(active.fd, part, at)
+                        at += len(part)
+                else:
+                    self._fs.write_at(active.fd, data, off)
             except OSError as e:
                 self._cut_back(active, off, e)
-                raise WalWriteError(f"WAL write of {len(buf)} bytes to {active.path} failed: {e}") from e
+                raise WalWriteError(f"WAL write of {pos} bytes to {active.path} failed: {e}") from e
             loc = (active.seq << SEG_SHIFT) | off
             with self._lock:
                 active.size = stop
-                if off + len(data) > active.allocated:
-                    active.allocated = off + len(data)
+                if off + written > active.allocated:
+                    active.allocated = off + written
                 offsets.append(pos)
                 for n, (rtype, value) in enumerate(plan):
                     if rtype == rec.ENTRY:

@@ -1,4 +1,5 @@
-"""Large writes on a three-node cluster: refused past max-write-size with a clear error."""
+"""Large writes on a three-node cluster: refused past max-write-size with a clear error, and
+replicated without losing the leadership below it."""
 
 import pytest
 import redis
@@ -28,3 +29,20 @@ def test_a_write_over_max_write_size_is_refused_on_any_node(cluster_factory):
     assert c.nodes[fol].client().set("big", b"x" * (2 << 20))
     assert leader.strlen("big") == 2 << 20
 
+
+def test_a_200mb_value_is_replicated_and_read_back_without_an_election(cluster_factory):
+    # The default timing (an election after 1-2 s without a heartbeat). The leader and the
+    # followers used to spend longer than that copying a 200 MB entry (joining it into one
+    # buffer after another on the event loop): the followers elected a new leader and the SET
+    # timed out. A GET of it was refused as over the output buffer limit.
+    c = cluster_factory(3, extra_args=["--max-write-size", "256mb"], fast=False).start()
+    lead, fol = c.leader(), c.follower()
+    term = c.raft_info(lead)["term"]
+    value = b"0123456789abcdef" * (200 << 16)
+    r = c.nodes[lead].client(socket_timeout=60)
+    assert r.set("big", value)
+    assert c.raft_info(lead)["term"] == term and c.leader() == lead
+    assert c.nodes[fol].client(socket_timeout=60).get("big") == value
+    ro = c.nodes[c.follower()].client(socket_timeout=60)
+    ro.execute_command("READONLY")
+    assert ro.strlen("big") == len(value)

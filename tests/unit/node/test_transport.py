@@ -17,6 +17,27 @@ def test_frame_reader_splits_and_limits():
         r.feed(frame(K_BATCH, b"x" * 200))
 
 
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 65536, 3 << 20])
+def test_frame_reader_reassembles_a_large_frame_from_any_chunks(chunk):
+    # A frame over a megabyte is gathered as chunks and joined once; the frames around it,
+    # in the same chunks, come out whole and in order.
+    import random
+
+    big = random.Random(chunk).randbytes(3 << 20)
+    stream = frame(K_BATCH, b"before") + frame(K_BATCH, big) + frame(K_BATCH, b"after") + frame(K_BATCH, b"x")
+    r = FrameReader(max_frame=8 << 20)
+    got = []
+    step = chunk if chunk > 1 else 1
+    pos = 0
+    while pos < len(stream):
+        n = step if chunk != 1 or pos < 20 or pos > len(stream) - 20 else 65536  # 1-byte steps at the edges
+        got += r.feed(stream[pos:pos + n])
+        pos += n
+    assert got == [(K_BATCH, b"before"), (K_BATCH, big), (K_BATCH, b"after"), (K_BATCH, b"x")]
+    assert r.feed(b"") == []
+
+
 async def _pair(secret_a=b"", secret_b=b"", cluster_b="c1"):
     pa, pb = free_ports(2)
     got = []

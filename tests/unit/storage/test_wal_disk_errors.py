@@ -179,3 +179,23 @@ def test_unique_cluster_ids_fit(waldir):
     with open_wal(waldir) as w:
         assert w.last_index == 0
     Wal.open(waldir + "2", cluster_id=str(uuid.uuid4()), node_id=3).close()
+
+
+@pytest.mark.parametrize("after", [0, 2, 4])
+def test_a_large_write_failing_part_way_leaves_nothing_of_it(waldir, after):
+    # A write of a megabyte or more goes out piece by piece (the pieces are not joined into
+    # one buffer first); a failure at any piece cuts the segment back to where it began.
+    fs = FaultFs()
+    with open_wal(waldir, fs) as w:
+        w.append(ents(1, 3))
+        w.sync()
+        fs.fail("write", EIO, after=after)
+        with pytest.raises(WalWriteError, match="Input/output error"):
+            w.append(ents(3, 5, size=3 << 20))
+        assert w.last_index == 2
+        w.append(ents(3, 5, size=3 << 20))
+        w.sync()
+    with open_wal(waldir) as w:
+        assert [(e.index, len(e.data)) for e in w.recovered.entries] == [(1, 8), (2, 8), (3, 3 << 20), (4, 3 << 20)]
+        assert w.recovered.entries[3].data.startswith(b"4:1:")
+        assert w.recovered.torn_tail is None
