@@ -51,6 +51,10 @@ NOPERM_KEY = ErrorReply("NOPERM this user has no permissions to access one of th
 INTERNAL_USER = "raftis:node"
 
 
+# Commands that run a Lua script (its redis.call()s are not checked against the user).
+SCRIPT_RUNNERS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
+
+
 class AclError(ValueError):
     """A rule or an ACL file line that cannot be applied."""
 
@@ -246,6 +250,12 @@ class User:
         if cmd.name not in self.allowed:
             return ErrorReply(f"NOPERM this user has no permissions to run the "
                               f"'{cmd.name.decode(errors='replace')}' command")
+        if cmd.name in SCRIPT_RUNNERS and not self.unrestricted:
+            # A script's commands run as the log is applied, where no user is known: a user
+            # limited to some commands or keys could reach the others through a script.
+            return ErrorReply(f"NOPERM this user has no permissions to run the "
+                              f"'{cmd.name.decode(errors='replace')}' command: scripts need a user "
+                              "allowed every command on every key")
         if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:
             return None
         keys = command_keys(cmd, argv)

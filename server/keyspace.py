@@ -31,6 +31,7 @@ FLUSHDB/FLUSHALL/SWAPDB change every key at once: they clear ``versions`` and ra
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import struct
 from collections import deque
@@ -329,16 +330,20 @@ _CHUNK_KEYS = 1024
 _END = 0
 _DB = 1
 _KEYS = 2
+_SCRIPTS = 3  # the Lua script cache (after the databases; older snapshots have none)
 
 
 class Keyspace:
     """All databases, plus snapshotting.  Command handlers work on ``Database`` objects through
     an ``ExecContext``; this class holds what spans databases."""
 
-    __slots__ = ("dbs",)
+    __slots__ = ("dbs", "scripts")
 
     def __init__(self, databases: int = NUM_DATABASES) -> None:
         self.dbs = [Database(i) for i in range(databases)]
+        # Lua scripts by SHA1 (hex): EVAL and SCRIPT LOAD add, SCRIPT FLUSH empties. Replicated
+        # state like the data, so EVALSHA finds the same scripts on every node.
+        self.scripts: dict[bytes, bytes] = {}
 
     def __len__(self) -> int:
         return sum(len(db.data) for db in self.dbs)
@@ -390,6 +395,8 @@ class Keyspace:
                     chunk = []
             if chunk:
                 frame((_KEYS, db.index, chunk))
+        if self.scripts:
+            frame((_SCRIPTS, sorted(self.scripts.values())))
         frame((_END,))
 
     def restore_from(self, reader: SnapshotReader) -> None:
@@ -401,6 +408,7 @@ class Keyspace:
         # Built aside and swapped in at the end, into the existing Database objects (contexts
         # hold references to them), so a bad snapshot leaves the keyspace untouched.
         fresh = [Database(i) for i in range(len(self.dbs))]
+        scripts: dict[bytes, bytes] = {}
         tags = _TYPES_BY_TAG
         while True:
             (size,) = _FRAME.unpack(_read_exact(reader, _FRAME.size))
@@ -408,6 +416,9 @@ class Keyspace:
             kind = rec[0]
             if kind == _END:
                 break
+            if kind == _SCRIPTS:
+                scripts = {hashlib.sha1(body).hexdigest().encode(): body for body in rec[1]}
+                continue
             db = fresh[rec[1]]
             if kind == _DB:
                 db.version_floor = rec[2]
@@ -429,6 +440,7 @@ class Keyspace:
             db.versions = new.versions
             db.version_floor = new.version_floor
             db._expiry_heap = None
+        self.scripts = scripts
 
 
 def _read_exact(reader: SnapshotReader, n: int) -> bytes:

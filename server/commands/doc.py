@@ -35,6 +35,17 @@ NOTES: dict[str, str] = {
     "hrandfield": "random on the node that serves the read",
     "randomkey": "random on the node that serves the read",
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
+    "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
+             "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 200k "
+             "calls (its writes so far stay); no cjson/cmsgpack/bit/struct, coroutine, collectgarbage; an "
+             "error from a redis.call in tail position names no line; refused to users limited by ACL"),
+    "evalsha": "as EVAL; the script cache is replicated (EVAL and SCRIPT LOAD fill it on every node) and kept in "
+               "snapshots",
+    "eval_ro": "a read (linearizable); as EVAL otherwise, and it does not add the script to the cache",
+    "evalsha_ro": "a read (linearizable); as EVALSHA otherwise",
+    "script|load": "a write: every node's cache gets the script",
+    "script|flush": "a write: every node's cache is emptied (ASYNC and SYNC are the same)",
+    "script|kill": "always -NOTBUSY: scripts run as the log is applied and are bounded instead",
     "exec": ("the whole transaction is one log entry, applied all or nothing on every node; if leadership "
              "moved since MULTI it is discarded (`-EXECABORT`), and since WATCH it aborts (null reply)"),
     "multi": ("on a follower the transaction is relayed to the leader; of the connection commands only PING, "

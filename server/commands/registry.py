@@ -141,7 +141,7 @@ def _acl(flags: tuple[str, ...], group: str, extra: str) -> tuple[str, ...]:
     cats = set(extra.split())
     if "write" in flags:
         cats.add("@write")
-    if "readonly" in flags:
+    if "readonly" in flags and group != "scripting":  # EVAL_RO reads only through its script
         cats.add("@read")
     if "admin" in flags:
         cats.update(("@admin", "@dangerous"))

@@ -1,0 +1,424 @@
+"""Lua scripts (EVAL and its family), run the same way on every node.
+
+A script that may write (EVAL, EVALSHA) is a write like any other: its text and arguments go
+through the log, and every node runs it when it applies the entry, with the entry's index,
+time and random seed. So a script must come out the same on every node, and the runtime sees
+to what Redis leaves to chance:
+
+- each run gets a fresh Lua state (nothing a script leaves behind reaches the next one, and a
+  node that restarted from a snapshot runs the next script as the others do);
+- ``math.random`` restarts from the same state at every run (Redis's ``lrand48`` sequence,
+  as a freshly started redis-server gives it), and ``math.randomseed`` moves it;
+- commands run with the entry's time (``TIME`` answers it) and random seed;
+- a script is stopped after ``MAX_INSTRUCTIONS`` Lua instructions or ``MAX_CALLS`` calls of
+  ``redis.call``/``redis.pcall``, or when its Lua state would pass ``MAX_MEMORY``: counts, not
+  a clock, so every node stops it at the same point (what it wrote before stays, on every node, as Redis keeps a script's writes when
+  it fails). A node busy with a script sends no heartbeats; the limits keep that short.
+
+The cache of script texts (for EVALSHA and SCRIPT EXISTS) is replicated state too: EVAL and
+SCRIPT LOAD add to it and SCRIPT FLUSH empties it as they are applied, and snapshots carry
+it (``Keyspace.scripts``).
+
+What Redis offers and this does not: the ``cjson``, ``cmsgpack``, ``bit`` and ``struct``
+libraries, ``redis.setresp(3)``, ``redis.set_repl``/``replicate_commands`` (a no-op in
+Redis 7 too), SCRIPT KILL of a running script (scripts are bounded instead), and functions
+(FUNCTION/FCALL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from typing import Any
+
+import hiredis
+from lupa import lua51
+
+from resp.types import NULL_ARRAY, Double, ErrorReply, Map, Push, Raw, SetReply, SimpleString, Verbatim
+
+log = logging.getLogger("raftis.scripts")
+
+MAX_INSTRUCTIONS = 50_000_000
+MAX_CALLS = 200_000
+MAX_MEMORY = 256 * 1024 * 1024  # Lua's own allocations; past it the script gets "not enough memory"
+_HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked there
+
+# Commands a script may call although they run outside the keyspace elsewhere.
+_CONN_OK = frozenset({b"ping", b"echo", b"select", b"time"})
+
+_PRELUDE = r"""
+local pycall, pyrandom, pyseed, pylog, sha, max_count = ...
+local getinfo, sethook, select, type, tostring, error, setmetatable, rawget = debug.getinfo, debug.sethook, select, type, tostring, error, setmetatable, rawget
+
+local count = 0
+sethook(function()
+  count = count + 1
+  if count >= max_count then
+    sethook()
+    error({err = "ERR the script went over its budget of Lua instructions and was stopped"})
+  end
+end, "", HOOK_EVERY)
+
+local function call(raise, ...)
+  local n = select('#', ...)
+  local args = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    local t = type(v)
+    if t == 'string' then
+      args[i] = v
+    elseif t == 'number' then
+      args[i] = tostring(v)
+    else
+      args = nil
+      break
+    end
+  end
+  local reply = pycall(args, n)
+  if raise and type(reply) == 'table' and rawget(reply, 'err') ~= nil then
+    -- The script's line: the first frame of the script with one (a script that returns
+    -- redis.call(...) tail-calls, and its own frame is gone).
+    for level = 3, 12 do
+      local info = getinfo(level, 'Sl')
+      if info == nil then break end
+      if info.source == "@user_script" and info.currentline > 0 then
+        reply.line = info.currentline
+        break
+      end
+    end
+    error(reply, 0)
+  end
+  return reply
+end
+
+redis = {
+  -- not tail calls: call() finds the script's line two levels up
+  call = function(...) local r = call(true, ...) return r end,
+  pcall = function(...) local r = call(false, ...) return r end,
+  error_reply = function(msg)
+    if type(msg) ~= 'string' then error("wrong number or type of arguments", 2) end
+    return {err = msg}
+  end,
+  status_reply = function(msg)
+    if type(msg) ~= 'string' then error("wrong number or type of arguments", 2) end
+    return {ok = msg}
+  end,
+  sha1hex = function(s)
+    if type(s) ~= 'string' and type(s) ~= 'number' then error("wrong number of arguments", 2) end
+    return sha(tostring(s))
+  end,
+  log = function(level, ...)
+    local parts = {}
+    for i = 1, select('#', ...) do parts[i] = tostring((select(i, ...))) end
+    pylog(level, table.concat(parts, " "))
+  end,
+  setresp = function(v)
+    if v ~= 2 then error("RESP3 replies in scripts are not supported", 2) end
+  end,
+  set_repl = function() end,
+  replicate_commands = function() return true end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_SLAVE = 1, REPL_REPLICA = 1, REPL_AOF = 2, REPL_ALL = 3,
+  REDIS_VERSION = "7.0.0", REDIS_VERSION_NUM = 0x00070000,
+}
+
+math.random = function(m, n)
+  local r = pyrandom()
+  if m == nil then return r end
+  if n == nil then
+    if m < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return math.floor(r * m) + 1
+  end
+  if m > n then error("bad argument #2 to 'random' (interval is empty)", 2) end
+  return math.floor(r * (n - m + 1)) + m
+end
+math.randomseed = function(s) pyseed(s) end
+
+local function readonly(t, name)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function() error("Attempt to modify a readonly table", 2) end,
+    __metatable = false,
+  })
+end
+for _, lib in ipairs({'string', 'table', 'math', 'redis'}) do _G[lib] = readonly(_G[lib]) end
+
+-- Not coroutine (the instruction budget's hook is per coroutine), nor collectgarbage and
+-- gcinfo (what they answer could differ between nodes).
+for _, name in ipairs({'os', 'io', 'debug', 'package', 'require', 'module', 'dofile', 'loadfile',
+                       'print', 'collectgarbage', 'gcinfo', 'newproxy', 'coroutine',
+                       'getfenv', 'setfenv'}) do
+  _G[name] = nil
+end
+"""
+_PRELUDE = _PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY))
+
+# Runs the user's function; the globals are sealed only now, so the prelude could set them.
+# Its result (or error) is copied into plain tables before Python looks at it: reading a
+# script's own table from Python could run a metamethod outside a protected call, which
+# aborts the process. Reading an unknown global is an error for the script only: lupa reads
+# globals too (unprotected), and must get nil.
+_SEAL = r"""
+local f, G, getinfo = ...
+local rawget, type, pcall, xpcall, error, tostring = rawget, type, pcall, xpcall, error, tostring
+setmetatable(G, {
+  __index = function(_, name)
+    local info = getinfo(2, "S")
+    if info and info.source == "@user_script" then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return nil
+  end,
+  __newindex = function() error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
+local function plain(v, depth)
+  local t = type(v)
+  if t == 'string' or t == 'number' or t == 'boolean' then return v end
+  if t ~= 'table' then return nil end
+  if depth > 100 then error({err = "ERR reached lua stack limit"}) end
+  local e = rawget(v, 'err')
+  if type(e) == 'string' then return {err = e, line = rawget(v, 'line')} end
+  local ok = rawget(v, 'ok')
+  if type(ok) == 'string' then return {ok = ok} end
+  local out = {}
+  local i = 1
+  while true do
+    local x = rawget(v, i)
+    if x == nil then break end
+    out[i] = plain(x, depth + 1)
+    if out[i] == nil then out[i] = false end
+    i = i + 1
+  end
+  return {array = out}
+end
+-- Runs where the error was raised, before the stack unwinds: an error table raised by the
+-- script itself gets the script's line there.
+local function at_error(e)
+  if type(e) == 'table' and type(rawget(e, 'err')) == 'string' and rawget(e, 'line') == nil then
+    for level = 2, 14 do
+      local info = getinfo(level, 'Sl')
+      if info == nil then break end
+      if info.source == "@user_script" and info.currentline > 0 then
+        return {err = rawget(e, 'err'), line = info.currentline}
+      end
+    end
+  end
+  return e
+end
+local ok, res = xpcall(f, at_error)
+local ok2, flat = pcall(plain, res, 0)
+if not ok2 then return false, plain(flat, 0) end
+return ok, flat
+"""
+
+# Compiles a script: (function, false) or (false, message).
+_LOAD = """
+local f, e = loadstring((...), "@user_script")
+if f then return f, false end
+return false, e
+"""
+
+_LRAND48_A = 0x5DEECE66D
+_LRAND48_MASK = (1 << 48) - 1
+_LRAND48_START = 0x1234ABCD330E  # lrand48's state before any srand48 (redis-server's at start)
+_LRAND48_MAX = 2147483647
+_LINE = re.compile(rb"user_script:(\d+):")
+
+
+def sha1hex(body: bytes) -> bytes:
+    return hashlib.sha1(body).hexdigest().encode()
+
+
+class _Rand48:
+    """Redis's ``redisLrand48``: the 48-bit linear congruential generator of lrand48."""
+
+    __slots__ = ("x",)
+
+    def __init__(self) -> None:
+        self.x = _LRAND48_START
+
+    def random(self) -> float:
+        self.x = (_LRAND48_A * self.x + 0xB) & _LRAND48_MASK
+        return ((self.x >> 17) % _LRAND48_MAX) / _LRAND48_MAX
+
+    def seed(self, value: Any) -> None:
+        try:
+            v = int(value) & 0xFFFFFFFF
+        except (TypeError, ValueError, OverflowError):
+            v = 0
+        self.x = (v << 16) | 0x330E
+
+
+def compile_error(body: bytes) -> ErrorReply | None:
+    """The error SCRIPT LOAD (and EVAL) gives for a script that does not compile, or None."""
+    fn, msg = _runtime().execute(_LOAD, body)
+    if fn is False:
+        return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
+    return None
+
+
+def _runtime() -> Any:
+    return lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False, max_memory=MAX_MEMORY)
+
+
+def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly: bool,
+        execute: Any) -> Any:
+    """Run the script ``body`` with KEYS and ARGV; its reply, converted as Redis does.
+    ``execute(argv, readonly)`` runs one command for ``redis.call`` and returns its reply
+    (an ``ErrorReply`` for an error)."""
+    sha = sha1hex(body).decode()
+    rt = _runtime()
+    g = rt.globals()
+    fn, msg = rt.execute(_LOAD, body)
+    if fn is False:
+        return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
+    rand = _Rand48()
+    calls = 0
+
+    def pycall(argt: Any, n: int) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > MAX_CALLS:
+            return rt.table_from({b"err": b"ERR the script went over its budget of Redis calls and was stopped"})
+        if argt is None:
+            return _lua_error(rt, b"ERR Lua redis lib command arguments must be strings or integers")
+        if n == 0:
+            return _lua_error(rt, b"ERR Please specify at least one argument for this redis lib call")
+        argv = [argt[i] for i in range(1, n + 1)]
+        try:
+            return _to_lua(rt, execute(argv, readonly))
+        except Exception as exc:  # a bug in a command: an error for the script, as for a client
+            log.exception("script %s: %r failed", sha[:12], argv[:1])
+            return _lua_error(rt, f"ERR internal error: {type(exc).__name__}".encode())
+
+    def pylog(level: Any, text: bytes) -> None:
+        log.info("script %s: %s", sha[:12], _text(text).decode("utf-8", "replace"))
+
+    g.KEYS = rt.table_from(keys)
+    g.ARGV = rt.table_from(args)
+    getinfo = g.debug.getinfo
+    rt.execute(_PRELUDE, pycall, rand.random, rand.seed, pylog, lambda s: sha1hex(s),
+               MAX_INSTRUCTIONS // _HOOK_EVERY)
+    ok, result = rt.execute(_SEAL, fn, g, getinfo)
+    if ok:
+        return _from_lua(result)
+    return _failure(result, sha)
+
+
+def _text(msg: Any) -> bytes:
+    if isinstance(msg, bytes):
+        return msg
+    if isinstance(msg, float) and msg.is_integer():
+        msg = int(msg)
+    return str(msg).encode()
+
+
+def _lua_error(rt: Any, message: bytes) -> Any:
+    return rt.table_from({b"err": message})
+
+
+def _failure(err: Any, sha: str) -> ErrorReply:
+    """The reply for a script that raised ``err`` (a string, or an error table)."""
+    suffix = f" script: {sha}, on @user_script:".encode()
+    if _is_table(err):
+        text = err[b"err"]
+        if isinstance(text, bytes):
+            line = err[b"line"]
+            if line is None:
+                m = _LINE.search(text)
+                if m is None:
+                    return ErrorReply(text + f" script: {sha}, on @user_script.".encode())
+                line = int(m.group(1))
+            return ErrorReply(text + suffix + b"%d." % int(line))
+        err = b"(error object is a table value)"  # Redis's words for error({}) too
+    text = _text(err) if err is not None else b"unknown error"
+    m = _LINE.search(text)
+    return ErrorReply(b"ERR " + text + suffix + (m.group(1) if m else b"0") + b".")
+
+
+def _is_table(v: Any) -> bool:
+    return lua51.lua_type(v) == "table"
+
+
+def _from_lua(v: Any) -> Any:
+    """A Lua value, as ``_SEAL`` copied it -> a reply (Redis's Lua to RESP2 conversion)."""
+    if v is None or v is False:
+        return None
+    if v is True:
+        return 1
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        if not math.isfinite(v) or not -(2**63) <= v < 2**63:
+            return -(2**63)
+        return int(v)
+    err = v[b"err"]
+    if err is not None:
+        return ErrorReply(err)
+    ok = v[b"ok"]
+    if ok is not None:
+        return SimpleString(ok)
+    items = v[b"array"]
+    out = []
+    i = 1
+    while True:
+        item = items[i]
+        if item is None:
+            return out
+        out.append(_from_lua(item))
+        i += 1
+
+
+def _to_lua(rt: Any, reply: Any) -> Any:
+    """A command's reply -> a Lua value (Redis's RESP2 to Lua conversion)."""
+    return _plain(rt, reply)
+
+
+def _plain(rt: Any, r: Any) -> Any:
+    t = type(r)
+    if t is bytes or t is int:
+        return r
+    if t is bool:
+        return 1 if r else 0
+    if r is None or r is NULL_ARRAY:
+        return False
+    if t is list or t is tuple:
+        return rt.table_from([_plain(rt, x) for x in r])
+    if t is SimpleString:
+        return rt.table_from({b"ok": r.value})
+    if t is ErrorReply:
+        return rt.table_from({b"err": r.data})
+    if t is Double:
+        from resp.encoder import _format_double
+
+        return _format_double(r.value)
+    if t is Map:
+        flat: list[Any] = []
+        for k, v in r.items():
+            flat.append(_plain(rt, k))
+            flat.append(_plain(rt, v))
+        return rt.table_from(flat)
+    if t is SetReply or t is Push:
+        return rt.table_from([_plain(rt, x) for x in r.items])
+    if t is Verbatim:
+        return r.data
+    if t is Raw:
+        reader = hiredis.Reader(errors="surrogateescape")
+        reader.feed(r.resp2)
+        return _plain(rt, _from_hiredis(reader.gets()))
+    if isinstance(r, str):
+        return r.encode()
+    return False
+
+
+def _from_hiredis(v: Any) -> Any:
+    if isinstance(v, hiredis.ReplyError):
+        return ErrorReply(str(v))
+    if isinstance(v, list):
+        return [_from_hiredis(x) for x in v]
+    return v

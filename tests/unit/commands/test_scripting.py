@@ -1,0 +1,130 @@
+"""What scripts do here beyond Redis's replies (tests/unit/commands/test_scripting_vs_redis.py):
+the same result on every node (fresh state, fixed random sequence, the entry's time), budgets
+that stop a runaway script at the same point everywhere, a sandbox a script cannot crash
+the process from, and the script cache in snapshots."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from commands_harness import LocalExecutor
+
+from resp.types import ErrorReply, SimpleString
+from server import scripting
+from server.auth import User
+from server.commands import lookup
+from server.keyspace import Keyspace
+
+
+def _run(ex: LocalExecutor, *args: object):
+    return ex.run(*args)
+
+
+def test_each_run_starts_from_the_same_state():
+    ex = LocalExecutor()
+    script = "return {math.random(100), math.random(100), math.random(5, 9)}"
+    # The first numbers of a freshly started redis-server's lrand48 sequence, every time.
+    assert _run(ex, "eval", script, 0) == [40, 85, 6]
+    assert _run(ex, "eval", script, 0) == [40, 85, 6]
+    assert _run(ex, "eval", "math.randomseed(7) return math.random(1000)", 0) == \
+        _run(ex, "eval", "math.randomseed(7) return math.random(1000)", 0)
+    # A global a script tried to leave behind is refused, and nothing else carries over.
+    assert "Attempt to modify a readonly table" in str(_run(ex, "eval", "leftover = 1", 0))
+    err = _run(ex, "eval", "return leftover", 0)
+    assert isinstance(err, ErrorReply) and "nonexistent global variable 'leftover'" in str(err)
+
+
+def test_time_and_random_commands_come_from_the_entry():
+    # Every node applies the entry with the leader's timestamp and a seed from its index.
+    a, b = LocalExecutor(clock=lambda: 1_700_000_000_123), LocalExecutor(clock=lambda: 1_700_000_000_123)
+    for ex in (a, b):
+        ex.run("sadd", "s", *range(50))
+    script = "local t = redis.call('time') local m = redis.call('spop', 's', 3) return {t[1], t[2], m}"
+    ra, rb = a.run("eval", script, 0), b.run("eval", script, 0)
+    assert ra == rb
+    assert ra[:2] == [b"1700000000", b"123000"]
+    assert a.run("smembers", "s").items == b.run("smembers", "s").items
+
+
+def test_a_runaway_script_is_stopped_at_its_budget_and_keeps_its_writes():
+    ex = LocalExecutor()
+    err = ex.run("eval", "redis.call('set', 'before', 1) while true do end", 0)
+    assert isinstance(err, ErrorReply)
+    assert str(err).startswith("ERR the script went over its budget of Lua instructions")
+    assert ex.run("get", "before") == b"1"
+    err = ex.run("eval", "for i = 1, 1e9 do redis.call('incr', 'n') end", 0)
+    assert str(err).startswith("ERR the script went over its budget of Redis calls")
+    assert ex.run("get", "n") == str(scripting.MAX_CALLS).encode()
+
+
+@pytest.mark.parametrize("body", [
+    "return setmetatable({}, {__index = function() error('x') end})",
+    "return setmetatable({}, {__index = function() while true do end end})",
+    "error(setmetatable({}, {__index = function() error('x') end}))",
+    "local t = {} t[1] = t return t",
+    "return coroutine.wrap(function() while true do end end)()",
+    "return string.rep('x', 10):upper() .. tostring(nosuch_global_read_by_the_runtime)",
+    "local r = redis.call('get', 'k') return r[1]",
+    "return redis.call('set', 'k')",
+])
+def test_hostile_scripts_get_an_error_or_a_value_never_a_crash(body):
+    # A Lua error outside a protected call aborts the whole process, on every node applying
+    # the entry: a script must not be able to cause one.
+    ex = LocalExecutor()
+    reply = ex.run("eval", body, 0)
+    assert isinstance(reply, ErrorReply | list | bytes | int) or reply is None
+    assert ex.run("ping") == SimpleString(b"PONG")
+
+
+def test_an_error_from_a_call_in_tail_position_names_no_line():
+    ex = LocalExecutor()
+    ex.run("rpush", "l", "a")
+    sha = scripting.sha1hex(b"return redis.call('get', 'l')").decode()
+    assert str(ex.run("eval", "return redis.call('get', 'l')", 0)) == (
+        f"WRONGTYPE Operation against a key holding the wrong kind of value script: {sha}, on @user_script.")
+
+
+def test_eval_ro_cannot_write_and_does_not_fill_the_cache():
+    ex = LocalExecutor()
+    assert "Write commands are not allowed" in str(ex.run("eval_ro", "redis.call('set', 'a', 1)", 0))
+    assert ex.run("exists", "a") == 0
+    sha = scripting.sha1hex(b"return 1")
+    ex.run("eval_ro", "return 1", 0)
+    assert ex.run("script", "exists", sha) == [0]
+    ex.run("eval", "return 1", 0)
+    assert ex.run("script", "exists", sha) == [1]
+
+
+def test_the_script_cache_is_in_the_snapshot():
+    ex = LocalExecutor()
+    sha = ex.run("script", "load", "return ARGV[1]")
+    ex.run("set", "k", "v")
+    buf = io.BytesIO()
+    ex.keyspace.snapshot_to(buf)
+    restored = Keyspace()
+    restored.restore_from(io.BytesIO(buf.getvalue()))
+    assert restored.scripts == {sha: b"return ARGV[1]"}
+    # A snapshot without scripts (as before they existed) restores an empty cache.
+    empty = Keyspace()
+    buf2 = io.BytesIO()
+    empty.snapshot_to(buf2)
+    restored.restore_from(io.BytesIO(buf2.getvalue()))
+    assert restored.scripts == {}
+
+
+def test_a_user_limited_by_acl_may_not_run_scripts():
+    # Its redis.call()s would not be checked: a script would reach every command and key.
+    limited = User("app").apply(["on", "nopass", "~app:*", "+@all"])
+    full = User("admin").apply(["on", "nopass", "~*", "+@all"])
+    argv = [b"eval", b"return redis.call('flushall')", b"0"]
+    cmd = lookup(argv)
+    assert "scripts need a user allowed every command on every key" in str(limited.check(cmd, argv))
+    assert full.check(cmd, argv) is None
+
+
+def test_a_script_cannot_take_more_than_its_memory():
+    ex = LocalExecutor()
+    err = ex.run("eval", "local s = string.rep('x', 1e9) return #s", 0)
+    assert isinstance(err, ErrorReply) and "not enough memory" in str(err)
+    assert ex.run("eval", "return #string.rep('x', 1000)", 0) == 1000

@@ -1,0 +1,139 @@
+"""EVAL and its family against redis-server 7.0, reply for reply (RESP2 and RESP3): the
+conversions between replies and Lua values, the errors scripts raise and get, the sandbox,
+the script cache. Scripts here keep their redis.call()s out of tail position (``local r =
+redis.call(...) return r``): a call in tail position reports no line in its error (see
+tests/unit/commands/test_scripting.py)."""
+
+from __future__ import annotations
+
+import pytest
+from commands_differential import run_script
+from commands_harness import LocalExecutor
+
+SCRIPTS = r"""
+set s 1
+rpush l a b c
+hset h f v
+zadd z 1.5 m 2 n
+eval "return 1" 0
+eval "return 'str'" 0
+eval "return 3.99" 0
+eval "return -3.7" 0
+eval "return 1e300" 0
+eval "return true" 0
+eval "return false" 0
+eval "return nil" 0
+eval "return {1, 2, {3, 'x'}, nil, 5}" 0
+eval "return {1, 'a', {ok='x'}, {err='e'}, true, false, 7}" 0
+eval "return {ok='fine'}" 0
+eval "return {err='ERR my error'}" 0
+eval "return {err='custom message'}" 0
+eval "return redis.error_reply('MY err')" 0
+eval "return redis.status_reply('FINE')" 0
+eval "return redis.sha1hex('')" 0
+eval "return redis.sha1hex('abc')" 0
+eval "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}" 2 k1 k2 a1 a2
+eval "return #ARGV" 0 a b c
+eval "local r = redis.call('get', KEYS[1]) return r" 1 s
+eval "local r = redis.call('get', KEYS[1]) return r" 1 nokey
+eval "local r = redis.call('get', 'nokey') return type(r)" 0
+eval "local r = redis.call('lrange', 'l', 0, -1) return r" 0
+eval "local r = redis.call('hgetall', 'h') return r" 0
+eval "local r = redis.call('zrange', 'z', 0, -1, 'withscores') return r" 0
+eval "local r = redis.call('zscore', 'z', 'm') return r" 0
+eval "local r = redis.call('set', 'k', 'v') return r" 0
+eval "local r = redis.call('set', 'k', 'v') return r.ok" 0
+eval "local r = redis.call('set', 'n', 1.5) return redis.call('get', 'n')" 0
+eval "local r = redis.call('set', 'n', 10) r = redis.call('incrby', 'n', 5) return r" 0
+eval "local r = redis.call('incrbyfloat', 'f', '1.5') return r" 0
+eval "local r = redis.call('exists', 's', 'nokey', 'l') return r" 0
+eval "local r = redis.call('ping') return r" 0
+eval "local r = redis.call('ping', 'hi') return r" 0
+eval "local r = redis.call('echo', 'e') return r" 0
+eval "local r = redis.pcall('get', 'l') return r" 0
+eval "local r = redis.pcall('get', 'l') return r.err" 0
+eval "local r = redis.pcall('nosuchcommand') return r" 0
+eval "local r = redis.pcall('get') return r" 0
+eval "local r = redis.pcall('incr', 'l') return type(r)" 0
+eval "local r = redis.call('get', 'l') return r" 0
+eval "local r = redis.call('nosuch') return r" 0
+eval "local r = redis.call('get') return r" 0
+eval "local r = redis.call('get', {}) return r" 0
+eval "local r = redis.call() return r" 0
+eval "local r = redis.call('multi') return r" 0
+eval "local r = redis.call('eval', 'return 1', 0) return r" 0
+eval "local r = redis.call('script', 'load', 'return 1') return r" 0
+eval "local r = redis.call('client', 'id') return r" 0
+eval "local r = redis.call('subscribe', 'c') return r" 0
+eval "local r = redis.call('blpop', 'nolist', 0) return r" 0
+eval "local r = redis.call('blpop', 'l', 0) return r" 0
+?same-shape eval "local ok, e = pcall(redis.call, 'get', 'l') return {ok and 1 or 0, e.err}" 0
+eval "x = 5" 0
+eval "return y" 0
+eval "return string.x" 0
+eval "string.x = 1" 0
+eval "redis.x = 1" 0
+eval "return 1 +" 0
+eval "error('boom')" 0
+eval "error({err='ERR raised table'})" 0
+eval "return" -1
+eval "return" 2 a
+eval "return" x
+eval "return" 1
+eval "return tostring(os)" 0
+eval "return tostring(io)" 0
+eval "return type(loadstring)" 0
+eval "return loadstring('return 7')()" 0
+eval "return tostring(dofile)" 0
+eval "return tostring(print)" 0
+eval "return type(string.format)" 0
+eval "return string.format('%d-%s', 5, 'x')" 0
+eval "return table.concat({'a', 'b'}, ',')" 0
+eval "return math.floor(3.7)" 0
+eval "return tonumber('0x10')" 0
+eval "return tostring(1e20)" 0
+eval "local t = {} for i = 1, 100 do t[i] = i end return #t" 0
+eval "local r = redis.call('set', 'from_script', 1) return redis.call('get', 'from_script')" 0
+get from_script
+eval "local r = redis.call('select', 1) r = redis.call('set', 'indb1', 'x') return redis.call('dbsize')" 0
+dbsize
+exists indb1
+script load "return 'loaded'"
+script load "return 1 +"
+script exists b534286061d4b9e4026607613b95c06c06015ae8 0000000000000000000000000000000000000000
+evalsha b534286061d4b9e4026607613b95c06c06015ae8 0
+evalsha B534286061D4B9E4026607613B95C06C06015AE8 0
+evalsha 0123456789012345678901234567890123456789 0
+evalsha b534286061d4b9e4026607613b95c06c06015ae8 -1
+eval_ro "local r = redis.call('get', 's') return r" 0
+eval_ro "local r = redis.call('set', 'a', 'b') return r" 0
+evalsha_ro b534286061d4b9e4026607613b95c06c06015ae8 0
+script flush
+script exists b534286061d4b9e4026607613b95c06c06015ae8
+script flush async
+script flush sync
+script flush x
+script flush a b
+script kill
+script nosuch
+eval
+eval "return 1"
+evalsha
+"""
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_scripts_match_redis(redis_server, resp3):
+    client = redis_server.client()
+    ex = LocalExecutor()
+    try:
+        client.call("FLUSHALL")
+        client.call("SCRIPT", "FLUSH")
+        if resp3:
+            client.call("HELLO", "3")
+            ex.run("HELLO", "3")
+        problems = run_script(SCRIPTS, client, ex)
+    finally:
+        client.call("FLUSHALL")
+        client.close()
+    assert not problems, "\n".join(problems)
