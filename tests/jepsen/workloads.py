@@ -95,7 +95,8 @@ def _int(v: Any) -> int | None:
 
 
 class RegisterWorkload:
-    """GET/SET and compare-and-set (WATCH, GET, MULTI, SET, EXEC) on a few keys at a time.
+    """GET/SET and compare-and-set (WATCH, GET, MULTI, SET, EXEC) on a few keys at a time;
+    some reads are EVAL_RO scripts and some compare-and-sets EVAL scripts.
 
     Keys rotate after `ops_per_key` ops so that each key's history stays small enough for
     the linearizability search; written values are unique."""
@@ -128,15 +129,25 @@ class RegisterWorkload:
     def next_call(self, rng: random.Random) -> Call:
         key, n = self._key(rng)
         roll = rng.random()
-        if roll < 0.5:
+        if roll < 0.4:
             return Call("read", key, None, lambda r: _int(r.get(key)))
+        if roll < 0.5:  # a read-only script: a linearizable read too
+            return Call("read", key, None, lambda r: _int(r.eval_ro(_GET_SCRIPT, 1, key)))
         if roll < 0.75:
             return Call("write", key, n, lambda r: (r.set(key, n), None)[1])
         old = rng.randrange(max(1, n - 30), n + 1)
-        return Call("cas", key, (old, n), lambda r: _cas(r, key, old, n))
+        if roll < 0.875:
+            return Call("cas", key, (old, n), lambda r: _cas(r, key, old, n))
+        return Call("cas", key, (old, n), lambda r: r.eval(_CAS_SCRIPT, 1, key, old, n) == 1)
 
     def final_call(self, key: str) -> Call:
         return Call("read", key, None, lambda r: _int(r.get(key)))
+
+
+# Compare-and-set and read as Lua scripts: every node runs the script as it applies the entry.
+_CAS_SCRIPT = ("local v = redis.call('get', KEYS[1]) "
+               "if v == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 end return 0")
+_GET_SCRIPT = "local v = redis.call('get', KEYS[1]) return v"
 
 
 def _cas(r: redis.Redis, key: str, old: int, new: int) -> bool:
