@@ -19,6 +19,9 @@ The cache of script texts (for EVALSHA and SCRIPT EXISTS) is replicated state to
 SCRIPT LOAD add to it and SCRIPT FLUSH empties it as they are applied, and snapshots carry
 it (``Keyspace.scripts``).
 
+As in Redis, one call of a Lua library function is not interrupted (a string pattern that
+backtracks without end keeps the node busy); scripts need a user allowed every command.
+
 What Redis offers and this does not: the ``cjson``, ``cmsgpack``, ``bit`` and ``struct``
 libraries, ``redis.setresp(3)``, ``redis.set_repl``/``replicate_commands`` (a no-op in
 Redis 7 too), SCRIPT KILL of a running script (scripts are bounded instead), and functions
@@ -52,12 +55,17 @@ _PRELUDE = r"""
 local pycall, pyrandom, pyseed, pylog, sha, max_count = ...
 local getinfo, sethook, select, type, tostring, error, setmetatable, rawget = debug.getinfo, debug.sethook, select, type, tostring, error, setmetatable, rawget
 
+-- Past the budget the hook fires at every instruction and raises each time, so a script
+-- that catches the error with pcall and goes on is stopped again at once, until the error
+-- reaches the top (where _SEAL clears the hook).
+local over_budget = {err = "ERR the script went over its budget of Lua instructions and was stopped"}
+local function over() error(over_budget) end
 local count = 0
 sethook(function()
   count = count + 1
   if count >= max_count then
-    sethook()
-    error({err = "ERR the script went over its budget of Lua instructions and was stopped"})
+    sethook(over, "", 1)
+    error(over_budget)
   end
 end, "", HOOK_EVERY)
 
@@ -161,7 +169,7 @@ _PRELUDE = _PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY))
 # aborts the process. Reading an unknown global is an error for the script only: lupa reads
 # globals too (unprotected), and must get nil.
 _SEAL = r"""
-local f, G, getinfo = ...
+local f, G, getinfo, sethook = ...
 local rawget, type, pcall, xpcall, error, tostring = rawget, type, pcall, xpcall, error, tostring
 setmetatable(G, {
   __index = function(_, name)
@@ -197,6 +205,7 @@ end
 -- Runs where the error was raised, before the stack unwinds: an error table raised by the
 -- script itself gets the script's line there.
 local function at_error(e)
+  sethook()  -- only an error no pcall of the script caught gets here
   if type(e) == 'table' and type(rawget(e, 'err')) == 'string' and rawget(e, 'line') == nil then
     for level = 2, 14 do
       local info = getinfo(level, 'Sl')
@@ -209,6 +218,7 @@ local function at_error(e)
   return e
 end
 local ok, res = xpcall(f, at_error)
+sethook()
 local ok2, flat = pcall(plain, res, 0)
 if not ok2 then return false, plain(flat, 0) end
 return ok, flat
@@ -299,10 +309,10 @@ def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly
 
     g.KEYS = rt.table_from(keys)
     g.ARGV = rt.table_from(args)
-    getinfo = g.debug.getinfo
+    getinfo, sethook = g.debug.getinfo, g.debug.sethook
     rt.execute(_PRELUDE, pycall, rand.random, rand.seed, pylog, lambda s: sha1hex(s),
                MAX_INSTRUCTIONS // _HOOK_EVERY)
-    ok, result = rt.execute(_SEAL, fn, g, getinfo)
+    ok, result = rt.execute(_SEAL, fn, g, getinfo, sethook)
     if ok:
         return _from_lua(result)
     return _failure(result, sha)

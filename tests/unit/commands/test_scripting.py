@@ -59,6 +59,20 @@ def test_a_runaway_script_is_stopped_at_its_budget_and_keeps_its_writes():
 
 
 @pytest.mark.parametrize("body", [
+    "while true do pcall(function() while true do end end) end",
+    "pcall(function() while true do pcall(function() while true do end end) end end) return 5",
+    "local ok = false while not ok do ok = pcall(function() while true do end end) end",
+])
+def test_a_script_that_catches_the_budget_error_is_stopped_all_the_same(body):
+    # Each node must stop the script at the same point: catching the error and going on
+    # would otherwise loop for ever, on every node at once.
+    ex = LocalExecutor()
+    err = ex.run("eval", body, 0)
+    assert str(err).startswith("ERR the script went over its budget of Lua instructions")
+    assert ex.run("eval", "return 1", 0) == 1
+
+
+@pytest.mark.parametrize("body", [
     "return setmetatable({}, {__index = function() error('x') end})",
     "return setmetatable({}, {__index = function() while true do end end})",
     "error(setmetatable({}, {__index = function() error('x') end}))",
