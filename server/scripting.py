@@ -19,7 +19,10 @@ The cache of script texts (for EVALSHA and SCRIPT EXISTS) is replicated state to
 SCRIPT LOAD add to it and SCRIPT FLUSH empties it as they are applied, and snapshots carry
 it (``Keyspace.scripts``).
 
-As in Redis, one call of a Lua library function is not interrupted (a string pattern that
+``tostring`` of a table or function numbers it rather than showing its address; iterating
+with ``pairs`` over a table whose keys are tables or functions follows their addresses, and
+may differ between nodes (scripts should not). As in Redis, one call of a Lua library
+function is not interrupted (a string pattern that
 backtracks without end keeps the node busy); scripts need a user allowed every command.
 
 What Redis offers and this does not: the ``cjson``, ``cmsgpack``, ``bit`` and ``struct``
@@ -131,6 +134,27 @@ redis = {
   REPL_NONE = 0, REPL_SLAVE = 1, REPL_REPLICA = 1, REPL_AOF = 2, REPL_ALL = 3,
   REDIS_VERSION = "7.0.0", REDIS_VERSION_NUM = 0x00070000,
 }
+
+-- tostring of a table or function shows its address, which differs between nodes: it
+-- shows a number given in the order the script first asked instead.
+do
+  local raw, ids, next_id = tostring, setmetatable({}, {__mode = 'k'}), 0
+  local find, format = string.find, string.format
+  _G.tostring = function(v)
+    local s = raw(v)
+    local t = type(v)
+    if (t == 'table' or t == 'function' or t == 'userdata' or t == 'thread') and find(s, ': 0x%x+$') then
+      local id = ids[v]
+      if id == nil then
+        next_id = next_id + 1
+        id = next_id
+        ids[v] = id
+      end
+      return format('%s: 0x%08x', t, id)
+    end
+    return s
+  end
+end
 
 math.random = function(m, n)
   local r = pyrandom()

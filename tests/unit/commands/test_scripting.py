@@ -142,3 +142,12 @@ def test_a_script_cannot_take_more_than_its_memory():
     err = ex.run("eval", "local s = string.rep('x', 1e9) return #s", 0)
     assert isinstance(err, ErrorReply) and "not enough memory" in str(err)
     assert ex.run("eval", "return #string.rep('x', 1000)", 0) == 1000
+
+
+def test_tostring_of_a_table_shows_no_address():
+    # An address differs between nodes; a value built from it would make them diverge.
+    ex = LocalExecutor()
+    script = ("local a, b = {}, {} "
+              "return {tostring(a), tostring(b), tostring(a), tostring(tostring), tostring(1.5)}")
+    assert ex.run("eval", script, 0) == [b"table: 0x00000001", b"table: 0x00000002", b"table: 0x00000001",
+                                          b"function: 0x00000003", b"1.5"]
