@@ -390,30 +390,29 @@ class _PeerLink:
             self.conn = None
             self._wake.set()
 
-    def send(self, body: bytes) -> None:
+    def _outbox(self) -> asyncio.Transport | None:
+        """The transport to write a frame to, or None (the frame is dropped: not connected,
+        or the peer is not reading and OUTBOX_LIMIT bytes wait for it)."""
         conn = self.conn
-        if conn is None or conn.tr is None:
+        if conn is None or conn.tr is None or (conn.paused and conn.tr.get_write_buffer_size() > OUTBOX_LIMIT):
             self.dropped += 1
-            return
-        if conn.paused and conn.tr.get_write_buffer_size() > OUTBOX_LIMIT:
-            self.dropped += 1
-            return
-        data = frame(K_BATCH, body)
-        self.bytes_out += len(data)
-        conn.tr.write(data)
+            return None
+        return conn.tr
+
+    def send(self, body: bytes) -> None:
+        tr = self._outbox()
+        if tr is not None:
+            data = frame(K_BATCH, body)
+            self.bytes_out += len(data)
+            tr.write(data)
 
     def send_parts(self, parts: list[bytes]) -> None:
         """``send`` of the body ``b"".join(parts)``, without joining them (large bodies)."""
-        conn = self.conn
-        if conn is None or conn.tr is None:
-            self.dropped += 1
-            return
-        if conn.paused and conn.tr.get_write_buffer_size() > OUTBOX_LIMIT:
-            self.dropped += 1
-            return
-        size = sum(map(len, parts))
-        self.bytes_out += size + 5
-        conn.tr.writelines([_HEADER.pack(size + 1, K_BATCH), *parts])
+        tr = self._outbox()
+        if tr is not None:
+            size = sum(map(len, parts))
+            self.bytes_out += size + 5
+            tr.writelines([_HEADER.pack(size + 1, K_BATCH), *parts])
 
     def close(self) -> None:
         self.closed = True

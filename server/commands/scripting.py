@@ -101,16 +101,21 @@ def _cache(ctx: Any, body: bytes) -> bytes:
     return sha
 
 
-@command("eval", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", kind=WRITE,
-         group="scripting", since="2.6.0", summary="Executes a server-side Lua script.")
-def eval_(ctx: Any, argv: list[bytes]) -> Any:
+def _eval(ctx: Any, argv: list[bytes], readonly: bool) -> Any:
     _split(argv)
     body = argv[1]
     err = scripting.compile_error(body)
     if err is not None:
         return err
-    _cache(ctx, body)
-    return _run(ctx, body, argv, readonly=False)
+    if not readonly:  # a read changes nothing, the cache included
+        _cache(ctx, body)
+    return _run(ctx, body, argv, readonly=readonly)
+
+
+@command("eval", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", kind=WRITE,
+         group="scripting", since="2.6.0", summary="Executes a server-side Lua script.")
+def eval_(ctx: Any, argv: list[bytes]) -> Any:
+    return _eval(ctx, argv, readonly=False)
 
 
 def _by_sha(ctx: Any, sha: bytes) -> bytes:
@@ -130,12 +135,7 @@ def evalsha(ctx: Any, argv: list[bytes]) -> Any:
 @command("eval_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", kind=READ,
          group="scripting", since="7.0.0", summary="Executes a read-only server-side Lua script.")
 def eval_ro(ctx: Any, argv: list[bytes]) -> Any:
-    _split(argv)
-    body = argv[1]
-    err = scripting.compile_error(body)
-    if err is not None:
-        return err
-    return _run(ctx, body, argv, readonly=True)
+    return _eval(ctx, argv, readonly=True)
 
 
 @command("evalsha_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", kind=READ,
