@@ -43,16 +43,17 @@ import hiredis
 from lupa import lua51
 
 from resp.types import NULL_ARRAY, Double, ErrorReply, Map, Push, Raw, SetReply, SimpleString, Verbatim
+from server.info import REDIS_VERSION
 
 log = logging.getLogger("raftis.scripts")
+
+# redis.REDIS_VERSION: the version INFO and HELLO give.
+_VERSION_NUM = "0x" + "".join(f"{int(x):02x}" for x in REDIS_VERSION.split("."))
 
 MAX_INSTRUCTIONS = 50_000_000
 MAX_CALLS = 200_000
 MAX_MEMORY = 256 * 1024 * 1024  # Lua's own allocations; past it the script gets "not enough memory"
 _HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked there
-
-# Commands a script may call although they run outside the keyspace elsewhere.
-_CONN_OK = frozenset({b"ping", b"echo", b"select", b"time"})
 
 _PRELUDE = r"""
 local pycall, pyrandom, pyseed, pylog, sha, max_count = ...
@@ -105,7 +106,7 @@ local function call(raise, ...)
 end
 
 redis = {
-  -- not tail calls: call() finds the script's line two levels up
+  -- not tail calls, so the stack call() walks for the script's line keeps this frame
   call = function(...) local r = call(true, ...) return r end,
   pcall = function(...) local r = call(false, ...) return r end,
   error_reply = function(msg)
@@ -132,7 +133,7 @@ redis = {
   replicate_commands = function() return true end,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REPL_NONE = 0, REPL_SLAVE = 1, REPL_REPLICA = 1, REPL_AOF = 2, REPL_ALL = 3,
-  REDIS_VERSION = "7.0.0", REDIS_VERSION_NUM = 0x00070000,
+  REDIS_VERSION = "@VERSION@", REDIS_VERSION_NUM = @VERSION_NUM@,
 }
 
 -- tostring of a table or function shows its address, which differs between nodes: it
@@ -185,7 +186,8 @@ for _, name in ipairs({'os', 'io', 'debug', 'package', 'require', 'module', 'dof
   _G[name] = nil
 end
 """
-_PRELUDE = _PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY))
+_PRELUDE = (_PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY)).replace("@VERSION_NUM@", _VERSION_NUM)
+            .replace("@VERSION@", REDIS_VERSION))
 
 # Runs the user's function; the globals are sealed only now, so the prelude could set them.
 # Its result (or error) is copied into plain tables before Python looks at it: reading a

@@ -151,3 +151,11 @@ def test_tostring_of_a_table_shows_no_address():
               "return {tostring(a), tostring(b), tostring(a), tostring(tostring), tostring(1.5)}")
     assert ex.run("eval", script, 0) == [b"table: 0x00000001", b"table: 0x00000002", b"table: 0x00000001",
                                           b"function: 0x00000003", b"1.5"]
+
+
+def test_redis_version_in_scripts_is_the_one_info_gives():
+    from server.info import REDIS_VERSION
+
+    major, minor, patch = (int(x) for x in REDIS_VERSION.split("."))
+    assert LocalExecutor().run("eval", "return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}", 0) == [
+        REDIS_VERSION.encode(), (major << 16) | (minor << 8) | patch]
