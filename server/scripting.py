@@ -50,8 +50,8 @@ log = logging.getLogger("raftis.scripts")
 # redis.REDIS_VERSION: the version INFO and HELLO give.
 _VERSION_NUM = "0x" + "".join(f"{int(x):02x}" for x in REDIS_VERSION.split("."))
 
-MAX_INSTRUCTIONS = 50_000_000
-MAX_CALLS = 200_000
+MAX_INSTRUCTIONS = 50_000_000  # about 0.2 s of Lua here
+MAX_CALLS = 50_000  # about half a second of commands here: a node running a script sends no heartbeats
 MAX_MEMORY = 256 * 1024 * 1024  # Lua's own allocations; past it the script gets "not enough memory"
 _HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked there
 
