@@ -11,9 +11,10 @@ to what Redis leaves to chance:
   as a freshly started redis-server gives it), and ``math.randomseed`` moves it;
 - commands run with the entry's time (``TIME`` answers it) and random seed;
 - a script is stopped after ``MAX_INSTRUCTIONS`` Lua instructions or ``MAX_CALLS`` calls of
-  ``redis.call``/``redis.pcall``, or when its Lua state would pass ``MAX_MEMORY``: counts, not
-  a clock, so every node stops it at the same point (what it wrote before stays, on every node, as Redis keeps a script's writes when
-  it fails). A node busy with a script sends no heartbeats; the limits keep that short.
+  ``redis.call``/``redis.pcall``, or when its Lua state would pass ``MAX_MEMORY``: counts,
+  not a clock, so every node stops it at the same point (what it wrote before stays, on
+  every node, as Redis keeps a script's writes when it fails). A node busy with a script
+  sends no heartbeats; the limits keep that short.
 
 The cache of script texts (for EVALSHA and SCRIPT EXISTS) is replicated state too: EVAL and
 SCRIPT LOAD add to it and SCRIPT FLUSH empties it as they are applied, and snapshots carry
@@ -22,8 +23,8 @@ it (``Keyspace.scripts``).
 ``tostring`` of a table or function numbers it rather than showing its address; iterating
 with ``pairs`` over a table whose keys are tables or functions follows their addresses, and
 may differ between nodes (scripts should not). As in Redis, one call of a Lua library
-function is not interrupted (a string pattern that
-backtracks without end keeps the node busy); scripts need a user allowed every command.
+function is not interrupted (a string pattern that backtracks without end keeps the node
+busy). Scripts need a user allowed every command on every key (``server.auth``).
 
 What Redis offers and this does not: the ``cjson``, ``cmsgpack``, ``bit`` and ``struct``
 libraries, ``redis.setresp(3)``, ``redis.set_repl``/``replicate_commands`` (a no-op in
