@@ -90,6 +90,8 @@ def memory_section(node: Any) -> str:
     rss = _rss_bytes()
     peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # the kernel's high-water mark
     system = _system_memory()
+    scripts = node.keyspace.scripts
+    script_bytes = sum(len(body) for body in scripts.values())
     return _section("Memory", [
         ("used_memory", rss),
         ("used_memory_human", _human(rss)),
@@ -102,6 +104,10 @@ def memory_section(node: Any) -> str:
         ("maxmemory", node.guard.maxmemory),
         ("maxmemory_human", _human(node.guard.maxmemory)),
         ("maxmemory_policy", "noeviction"),
+        ("used_memory_scripts_eval", script_bytes),  # the scripts' text (each run's Lua state is freed)
+        ("number_of_cached_scripts", len(scripts)),
+        ("used_memory_scripts", script_bytes),
+        ("used_memory_scripts_human", _human(script_bytes)),
     ])
 
 

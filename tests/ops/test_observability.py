@@ -65,6 +65,9 @@ def test_info_sections_and_command_stats(single):
     assert default["used_memory_human"].endswith("M") and default["maxmemory_human"] == "0B"
     assert int(default["total_system_memory"]) > int(default["used_memory"])
     assert default["evicted_keys"] == "0"
+    assert default["number_of_cached_scripts"] == "0" and default["used_memory_scripts_human"] == "0B"
+    r.script_load("return 1")
+    assert info(r)["number_of_cached_scripts"] == "1" and info(r)["used_memory_scripts"] == "8"
     p = r.pubsub()
     p.subscribe("news", "more")
     p.psubscribe("n*")
