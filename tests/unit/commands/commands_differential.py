@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 
 import hiredis
+from commands_harness import LocalExecutor
 
 
 def _decode(data: bytes):
@@ -74,3 +75,23 @@ def run_script(script: str | list[tuple[int, str, list[bytes]]], redis_client, e
             continue
         problems.append(f"line {lineno}: {line!r}\n    redis: {theirs!r}\n    ours:  {ours!r}")
     return problems
+
+
+def against_redis(redis_server, script, *, resp3: bool = False, executor=None, before=(), check=None) -> list[str]:
+    """``script`` on redis-server (flushed first and after) and on ``executor`` (a new
+    ``LocalExecutor`` by default), both in RESP3 after HELLO 3 when ``resp3``; the mismatches
+    ``check`` (``run_script`` by default) finds.  ``before``: commands redis-server gets
+    first (state that outlives FLUSHALL, such as scripts)."""
+    client = redis_server.client()
+    ex = executor if executor is not None else LocalExecutor()
+    try:
+        client.call("FLUSHALL")
+        for argv in before:
+            client.call(*argv)
+        if resp3:
+            client.call("HELLO", "3")
+            ex.run("HELLO", "3")
+        return (check or run_script)(script, client, ex)
+    finally:
+        client.call("FLUSHALL")
+        client.close()

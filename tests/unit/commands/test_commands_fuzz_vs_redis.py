@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from commands_differential import run_script
-from commands_harness import LocalExecutor
+from commands_differential import against_redis
 
 KEYS = [b"k1", b"k2", b"k3", b"h1", b"h2"]
 VALUES = [
@@ -111,18 +110,8 @@ def test_random_sequences_match_redis(redis_server, seed):
         argv = _command(rng)
         mode = "?approx" if argv[0] in (b"TTL",) else ""
         entries.append((i, mode, argv))
-    client = redis_server.client()
-    ex = LocalExecutor()
     resp3 = seed % 2 == 1
-    try:
-        client.call("FLUSHALL")
-        if resp3:
-            client.call("HELLO", "3")
-            ex.run("HELLO", "3")
-        problems = run_script(entries, client, ex)
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, entries, resp3=resp3)
     assert not problems, f"seed {seed} (resp3={resp3}):\n" + "\n".join(problems[:5])
 
 
@@ -154,11 +143,5 @@ def test_incrbyfloat_digits_match_redis(redis_server):
             entries.append((i, "", [b"HINCRBYFLOAT", b"h", key, _number(rng)]))
         else:
             entries.append((i, "", [b"INCRBYFLOAT", key, _number(rng)]))
-    client = redis_server.client()
-    try:
-        client.call("FLUSHALL")
-        problems = run_script(entries, client, LocalExecutor())
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, entries)
     assert not problems, "\n".join(problems[:5])

@@ -4,8 +4,7 @@ the encoded replies compared byte for byte (RESP2, then RESP3 after HELLO 3)."""
 from __future__ import annotations
 
 import pytest
-from commands_differential import run_script
-from commands_harness import LocalExecutor
+from commands_differential import against_redis
 
 STRINGS = r"""
 set a 1
@@ -551,17 +550,7 @@ GLOB = (
 )
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_matches_redis(redis_server, script, resp3):
-    client = redis_server.client()
-    ex = LocalExecutor()
-    try:
-        client.call("FLUSHALL")
-        if resp3:
-            client.call("HELLO", "3")
-            ex.run("HELLO", "3")
-        problems = run_script(script, client, ex)
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, script, resp3=resp3)
     assert not problems, "\n".join(problems)
 
 

@@ -12,8 +12,7 @@ test_lists.py.
 from __future__ import annotations
 
 import pytest
-from commands_differential import _decode, _sorted, parse_script
-from commands_harness import LocalExecutor
+from commands_differential import _decode, _sorted, against_redis, parse_script
 
 from resp import encode
 from server.commands.blocking import Blocked
@@ -453,15 +452,5 @@ def _check(script: str, client, ex) -> list[str]:
 @pytest.mark.parametrize("script", [LISTS, SETS, BIGGER], ids=["lists", "sets", "bigger"])
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_matches_redis(redis_server, script, resp3):
-    client = redis_server.client()
-    ex = LocalExecutor()
-    try:
-        client.call("FLUSHALL")
-        if resp3:
-            client.call("HELLO", "3")
-            ex.run("HELLO", "3")
-        problems = _check(script, client, ex)
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, script, resp3=resp3, check=_check)
     assert not problems, "\n".join(problems)

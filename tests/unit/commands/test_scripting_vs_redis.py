@@ -7,8 +7,7 @@ tests/unit/commands/test_scripting.py)."""
 from __future__ import annotations
 
 import pytest
-from commands_differential import run_script
-from commands_harness import LocalExecutor
+from commands_differential import against_redis
 
 SCRIPTS = r"""
 set s 1
@@ -124,16 +123,5 @@ evalsha
 
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_scripts_match_redis(redis_server, resp3):
-    client = redis_server.client()
-    ex = LocalExecutor()
-    try:
-        client.call("FLUSHALL")
-        client.call("SCRIPT", "FLUSH")
-        if resp3:
-            client.call("HELLO", "3")
-            ex.run("HELLO", "3")
-        problems = run_script(SCRIPTS, client, ex)
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, SCRIPTS, resp3=resp3, before=[("SCRIPT", "FLUSH")])
     assert not problems, "\n".join(problems)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from commands_differential import run_script
+from commands_differential import against_redis
 from commands_harness import LocalExecutor
 
 ZSETS = r"""
@@ -404,17 +404,7 @@ def test_zsets_match_redis(redis_server, resp3):
 
 
 def _run(redis_server, script, resp3):
-    client = redis_server.client()
-    ex = LocalExecutor()
-    try:
-        client.call("FLUSHALL")
-        if resp3:
-            client.call("HELLO", "3")
-            ex.run("HELLO", "3")
-        problems = run_script(script, client, ex)
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, script, resp3=resp3)
     assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} mismatches)"
 
 
@@ -683,18 +673,9 @@ def test_plain_sets_as_inputs_match_redis(redis_server, resp3):
     module, so the executor's set is put in place directly."""
     from server.keyspace import Set
 
-    client = redis_server.client()
     ex = LocalExecutor()
     ex.keyspace.dbs[0].data[b"s"] = Set.fromkeys([b"x", b"q", b"10"])
-    try:
-        client.call("FLUSHALL")
-        if resp3:
-            client.call("HELLO", "3")
-            ex.run("HELLO", "3")
-        problems = run_script(SET_INPUTS, client, ex)
-    finally:
-        client.call("FLUSHALL")
-        client.close()
+    problems = against_redis(redis_server, SET_INPUTS, resp3=resp3, executor=ex)
     assert not problems, "\n".join(problems)
 
 
