@@ -170,6 +170,43 @@ math.random = function(m, n)
 end
 math.randomseed = function(s) pyseed(s) end
 
+-- Lua 5.1 loads precompiled bytecode as readily as text, and crafted bytecode reads and
+-- writes the process's memory at will. As in Redis, every chunk is parsed as text: one that
+-- starts with bytecode's escape byte fails to compile, with the parser's own message.
+do
+  local raw_loadstring, raw_load, sub, select = loadstring, load, string.sub, select
+  -- The checks the library functions make, raised at the script's line (level 2).
+  local function check(fname, n, v, want, given)
+    local t = type(v)
+    if t == want or (want == 'string' and t == 'number') or (n == 2 and v == nil) then return end
+    error("bad argument #" .. n .. " to '" .. fname .. "' (" .. want .. " expected, got "
+          .. ((n == 1 and given == 0) and "no value" or t) .. ")", 3)
+  end
+  loadstring = function(...)
+    local s, name = ...
+    check('loadstring', 1, s, 'string', select('#', ...))
+    check('loadstring', 2, name, 'string')
+    if type(s) == 'string' and sub(s, 1, 1) == "\27" then
+      return raw_loadstring(" " .. s, name or s)
+    end
+    return raw_loadstring(s, name)
+  end
+  load = function(...)
+    local reader, name = ...
+    check('load', 1, reader, 'function', select('#', ...))
+    check('load', 2, name, 'string')
+    local first = true
+    return raw_load(function()
+      local piece = reader()
+      if first and type(piece) == 'string' and piece ~= "" then
+        first = false
+        if sub(piece, 1, 1) == "\27" then return " " .. piece end
+      end
+      return piece
+    end, name)
+  end
+end
+
 local function readonly(t, name)
   return setmetatable({}, {
     __index = t,
@@ -253,7 +290,9 @@ return ok, flat
 
 # Compiles a script: (function, false) or (false, message).
 _LOAD = """
-local f, e = loadstring((...), "@user_script")
+local body = ...
+if body:sub(1, 1) == "\\27" then body = " " .. body end  -- text only (see the prelude)
+local f, e = loadstring(body, "@user_script")
 if f then return f, false end
 return false, e
 """

@@ -91,6 +91,21 @@ def test_hostile_scripts_get_an_error_or_a_value_never_a_crash(body):
     assert ex.run("ping") == SimpleString(b"PONG")
 
 
+def test_precompiled_lua_is_never_loaded():
+    # Crafted Lua 5.1 bytecode reads and writes the process's memory: a script body, or a
+    # chunk given to loadstring or load, is always parsed as text (as Redis does).
+    dump = scripting._runtime().execute("return string.dump(function() return 42 end)")
+    assert dump[:1] == b"\x1b"
+    ex = LocalExecutor()
+    for cmd in (("eval", dump, 0), ("script", "load", dump)):
+        assert str(ex.run(*cmd)) == ("ERR Error compiling script (new function): user_script:1: "
+                                     "unexpected symbol near 'char(27)'")
+    assert ex.run("eval", "local f = loadstring(ARGV[1]) return f and f() or 'refused'", 0, dump) == b"refused"
+    body = "local i = 0 local f = load(function() i = i + 1 if i == 1 then return ARGV[1] end end) return f and f() or 'refused'"
+    assert ex.run("eval", body, 0, dump) == b"refused"
+    assert ex.run("eval", "return loadstring('return 6')()", 0) == 6
+
+
 def test_an_error_from_a_call_in_tail_position_names_no_line():
     ex = LocalExecutor()
     ex.run("rpush", "l", "a")

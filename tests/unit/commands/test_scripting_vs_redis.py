@@ -83,6 +83,15 @@ eval "return tostring(os)" 0
 eval "return tostring(io)" 0
 eval "return type(loadstring)" 0
 eval "return loadstring('return 7')()" 0
+eval "local f, e = loadstring(string.dump(function() return 1 end)) return {tostring(f), e}" 0
+eval "local s, i = string.dump(function() return 1 end), 0 local f, e = load(function() i = i + 1 if i == 1 then return s end end) return {tostring(f), e}" 0
+eval "local i = 0 local f = load(function() i = i + 1 if i == 1 then return 'return 9' end end) return f()" 0
+eval "local f, e = loadstring('return +', '=named') return e" 0
+eval "local f = loadstring(nil) return f" 0
+eval "local f = loadstring() return f" 0
+eval "local f = loadstring('x', {}) return f" 0
+eval "local f = load(5) return f" 0
+eval "local f = load(function() end, {}) return f" 0
 eval "return tostring(dofile)" 0
 eval "return tostring(print)" 0
 eval "return type(string.format)" 0
