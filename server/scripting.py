@@ -26,18 +26,29 @@ may differ between nodes (scripts should not). As in Redis, one call of a Lua li
 function is not interrupted (a string pattern that backtracks without end keeps the node
 busy). Scripts need a user allowed every command on every key (``server.auth``).
 
-What Redis offers and this does not: the ``cjson``, ``cmsgpack``, ``bit`` and ``struct``
-libraries, ``redis.setresp(3)``, ``redis.set_repl``/``replicate_commands`` (a no-op in
-Redis 7 too), SCRIPT KILL of a running script (scripts are bounded instead), and functions
-(FUNCTION/FCALL).
+Scripts never load Lua bytecode: the script's text, and every chunk given to ``loadstring``
+or ``load``, is parsed as text (crafted bytecode reads and writes the process's memory).
+
+The libraries Redis gives scripts, ``cjson``, ``cmsgpack``, ``bit`` and ``struct``, are
+written in Lua here (``server/lua/``) to give Redis's output and errors byte for byte; they
+run under the same budgets, and each is compiled the first time a script names it. cjson's
+settings (``encode_number_precision`` and the like) last for one run, where Redis keeps them
+from one script to the next. An error a library raises from a call in tail position
+(``return cjson.decode(s)``) names no line, as for ``redis.call``.
+
+What Redis offers and this does not: ``redis.setresp(3)``, ``redis.set_repl``/
+``replicate_commands`` (a no-op in Redis 7 too), coroutines, SCRIPT KILL of a running script
+(scripts are bounded instead), and functions (FUNCTION/FCALL).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import hiredis
@@ -57,7 +68,7 @@ MAX_MEMORY = 256 * 1024 * 1024  # Lua's own allocations; past it the script gets
 _HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked there
 
 _PRELUDE = r"""
-local pycall, pyrandom, pyseed, pylog, sha, max_count = ...
+local pycall, pyrandom, pyseed, pylog, sha, max_count, sources = ...
 local getinfo, sethook, select, type, tostring, error, setmetatable, rawget = debug.getinfo, debug.sethook, select, type, tostring, error, setmetatable, rawget
 
 -- Past the budget the hook fires at every instruction and raises each time, so a script
@@ -137,12 +148,16 @@ redis = {
   REDIS_VERSION = "@VERSION@", REDIS_VERSION_NUM = @VERSION_NUM@,
 }
 
+-- cjson.null: a userdata that shows as Redis's (a null pointer's) does.
+local cjson_null = newproxy(false)
+
 -- tostring of a table or function shows its address, which differs between nodes: it
 -- shows a number given in the order the script first asked instead.
 do
   local raw, ids, next_id = tostring, setmetatable({}, {__mode = 'k'}), 0
   local find, format = string.find, string.format
   _G.tostring = function(v)
+    if v == cjson_null then return "userdata: (nil)" end
     local s = raw(v)
     local t = type(v)
     if (t == 'table' or t == 'function' or t == 'userdata' or t == 'thread') and find(s, ': 0x%x+$') then
@@ -173,6 +188,7 @@ math.randomseed = function(s) pyseed(s) end
 -- Lua 5.1 loads precompiled bytecode as readily as text, and crafted bytecode reads and
 -- writes the process's memory at will. As in Redis, every chunk is parsed as text: one that
 -- starts with bytecode's escape byte fails to compile, with the parser's own message.
+local raw_loadstring = loadstring  -- for the libraries below: our own compiled chunks
 do
   local raw_loadstring, raw_load, sub, select = loadstring, load, string.sub, select
   -- The checks the library functions make, raised at the script's line (level 2).
@@ -207,14 +223,59 @@ do
   end
 end
 
-local function readonly(t, name)
-  return setmetatable({}, {
+-- The libraries are read-only views of their tables; pairs and next see through a view.
+local views = setmetatable({}, {__mode = 'k'})
+local function readonly(t)
+  local view = setmetatable({}, {
     __index = t,
     __newindex = function() error("Attempt to modify a readonly table", 2) end,
     __metatable = false,
   })
+  views[view] = t
+  return view
+end
+do
+  local raw_next, raw_pairs = next, pairs
+  next = function(t, k) return raw_next(views[t] or t, k) end
+  pairs = function(t)
+    local real = views[t]
+    if real then return raw_next, real, nil end
+    return raw_pairs(t)
+  end
 end
 for _, lib in ipairs({'string', 'table', 'math', 'redis'}) do _G[lib] = readonly(_G[lib]) end
+
+-- An error of a library function, raised where the script called it (as a C library's
+-- luaL_error does): "user_script:<line>: <message>", or the bare message when it was called
+-- through pcall or in tail position.
+local function fail(msg)
+  for level = 2, 20 do
+    local info = getinfo(level, 'Sl')
+    if info == nil or info.what == 'C' then break end
+    if info.source == "@user_script" then
+      if info.currentline > 0 then error("user_script:" .. info.currentline .. ": " .. msg, 0) end
+      break
+    end
+  end
+  error(msg, 0)
+end
+
+-- cjson, bit and cmsgpack are compiled the first time a script names them (most scripts
+-- never do, and every run starts a fresh state).
+local library
+do
+  local compile, loaded = raw_loadstring, {}
+  library = function(name)
+    local lib = loaded[name]
+    if lib == nil then
+      local source = sources[name]
+      if source == nil then return nil end
+      lib = readonly(compile(source)(fail, cjson_null))
+      loaded[name] = lib
+    end
+    return lib
+  end
+end
 
 -- Not coroutine (the instruction budget's hook is per coroutine), nor collectgarbage and
 -- gcinfo (what they answer could differ between nodes).
@@ -223,6 +284,7 @@ for _, name in ipairs({'os', 'io', 'debug', 'package', 'require', 'module', 'dof
                        'getfenv', 'setfenv'}) do
   _G[name] = nil
 end
+return library
 """
 _PRELUDE = (_PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY)).replace("@VERSION_NUM@", _VERSION_NUM)
             .replace("@VERSION@", REDIS_VERSION))
@@ -233,10 +295,15 @@ _PRELUDE = (_PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY)).replace("@VERSION_N
 # aborts the process. Reading an unknown global is an error for the script only: lupa reads
 # globals too (unprotected), and must get nil.
 _SEAL = r"""
-local f, G, getinfo, sethook = ...
-local rawget, type, pcall, xpcall, error, tostring = rawget, type, pcall, xpcall, error, tostring
+local f, G, getinfo, sethook, library = ...
+local rawget, rawset, type, pcall, xpcall, error, tostring = rawget, rawset, type, pcall, xpcall, error, tostring
 setmetatable(G, {
   __index = function(_, name)
+    local lib = library(name)
+    if lib ~= nil then
+      rawset(G, name, lib)
+      return lib
+    end
     local info = getinfo(2, "S")
     if info and info.source == "@user_script" then
       error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
@@ -268,16 +335,23 @@ local function plain(v, depth)
 end
 -- Runs where the error was raised, before the stack unwinds: an error table raised by the
 -- script itself gets the script's line there.
+local function script_line()
+  for level = 3, 24 do
+    local info = getinfo(level, 'Sl')
+    if info == nil then break end
+    if info.source == "@user_script" and info.currentline > 0 then return info.currentline end
+  end
+end
+-- An error that names no line of the script (error("x", 0), a library's error in tail
+-- position) is given the line where it was raised, as Redis's error handler does.
 local function at_error(e)
   sethook()  -- only an error no pcall of the script caught gets here
   if type(e) == 'table' and type(rawget(e, 'err')) == 'string' and rawget(e, 'line') == nil then
-    for level = 2, 14 do
-      local info = getinfo(level, 'Sl')
-      if info == nil then break end
-      if info.source == "@user_script" and info.currentline > 0 then
-        return {err = rawget(e, 'err'), line = info.currentline}
-      end
-    end
+    local line = script_line()
+    if line then return {err = rawget(e, 'err'), line = line} end
+  elseif type(e) == 'string' and not e:find("user_script:%d+:") then
+    local line = script_line()
+    if line then return {err = "ERR " .. e, line = line} end
   end
   return e
 end
@@ -328,9 +402,31 @@ class _Rand48:
         self.x = (v << 16) | 0x330E
 
 
+_LIBRARIES = ("cjson", "bit", "cmsgpack", "struct")
+
+
+@functools.cache
+def _compiled() -> dict[str, bytes]:
+    """Our own chunks (the prelude, _SEAL, _LOAD, the libraries), compiled once per process
+    to Lua bytecode: every run starts a fresh Lua state, and loading bytecode costs a third
+    of parsing the text. Only this code loads them; scripts can never load bytecode."""
+    here = Path(__file__).parent / "lua"
+    texts = {"prelude": _PRELUDE.encode(), "seal": _SEAL.encode(), "load": _LOAD.encode()}
+    for name in _LIBRARIES:
+        texts[name] = (here / f"{name}.lua").read_bytes()
+    rt = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
+    dump = rt.eval("function(text, name) return string.dump(assert(loadstring(text, name))) end")
+    return {name: dump(text, b"=" + name.encode()) for name, text in texts.items()}
+
+
+def _library_sources(rt: Any) -> Any:
+    compiled = _compiled()
+    return rt.table_from({name.encode(): compiled[name] for name in _LIBRARIES})
+
+
 def compile_error(body: bytes) -> ErrorReply | None:
     """The error SCRIPT LOAD (and EVAL) gives for a script that does not compile, or None."""
-    fn, msg = _runtime().execute(_LOAD, body)
+    fn, msg = _runtime().execute(_compiled()["load"], body)
     if fn is False:
         return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
     return None
@@ -348,7 +444,7 @@ def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly
     sha = sha1hex(body).decode()
     rt = _runtime()
     g = rt.globals()
-    fn, msg = rt.execute(_LOAD, body)
+    fn, msg = rt.execute(_compiled()["load"], body)
     if fn is False:
         return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
     rand = _Rand48()
@@ -376,9 +472,9 @@ def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly
     g.KEYS = rt.table_from(keys)
     g.ARGV = rt.table_from(args)
     getinfo, sethook = g.debug.getinfo, g.debug.sethook
-    rt.execute(_PRELUDE, pycall, rand.random, rand.seed, pylog, lambda s: sha1hex(s),
-               MAX_INSTRUCTIONS // _HOOK_EVERY)
-    ok, result = rt.execute(_SEAL, fn, g, getinfo, sethook)
+    library = rt.execute(_compiled()["prelude"], pycall, rand.random, rand.seed, pylog, lambda s: sha1hex(s),
+                         MAX_INSTRUCTIONS // _HOOK_EVERY, _library_sources(rt))
+    ok, result = rt.execute(_compiled()["seal"], fn, g, getinfo, sethook, library)
     if ok:
         return _from_lua(result)
     return _failure(result, sha)

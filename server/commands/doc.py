@@ -37,8 +37,9 @@ NOTES: dict[str, str] = {
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "
-             "calls (its writes so far stay); no cjson/cmsgpack/bit/struct, coroutine, collectgarbage; an "
-             "error from a redis.call in tail position names no line; refused to users limited by ACL"),
+             "calls (its writes so far stay); cjson, cmsgpack, bit and struct as in Redis (cjson's settings last "
+             "one run); no coroutine, collectgarbage or bytecode loading; an error from a redis.call or a "
+             "library in tail position names no line; refused to users limited by ACL"),
     "evalsha": "as EVAL; the script cache is replicated (EVAL and SCRIPT LOAD fill it on every node) and kept in "
                "snapshots",
     "eval_ro": "a read (linearizable); as EVAL otherwise, and it does not add the script to the cache",

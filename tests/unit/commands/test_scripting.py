@@ -106,6 +106,42 @@ def test_precompiled_lua_is_never_loaded():
     assert ex.run("eval", "return loadstring('return 6')()", 0) == 6
 
 
+def test_library_settings_last_for_one_run():
+    # Redis keeps cjson's settings in its Lua state from one script to the next: a script's
+    # output would then depend on what ran before it on that node.
+    ex = LocalExecutor()
+    assert ex.run("eval", "cjson.encode_number_precision(3) return cjson.encode(1/3)", 0) == b"0.333"
+    assert ex.run("eval", "return cjson.encode(1/3)", 0) == b"0.33333333333333"
+
+
+@pytest.mark.parametrize("body", [
+    "while true do local s = cjson.encode({1, 2, {a = 'b'}}) end",
+    "while true do local v = cmsgpack.unpack(cmsgpack.pack({1, 2, 3})) end",
+    "while true do local v = bit.bxor(bit.band(-1, 12345), 77) end",
+    "while true do local v = struct.unpack('>i', struct.pack('>i', 7)) end",
+])
+def test_library_work_counts_against_the_budget(body):
+    err = LocalExecutor().run("eval", body, 0)
+    assert str(err).startswith("ERR the script went over its budget of Lua instructions")
+
+
+@pytest.mark.parametrize("body", [
+    "return cmsgpack.pack(setmetatable({1, 2}, {__index = function() error('x') end}))",
+    "return cmsgpack.pack(setmetatable({}, {__index = function() while true do end end}))",
+    "return cjson.encode(setmetatable({}, {__index = function() error('x') end, __len = function() return 5 end}))",
+    "local t = {} t[1] = t return cmsgpack.pack(t)",
+    "return cjson.decode(string.rep('[', 100000))",
+    "return cmsgpack.unpack(string.rep('\\145', 100000))",
+    "return {struct.unpack('c0', 'abc')}",
+    "return struct.pack('i', 2^70)",
+])
+def test_libraries_get_an_error_or_a_value_never_a_crash(body):
+    ex = LocalExecutor()
+    reply = ex.run("eval", body, 0)
+    assert isinstance(reply, ErrorReply | list | bytes | int) or reply is None
+    assert ex.run("ping") == SimpleString(b"PONG")
+
+
 def test_an_error_from_a_call_in_tail_position_names_no_line():
     ex = LocalExecutor()
     ex.run("rpush", "l", "a")

@@ -95,6 +95,11 @@ eval "local f = load(function() end, {}) return f" 0
 eval "return tostring(dofile)" 0
 eval "return tostring(print)" 0
 eval "return type(string.format)" 0
+eval "local t = {} for k in pairs(string) do t[#t + 1] = k end table.sort(t) return t" 0
+eval "local t = {} for k in pairs(math) do t[#t + 1] = k end table.sort(t) return t" 0
+eval "local t = {} for k in pairs(table) do t[#t + 1] = k end table.sort(t) return t" 0
+eval "return type(next(string))" 0
+eval "return type(_G.cjson.encode)" 0
 eval "return string.format('%d-%s', 5, 'x')" 0
 eval "return table.concat({'a', 'b'}, ',')" 0
 eval "return math.floor(3.7)" 0
