@@ -63,6 +63,7 @@ class ClientConnection(asyncio.Protocol):
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream", "backlogged",
         "read_group", "read_asked", "_dirty", "track", "stats", "out_limit", "qbuf_limit", "held_reads",
+        "shared_out", "shared_link",
     )
 
     def __init__(self, node: Node) -> None:
@@ -82,6 +83,9 @@ class ClientConnection(asyncio.Protocol):
         self.backlogged = False  # reading paused because too many requests are in the pipe
         self.writing_paused = False
         self.upstream = None  # LeaderLink when this connection's commands go to the leader
+        # Commands outstanding on the node's shared link to the leader, and which link that is.
+        self.shared_out = 0
+        self.shared_link = None
         self.read_group: list[tuple[Any, list[bytes], int]] = []
         # The node asked for read_group's check: a read arriving now waits for the next one
         # (a check confirms leadership after the reads that were there when it started).
@@ -225,9 +229,7 @@ class ClientConnection(asyncio.Protocol):
                         elif session.forward_multi and self.upstream is not None:
                             # The transaction lives on the leader: make it fail EXEC there too
                             # (an unknown command marks it, its reply is not relayed).
-                            from server.forwarding import INTERNAL
-
-                            self.upstream.send(session.db_index, session.resp3, [b"RAFTIS.DENIED"], INTERNAL)
+                            self.upstream.send_internal([b"RAFTIS.DENIED"])
                         self._reply_now(seq, denied)
                         continue
                 queue[0] = (cmd, argv, seq)
@@ -257,10 +259,12 @@ class ClientConnection(asyncio.Protocol):
             elif route == Route.FORWARD:
                 if self.running not in (IDLE, FORWARDED):
                     return
+                if self.shared_out and not node.may_forward_now(self, cmd):
+                    return  # resumed when what is outstanding is answered
                 queue.popleft()
                 self.running = FORWARDED
                 self.inflight += 1
-                node.forward(self, argv, seq)
+                node.forward(self, argv, seq, cmd)
             elif route == Route.EXEC:
                 if self.running not in (IDLE, WRITES):
                     return

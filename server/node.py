@@ -175,6 +175,8 @@ class Node:
         self.lease_reads = 0  # reads served under the lease, without a round
         # output
         self._dirty: list[ClientConnection] = []
+        # Follower: the link to the leader that clients' plain commands share (forward()).
+        self.shared_link: LeaderLink | None = None
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ctx = ExecContext(self.keyspace)
@@ -718,15 +720,53 @@ class Node:
             return ErrorReply(f"ERR internal error: {type(exc).__name__}")
 
     # -- forwarding -----------------------------------------------------------------------------
-    def forward(self, conn: ClientConnection, argv: list[bytes], seq: int) -> None:
+    def _shareable(self, conn: ClientConnection, cmd: Any, name: bytes) -> bool:
+        """Whether this command may go on the shared link (``server.forwarding``): it keeps
+        nothing in the leader's session, and nothing of this client is outstanding on its
+        own link (so the command cannot overtake one sent before it)."""
+        session = conn.session
+        if cmd is None or "blocking" in cmd.flags or name in _RELAY_STATE:
+            return False
+        if session.relay is not None or session.forward_multi or session.tx_lost is not None:
+            return False
+        link = conn.upstream
+        return link is None or link.idle
+
+    def may_forward_now(self, conn: ClientConnection, cmd: Any) -> bool:
+        """False while this client has commands outstanding on a link other than the one
+        this command would take: it waits for them, so the leader gets its commands in order."""
+        if not conn.shared_out:
+            return True
+        link = self.shared_link
+        return (conn.shared_link is link and link is not None and not link.closed
+                and link.leader_id == self.raft.leader_id and self._shareable(conn, cmd, cmd.name))
+
+    def forward(self, conn: ClientConnection, argv: list[bytes], seq: int, cmd: Any = None) -> None:
         raft = self.raft
         leader = raft.leader_id
+        session = conn.session
+        name = argv[0].lower()
+        if self._shareable(conn, cmd, name):
+            link = self.shared_link
+            if link is not None and (link.closed or link.leader_id != leader):
+                if link.idle:
+                    link.close()
+                link = self.shared_link = None
+            if link is None:
+                addr = raft.address_of(leader)
+                if addr is None:
+                    conn.resolve(seq, encode(CLUSTERDOWN, session.resp3))
+                    conn.done_one()
+                    return
+                link = self.shared_link = LeaderLink(self, None, leader, addr.host, addr.port)
+            conn.shared_out += 1
+            conn.shared_link = link
+            link.send(session.db_index, session.resp3, argv, conn, seq)
+            return
         link = conn.upstream
         if link is not None and (link.closed or (link.leader_id != leader and link.idle)):
             link.close()
             link = conn.upstream = None
-        session = conn.session
-        name = argv[0].lower()
         relay = session.relay
         if relay is not None and relay[0] is not link:
             # The leader's session that held this connection's open MULTI or its watches
@@ -740,7 +780,7 @@ class Node:
                 conn.resolve(seq, encode(CLUSTERDOWN, session.resp3))
                 conn.done_one()
                 return
-            link = conn.upstream = LeaderLink(conn, leader, addr.host, addr.port, self.cfg.node_id)
+            link = conn.upstream = LeaderLink(self, conn, leader, addr.host, addr.port)
         on_reply = None
         if name in _RELAY_STATE:
             _track_relay(session, name, link)
@@ -760,7 +800,7 @@ class Node:
                     session.db_index = tx_db
                     link.db = tx_db
 
-        link.send(session.db_index, session.resp3, argv, seq, on_reply)
+        link.send(session.db_index, session.resp3, argv, conn, seq, on_reply)
 
     # -- transaction state that can no longer reach EXEC ------------------------------------------
     # MULTI and WATCH live where EXEC runs: in this node's session while it leads, or, relayed

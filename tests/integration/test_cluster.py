@@ -1,7 +1,9 @@
 """Three real nodes on loopback: replication, failover, forwarding, redirect, membership."""
 
 import signal
+import socket
 
+import hiredis
 import pytest
 import redis
 
@@ -53,6 +55,57 @@ def test_pipelined_reads_and_writes_keep_order(cluster_factory):
         assert gets == [str(i).encode() for i in range(50)]
         incs = out[2::3]
         assert incs == sorted(incs) and len(set(incs)) == 50
+
+
+def test_plain_commands_of_many_follower_clients_share_one_link_to_the_leader(cluster_factory):
+    c = cluster_factory(3).start()
+    lead, fol = c.leader(), c.follower()
+    leader = c.nodes[lead].client()
+    before = leader.info("clients")["connected_clients"]
+    clients = [c.nodes[fol].client() for _ in range(12)]
+    for i, r in enumerate(clients):
+        assert r.set(f"shared{i}", i)
+        assert r.incr("shared-counter") == i + 1
+        assert r.eval("return redis.call('get', KEYS[1])", 1, f"shared{i}") == str(i).encode()
+    # One connection from the follower carries them all (each client had its own before).
+    assert leader.info("clients")["connected_clients"] == before + 1
+    # A transaction and a blocking pop keep state on the leader: they take the client's own link.
+    tx = clients[0].pipeline(transaction=True)
+    tx.set("tx", "1").incr("tx")
+    assert tx.execute() == [True, 2]
+    assert clients[1].blpop(["nothing-here"], timeout=0.2) is None
+    assert leader.info("clients")["connected_clients"] == before + 3
+    assert clients[2].get("tx") == b"2"
+
+
+def _pipeline(port: int, commands: list[list[str]]) -> list:
+    """Send the commands in one write, as they are (redis-py would run WATCH and MULTI on
+    their own), and read every reply."""
+    reader = hiredis.Reader()
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        out = b"".join(b"*%d\r\n" % len(cmd) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in cmd)
+                       for cmd in commands)
+        sock.sendall(out)
+        replies: list = []
+        while len(replies) < len(commands):
+            reader.feed(sock.recv(65536))
+            while (reply := reader.gets()) is not False:
+                replies.append(reply)
+    return replies
+
+
+def test_a_follower_client_switching_links_keeps_its_order(cluster_factory):
+    # Plain commands go on the shared link, WATCH/MULTI/EXEC on the client's own: sent in
+    # one pipeline, the SET must reach the leader before the WATCH (or EXEC would abort), and
+    # the GET after EXEC must see the transaction.
+    c = cluster_factory(3).start()
+    port = c.nodes[c.follower()].port
+    for i in range(30):
+        out = _pipeline(port, [["SET", "order", f"a{i}"], ["WATCH", "order"], ["MULTI"],
+                               ["SET", "order", f"b{i}"], ["EXEC"], ["GET", "order"], ["INCR", "order-count"]])
+        assert out[4] == [b"OK"], out
+        assert out[5] == f"b{i}".encode()
+        assert out[6] == i + 1
 
 
 def test_redirect_mode_answers_moved(cluster_factory):
