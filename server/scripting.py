@@ -69,6 +69,7 @@ _HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked t
 
 _PRELUDE = r"""
 local pycall, pyrandom, pyseed, pylog, sha, max_count, sources = ...
+local lib_pcall = pcall  -- Lua's own, for the libraries (scripts get Redis's, below)
 local getinfo, sethook, select, type, tostring, error, setmetatable, rawget = debug.getinfo, debug.sethook, select, type, tostring, error, setmetatable, rawget
 
 -- Past the budget the hook fires at every instruction and raises each time, so a script
@@ -101,6 +102,13 @@ local function call(raise, ...)
     end
   end
   local reply = pycall(args, n)
+  if not raise and type(reply) == 'table' and rawget(reply, 'command_error') then
+    -- redis.pcall's error table for a command's error, built as Redis builds it
+    local t = {}
+    t.err = rawget(reply, 'err')
+    t.ignore_error_stats_update = true
+    return t
+  end
   if raise and type(reply) == 'table' and rawget(reply, 'err') ~= nil then
     -- The script's line: the first frame of the script with one (a script that returns
     -- redis.call(...) tail-calls, and its own frame is gone).
@@ -121,25 +129,49 @@ redis = {
   -- not tail calls, so the stack call() walks for the script's line keeps this frame
   call = function(...) local r = call(true, ...) return r end,
   pcall = function(...) local r = call(false, ...) return r end,
-  error_reply = function(msg)
-    if type(msg) ~= 'string' then error("wrong number or type of arguments", 2) end
-    return {err = msg}
+  -- As Redis 7: the first word is the error code ("ERR" when there is one word only), and a
+  -- wrong argument gives an error table back; it raises nothing.
+  error_reply = function(...)
+    local msg = ...
+    if select('#', ...) ~= 1 or type(msg) ~= 'string' then
+      return {err = "ERR wrong number or type of arguments"}
+    end
+    if msg:sub(1, 1) ~= "-" then msg = "-" .. msg end
+    local code, text = "ERR", msg:sub(2)
+    local space = msg:find(" ", 1, true)
+    if space then code, text = msg:sub(2, space - 1), msg:sub(space + 1) end
+    text = text:gsub("^[\r\n]+", ""):gsub("[\r\n]+$", "")
+    return {err = code .. " " .. text}
   end,
-  status_reply = function(msg)
-    if type(msg) ~= 'string' then error("wrong number or type of arguments", 2) end
+  status_reply = function(...)
+    local msg = ...
+    if select('#', ...) ~= 1 or type(msg) ~= 'string' then
+      return {err = "ERR wrong number or type of arguments"}
+    end
     return {ok = msg}
   end,
-  sha1hex = function(s)
-    if type(s) ~= 'string' and type(s) ~= 'number' then error("wrong number of arguments", 2) end
+  sha1hex = function(...)
+    local s = ...
+    if select('#', ...) ~= 1 or (type(s) ~= 'string' and type(s) ~= 'number') then
+      error({err = "ERR wrong number of arguments"})
+    end
     return sha(tostring(s))
   end,
-  log = function(level, ...)
+  log = function(...)
+    local n, level = select('#', ...), ...
+    if n < 2 then error({err = "ERR redis.log() requires two arguments or more."}) end
+    if tonumber(level) == nil then error({err = "ERR First argument must be a number (log level)."}) end
+    level = tonumber(level)
+    if level < 0 or level > 3 then error({err = "ERR Invalid debug level."}) end
     local parts = {}
-    for i = 1, select('#', ...) do parts[i] = tostring((select(i, ...))) end
+    for i = 2, n do parts[i - 1] = tostring((select(i, ...))) end
     pylog(level, table.concat(parts, " "))
   end,
-  setresp = function(v)
-    if v ~= 2 then error("RESP3 replies in scripts are not supported", 2) end
+  setresp = function(...)
+    if select('#', ...) ~= 1 then error({err = "ERR redis.setresp() requires one argument."}) end
+    local v = tonumber((...))
+    if v ~= 2 and v ~= 3 then error({err = "ERR RESP version must be 2 or 3."}) end
+    if v == 3 then error({err = "ERR RESP3 replies in scripts are not supported"}) end
   end,
   set_repl = function() end,
   replicate_commands = function() return true end,
@@ -223,6 +255,22 @@ do
   end
 end
 
+-- Redis 7's pcall: an error that is an error table ({err = text}) comes back as its text.
+do
+  local raw_pcall = pcall
+  local function settle(ok, ...)
+    if ok then return ok, ... end
+    local e = ...
+    if type(e) == 'table' then
+      local text = e.err
+      local t = type(text)
+      if t == 'string' or t == 'number' then return false, text end
+    end
+    return false, e
+  end
+  pcall = function(...) return settle(raw_pcall(...)) end
+end
+
 -- The libraries are read-only views of their tables; pairs and next see through a view.
 local views = setmetatable({}, {__mode = 'k'})
 local function readonly(t)
@@ -270,7 +318,7 @@ do
     if lib == nil then
       local source = sources[name]
       if source == nil then return nil end
-      lib = readonly(compile(source)(fail, cjson_null))
+      lib = readonly(compile(source)(fail, cjson_null, lib_pcall))
       loaded[name] = lib
     end
     return lib
@@ -461,7 +509,10 @@ def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly
             return _lua_error(rt, b"ERR Please specify at least one argument for this redis lib call")
         argv = [argt[i] for i in range(1, n + 1)]
         try:
-            return _to_lua(rt, execute(argv, readonly))
+            reply = execute(argv, readonly)
+            if type(reply) is ErrorReply:
+                return rt.table_from({b"err": reply.data, b"command_error": True})
+            return _to_lua(rt, reply)
         except Exception as exc:  # a bug in a command: an error for the script, as for a client
             log.exception("script %s: %r failed", sha[:12], argv[:1])
             return _lua_error(rt, f"ERR internal error: {type(exc).__name__}".encode())

@@ -1,13 +1,13 @@
 -- cjson: JSON for scripts, as Redis's lua-cjson 2.1.0 encodes and decodes it (the same
 -- output, the same errors), written in Lua so the instruction budget counts its work.
 -- Its settings last for the script's run only (Redis keeps them in the server's Lua state).
-local fail, null = ...
+local fail, null, pcall = ...
 
 local byte, char, sub, find, format, gsub, lower = string.byte, string.char, string.sub, string.find, string.format, string.gsub, string.lower
 local concat = table.concat
 local floor, huge, frexp = math.floor, math.huge, math.frexp
-local type, next, rawget, rawset, tostring, tonumber, select, error, pcall, unpack =
-  type, next, rawget, rawset, tostring, tonumber, select, error, pcall, unpack
+local type, next, rawget, rawset, tostring, tonumber, select, error, unpack =
+  type, next, rawget, rawset, tostring, tonumber, select, error, unpack
 
 local function new()
   local cfg = {

@@ -1,6 +1,6 @@
 -- cmsgpack: MessagePack for scripts, as Redis's lua-cmsgpack 0.4.0 packs and unpacks it (the
 -- same bytes, the same errors), written in Lua so the instruction budget counts its work.
-local fail = ...
+local fail, _, pcall = ...
 
 local byte, char, sub, format, rep = string.byte, string.char, string.sub, string.format, string.rep
 local concat = table.concat

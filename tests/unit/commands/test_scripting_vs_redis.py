@@ -25,6 +25,40 @@ eval "return nil" 0
 eval "return {1, 2, {3, 'x'}, nil, 5}" 0
 eval "return {1, 'a', {ok='x'}, {err='e'}, true, false, 7}" 0
 eval "return {ok='fine'}" 0
+eval "local ok, e = pcall(redis.call, 'get', 'l') return {tostring(ok), type(e), e}" 0
+eval "local ok, e = pcall(redis.call, 'nosuch') return {type(e), e}" 0
+eval "local ok, e = pcall(redis.call) return {type(e), e}" 0
+eval "local ok, e = pcall(function() local x = redis.call('get', 'l') return x end) return {type(e), e}" 0
+eval "local e = redis.pcall('get', 'l') local t = {} for k, v in pairs(e) do t[#t + 1] = k .. '=' .. tostring(v) end table.sort(t) return t" 0
+eval "local e = redis.pcall('nosuch') local t = {} for k in pairs(e) do t[#t + 1] = k end table.sort(t) return t" 0
+eval "local e = redis.pcall() local t = {} for k in pairs(e) do t[#t + 1] = k end table.sort(t) return t" 0
+eval "local ok, e = pcall(error, {err = 'x'}) return {type(e), e}" 0
+eval "local ok, e = pcall(error, {err = 5}) return {type(e), e}" 0
+eval "local ok, e = pcall(error, {foo = 1}) return type(e)" 0
+eval "local ok, e = pcall(error, 'msg') return e" 0
+eval "local ok, e = xpcall(function() error({err = 'x'}) end, function(e) return e end) return type(e)" 0
+eval "local a, b, c = pcall(function() return 1, 2 end) return {tostring(a), b, c}" 0
+eval "return {pcall(error, {err = 'x', line = 3})}" 0
+eval "return redis.error_reply('x')" 0
+eval "return redis.error_reply('-FOO bar')" 0
+eval "return redis.error_reply('')" 0
+eval "return redis.error_reply('-')" 0
+eval "return redis.error_reply('a b')" 0
+eval "return redis.error_reply('x\r\n')" 0
+eval "local e = redis.error_reply(5) return e.err" 0
+eval "local e = redis.error_reply() return e.err" 0
+eval "local e = redis.status_reply(5) return e.err" 0
+eval "local e = redis.status_reply('a', 'b') return e.err" 0
+eval "local e = redis.sha1hex() return e" 0
+eval "local ok, e = pcall(redis.sha1hex) return e" 0
+eval "local x = redis.log() return x" 0
+eval "local x = redis.log(redis.LOG_WARNING) return x" 0
+eval "local x = redis.log('x', 'y') return x" 0
+eval "local x = redis.log(99, 'y') return x" 0
+eval "local x = redis.log('3', 'from a script') return x" 0
+eval "local x = redis.setresp() return x" 0
+eval "local x = redis.setresp(4) return x" 0
+eval "local x = redis.setresp(2) return x" 0
 eval "return {err='ERR my error'}" 0
 eval "return {err='custom message'}" 0
 eval "return redis.error_reply('MY err')" 0
