@@ -70,6 +70,8 @@ class SequenceGenerator:
             families.append((7, self.zsets))
         if supported(b"eval"):
             families.append((2, self.scripts))
+        if supported(b"setbit"):
+            families.append((3, self.bitmaps))
         self.families = families
         self.weights = [w for w, _ in families]
 
@@ -405,6 +407,8 @@ class SequenceGenerator:
         b"return {KEYS[1], ARGV[1], #KEYS, #ARGV}",
         b"return redis.error_reply('ERR from the script')",
         b"local t = redis.call('smembers', KEYS[1]) table.sort(t) return t",
+        b"local v = redis.pcall('get', KEYS[1]) local r = cjson.encode({v, ARGV[1]}) return r",
+        b"local r = cmsgpack.unpack(cmsgpack.pack({KEYS[1], ARGV[1], 1.5})) return r",
     ]
 
     def scripts(self) -> list[Step]:
@@ -422,6 +426,31 @@ class SequenceGenerator:
             return [Step([b"SCRIPT", b"LOAD", body]),
                     Step([b"EVALSHA", hashlib.sha1(body).hexdigest().encode(), b"1", k, arg])]
         return self.one(b"EVAL", body, self.pick([b"-1", b"3", b"x"]), k)
+
+    def bitmaps(self) -> list[Step]:
+        rng = self.rng
+        k, k2 = self.k(), self.k()
+        offset = self.pick([b"0", b"7", b"8", b"63", b"100", b"-1", b"x"])
+        small = [b"0", b"1", b"2", b"-1", b"-3", b"x"]
+        unit = rng.choice([[], [], [b"BIT"], [b"BYTE"], [b"WORD"]])
+        enc = self.pick([b"u1", b"u8", b"i8", b"u13", b"i16", b"i64", b"u63", b"u64", b"x8"])
+        where = self.pick([b"0", b"5", b"#1", b"#3", b"-1"])
+        n = self.pick(INTS)
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"SETBIT", k, offset, self.pick([b"1", b"0", b"2"])),
+            lambda: self.one(b"GETBIT", k, offset),
+            lambda: self.one(b"BITCOUNT", k, *rng.choice([[], [self.pick(small), self.pick(small), *unit]])),
+            lambda: self.one(b"BITPOS", k, self.pick([b"0", b"1", b"2"]),
+                             *rng.choice([[], [self.pick(small)], [self.pick(small), self.pick(small), *unit]])),
+            lambda: self.one(b"BITOP", self.pick([b"AND", b"OR", b"XOR", b"NOT"]), k, k2,
+                             *rng.choice([[], [self.k()]])),
+            lambda: self.one(b"BITFIELD", k, *rng.choice([[b"GET", enc, where], [b"SET", enc, where, n],
+                                                          [b"INCRBY", enc, where, n],
+                                                          [b"OVERFLOW", self.pick([b"SAT", b"FAIL", b"WRAP"]),
+                                                           b"INCRBY", enc, where, n]])),
+            lambda: self.one(b"BITFIELD_RO", k, b"GET", enc, where),
+        ]
+        return rng.choice(shapes)()
 
     def scans(self) -> list[Step]:
         rng = self.rng
