@@ -34,6 +34,10 @@ NOTES: dict[str, str] = {
     "srandmember": "random on the node that serves the read",
     "hrandfield": "random on the node that serves the read",
     "randomkey": "random on the node that serves the read",
+    "pfcount": "a read: the count is not stored back into the value's header, as Redis does (the value's bytes "
+               "are Redis's otherwise, sparse and dense)",
+    "setbit": "a string is immutable here: a change writes a new one, so its cost grows with the string's length",
+    "bitfield": "as SETBIT",
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "

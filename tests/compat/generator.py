@@ -72,6 +72,8 @@ class SequenceGenerator:
             families.append((2, self.scripts))
         if supported(b"setbit"):
             families.append((3, self.bitmaps))
+        if supported(b"pfadd"):
+            families.append((2, self.hyperloglogs))
         self.families = families
         self.weights = [w for w, _ in families]
 
@@ -451,6 +453,23 @@ class SequenceGenerator:
             lambda: self.one(b"BITFIELD_RO", k, b"GET", enc, where),
         ]
         return rng.choice(shapes)()
+
+    # Keys of their own: Redis's PFCOUNT stores the count in the value's header and Raftis's
+    # does not (server/commands/hyperloglog.py), so a GET of these would differ after one.
+    HLL_KEYS = [b"hll1", b"hll2", b"hll3"]
+
+    def hyperloglogs(self) -> list[Step]:
+        rng = self.rng
+        h = self.pick(self.HLL_KEYS)
+        members = [str(rng.randrange(rng.choice([20, 2000, 10**6]))).encode() for _ in range(rng.randint(0, 30))]
+        r = rng.random()
+        if r < 0.55:
+            return self.one(b"PFADD", h, *members)
+        if r < 0.8:
+            return self.one(b"PFCOUNT", *self.some(self.HLL_KEYS + [b"nokey"], 1, 3))
+        if r < 0.95:
+            return self.one(b"PFMERGE", h, *self.some(self.HLL_KEYS + [b"nokey"], 0, 3))
+        return self.one(self.pick([b"PFADD", b"PFMERGE"]), self.k(), *members[:2])
 
     def scans(self) -> list[Step]:
         rng = self.rng
