@@ -95,7 +95,43 @@ def _numkeys_at(pos: int) -> Callable[[list[bytes]], list[bytes]]:
 
 
 # Commands whose keys are not at fixed positions (flag ``movablekeys``): where numkeys is.
+def _sort_store(argv: list[bytes]) -> list[bytes]:
+    """SORT's STORE destination (its other option arguments are patterns, not keys)."""
+    keys, j = [], 2
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"limit":
+            j += 3
+        elif opt in (b"by", b"get"):
+            j += 2
+        elif opt == b"store" and j + 1 < len(argv):
+            keys.append(argv[j + 1])
+            j += 2
+        else:
+            j += 1
+    return keys
+
+
+def sort_pattern_denied(argv: list[bytes]) -> ErrorReply | None:
+    """SORT's BY (with a '*') and GET read keys the command does not name: as in Redis, only
+    a user allowed every key may use them."""
+    j = 2
+    while j < len(argv) - 1:
+        opt = argv[j].lower()
+        if opt == b"limit":
+            j += 3
+            continue
+        if opt == b"by" and b"*" in argv[j + 1]:
+            return ErrorReply("ERR BY option of SORT denied due to insufficient ACL permissions.")
+        if opt == b"get":
+            return ErrorReply("ERR GET option of SORT denied due to insufficient ACL permissions.")
+        j += 2 if opt in (b"by", b"store") else 1
+    return None
+
+
 _MOVABLE: dict[bytes, Callable[[list[bytes]], list[bytes]]] = {
+    b"sort": _sort_store,
+    b"sort_ro": _sort_store,
     b"lmpop": _numkeys_at(1),
     b"blmpop": _numkeys_at(2),
     b"sintercard": _numkeys_at(1),
@@ -258,6 +294,10 @@ class User:
                               "allowed every command on every key")
         if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:
             return None
+        if cmd.name in (b"sort", b"sort_ro"):
+            denied = sort_pattern_denied(argv)
+            if denied is not None:
+                return denied
         keys = command_keys(cmd, argv)
         if keys is None:
             return NOPERM_KEY

@@ -74,6 +74,8 @@ class SequenceGenerator:
             families.append((3, self.bitmaps))
         if supported(b"pfadd"):
             families.append((2, self.hyperloglogs))
+        if supported(b"sort"):
+            families.append((2, self.sorts))
         self.families = families
         self.weights = [w for w, _ in families]
 
@@ -453,6 +455,25 @@ class SequenceGenerator:
             lambda: self.one(b"BITFIELD_RO", k, b"GET", enc, where),
         ]
         return rng.choice(shapes)()
+
+    def sorts(self) -> list[Step]:
+        # ALPHA or BY a constant only: numeric SORT in redis-server fails for good once any
+        # command has left errno at ERANGE (tests/unit/commands/test_sort_vs_redis.py
+        # covers numeric sorting against a fresh one).
+        rng = self.rng
+        opts: list[bytes] = [b"ALPHA"] if self.maybe(0.7) else [b"BY", b"nosort"]
+        if self.maybe(0.3):
+            opts.append(b"DESC")
+        if self.maybe(0.3):
+            opts += [b"LIMIT", self.pick(SMALL), self.pick(SMALL)]
+        for _ in range(rng.randint(0, 2)):
+            opts += [b"GET", self.pick([b"#", b"*", b"{t}*", b"*->f1", b"nostar"])]
+        name = b"SORT_RO" if self.maybe(0.2) else b"SORT"
+        if name == b"SORT" and self.maybe(0.3):
+            opts += [b"STORE", self.k()]
+        # A set BY a constant comes out in byte order here, in hash order from Redis 7.0.
+        unordered = b"nosort" in opts and b"STORE" not in opts
+        return self.one(name, self.k(), *opts, mode="unordered" if unordered else "exact")
 
     # Keys of their own: Redis's PFCOUNT stores the count in the value's header and Raftis's
     # does not (server/commands/hyperloglog.py), so a GET of these would differ after one.

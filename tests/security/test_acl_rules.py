@@ -38,6 +38,21 @@ def test_key_patterns_and_movable_keys():
     assert check(u, "GET", "app:1") is not None
 
 
+def test_sort_patterns_need_every_key():
+    # BY and GET read keys the command does not name: only a user allowed every key may use
+    # them (Redis's rule); STORE's destination is checked as a key.
+    u = User("u").apply(["on", "~app:*", "+@all"])
+    assert check(u, "SORT", "app:l", "LIMIT", "0", "2", "ALPHA") is None
+    assert check(u, "SORT", "app:l", "BY", "nosort") is None
+    assert str(check(u, "SORT", "app:l", "BY", "w_*")) == \
+        "ERR BY option of SORT denied due to insufficient ACL permissions."
+    assert str(check(u, "SORT_RO", "app:l", "GET", "#")) == \
+        "ERR GET option of SORT denied due to insufficient ACL permissions."
+    assert check(u, "SORT", "app:l", "STORE", "app:out") is None
+    assert "keys" in str(check(u, "SORT", "app:l", "STORE", "secret"))
+    assert check(User("all").apply(["on", "allkeys", "+@all"]), "SORT", "x", "BY", "w_*", "GET", "#") is None
+
+
 def test_passwords():
     u = User("u").apply(["on", ">one", ">two"])
     assert u.password_ok(b"one") and u.password_ok(b"two") and not u.password_ok(b"three")
