@@ -150,6 +150,8 @@ def _acl(flags: tuple[str, ...], group: str, extra: str) -> tuple[str, ...]:
     if group in _GROUP_CATEGORY:
         cats.add(_GROUP_CATEGORY[group])
     cats.add("@fast" if "fast" in flags else "@slow")
+    removed = {c[1:] for c in cats if c.startswith("-")}  # "-@keyspace": not that one
+    cats = {c for c in cats if not c.startswith("-") and c not in removed}
     return tuple(sorted(cats, key=lambda c: _ACL_ORDER.index(c) if c in _ACL_ORDER else len(_ACL_ORDER)))
 
 
@@ -206,7 +208,8 @@ def command(
     acl: str = "",
 ) -> Callable[[Callable], Callable]:
     """Register a top-level command.  Returns the function undecorated (tests call it).
-    ``acl`` adds ACL categories to those derived from flags and group (e.g. "@dangerous")."""
+    ``acl`` adds ACL categories to those derived from flags and group (e.g. "@dangerous"), or
+    takes one away ("-@keyspace")."""
 
     def deco(fn: Callable) -> Callable:
         cmd = _make(name, arity, flags, first_key, last_key, step, kind, group, summary, since, fn, acl)

@@ -170,12 +170,14 @@ def _sorted(ctx: ExecContext, elements: list[bytes], by: bytes | None, alpha: bo
 
 
 @command("sort", -2, "write denyoom movablekeys", 1, 1, 1, WRITE, group="generic",
+         acl="-@keyspace @set @sortedset @list @dangerous",
          summary="Sort the elements in a list, set or sorted set")
 def sort(ctx: ExecContext, argv: list[bytes]):
     return _sort(ctx, argv, False)
 
 
 @command("sort_ro", -2, "readonly movablekeys", 1, 1, 1, READ, group="generic", since="7.0.0",
+         acl="-@keyspace @set @sortedset @list @dangerous",
          summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.")
 def sort_ro(ctx: ExecContext, argv: list[bytes]):
     return _sort(ctx, argv, True)
