@@ -52,7 +52,7 @@ INTERNAL_USER = "raftis:node"
 
 
 # Commands that run a Lua script (its redis.call()s are not checked against the user).
-SCRIPT_RUNNERS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
+SCRIPT_RUNNERS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", b"fcall", b"fcall_ro"})
 
 
 class AclError(ValueError):

@@ -331,19 +331,23 @@ _END = 0
 _DB = 1
 _KEYS = 2
 _SCRIPTS = 3  # the Lua script cache (after the databases; older snapshots have none)
+_FUNCTIONS = 4  # function libraries (FUNCTION LOAD), likewise
 
 
 class Keyspace:
     """All databases, plus snapshotting.  Command handlers work on ``Database`` objects through
     an ``ExecContext``; this class holds what spans databases."""
 
-    __slots__ = ("dbs", "scripts")
+    __slots__ = ("dbs", "scripts", "functions")
 
     def __init__(self, databases: int = NUM_DATABASES) -> None:
         self.dbs = [Database(i) for i in range(databases)]
         # Lua scripts by SHA1 (hex): EVAL and SCRIPT LOAD add, SCRIPT FLUSH empties. Replicated
         # state like the data, so EVALSHA finds the same scripts on every node.
         self.scripts: dict[bytes, bytes] = {}
+        # Function libraries (FUNCTION LOAD), replicated likewise: name -> (code, functions),
+        # each function (name, flags, description) (server/commands/functions.py).
+        self.functions: dict[bytes, tuple[bytes, list[tuple[bytes, tuple[str, ...], bytes | None]]]] = {}
 
     def __len__(self) -> int:
         return sum(len(db.data) for db in self.dbs)
@@ -397,6 +401,8 @@ class Keyspace:
                 frame((_KEYS, db.index, chunk))
         if self.scripts:
             frame((_SCRIPTS, sorted(self.scripts.values())))
+        if self.functions:
+            frame((_FUNCTIONS, [(name, code, [list(f) for f in fns]) for name, (code, fns) in self.functions.items()]))
         frame((_END,))
 
     def restore_from(self, reader: SnapshotReader) -> None:
@@ -409,6 +415,7 @@ class Keyspace:
         # hold references to them), so a bad snapshot leaves the keyspace untouched.
         fresh = [Database(i) for i in range(len(self.dbs))]
         scripts: dict[bytes, bytes] = {}
+        functions: dict = {}
         tags = _TYPES_BY_TAG
         while True:
             (size,) = _FRAME.unpack(_read_exact(reader, _FRAME.size))
@@ -418,6 +425,9 @@ class Keyspace:
                 break
             if kind == _SCRIPTS:
                 scripts = {hashlib.sha1(body).hexdigest().encode(): body for body in rec[1]}
+                continue
+            if kind == _FUNCTIONS:
+                functions = {name: (code, [(f[0], tuple(f[1]), f[2]) for f in fns]) for name, code, fns in rec[1]}
                 continue
             db = fresh[rec[1]]
             if kind == _DB:
@@ -441,6 +451,7 @@ class Keyspace:
             db.version_floor = new.version_floor
             db._expiry_heap = None
         self.scripts = scripts
+        self.functions = functions
 
 
 def _read_exact(reader: SnapshotReader, n: int) -> bytes:

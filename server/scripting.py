@@ -36,9 +36,15 @@ settings (``encode_number_precision`` and the like) last for one run, where Redi
 from one script to the next. An error a library raises from a call in tail position
 (``return cjson.decode(s)``) names no line, as for ``redis.call``.
 
+Functions (FUNCTION LOAD, FCALL) run the same way: a library's code is kept in the replicated
+state, and every FCALL runs it again in a fresh state (its top level sees only
+``redis.register_function``, ``redis.log`` and the constants, as in Redis 7.0) and then the
+function, with its keys and arguments.
+
 What Redis offers and this does not: ``redis.setresp(3)``, ``redis.set_repl``/
-``replicate_commands`` (a no-op in Redis 7 too), coroutines, SCRIPT KILL of a running script
-(scripts are bounded instead), and functions (FUNCTION/FCALL).
+``replicate_commands`` (a no-op in Redis 7 too), coroutines, SCRIPT KILL and FUNCTION KILL of
+a running script (scripts are bounded instead), FUNCTION DUMP/RESTORE, and shebang lines
+(``#!lua flags=...``) in EVAL scripts.
 """
 
 from __future__ import annotations
@@ -70,6 +76,9 @@ _HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked t
 _PRELUDE = r"""
 local pycall, pyrandom, pyseed, pylog, sha, max_count, sources = ...
 local lib_pcall = pcall  -- Lua's own, for the libraries (scripts get Redis's, below)
+local raw_setfenv = setfenv  -- for functions' environments (server/commands/functions.py)
+-- The code a client sent: a script (EVAL) or a library of functions (FUNCTION LOAD).
+local function is_user(source) return source == "@user_script" or source == "@user_function" end
 local getinfo, sethook, select, type, tostring, error, setmetatable, rawget = debug.getinfo, debug.sethook, select, type, tostring, error, setmetatable, rawget
 
 -- Past the budget the hook fires at every instruction and raises each time, so a script
@@ -115,7 +124,7 @@ local function call(raise, ...)
     for level = 3, 12 do
       local info = getinfo(level, 'Sl')
       if info == nil then break end
-      if info.source == "@user_script" and info.currentline > 0 then
+      if is_user(info.source) and info.currentline > 0 then
         reply.line = info.currentline
         break
       end
@@ -300,8 +309,8 @@ local function fail(msg)
   for level = 2, 20 do
     local info = getinfo(level, 'Sl')
     if info == nil or info.what == 'C' then break end
-    if info.source == "@user_script" then
-      if info.currentline > 0 then error("user_script:" .. info.currentline .. ": " .. msg, 0) end
+    if is_user(info.source) then
+      if info.currentline > 0 then error(info.source:sub(2) .. ":" .. info.currentline .. ": " .. msg, 0) end
       break
     end
   end
@@ -332,7 +341,7 @@ for _, name in ipairs({'os', 'io', 'debug', 'package', 'require', 'module', 'dof
                        'getfenv', 'setfenv'}) do
   _G[name] = nil
 end
-return library
+return library, raw_setfenv, is_user
 """
 _PRELUDE = (_PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY)).replace("@VERSION_NUM@", _VERSION_NUM)
             .replace("@VERSION@", REDIS_VERSION))
@@ -343,7 +352,7 @@ _PRELUDE = (_PRELUDE.replace("HOOK_EVERY", str(_HOOK_EVERY)).replace("@VERSION_N
 # aborts the process. Reading an unknown global is an error for the script only: lupa reads
 # globals too (unprotected), and must get nil.
 _SEAL = r"""
-local f, G, getinfo, sethook, library = ...
+local f, G, getinfo, sethook, library, is_user = ...
 local rawget, rawset, type, pcall, xpcall, error, tostring = rawget, rawset, type, pcall, xpcall, error, tostring
 setmetatable(G, {
   __index = function(_, name)
@@ -353,7 +362,7 @@ setmetatable(G, {
       return lib
     end
     local info = getinfo(2, "S")
-    if info and info.source == "@user_script" then
+    if info and is_user(info.source) then
       error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
     end
     return nil
@@ -387,7 +396,7 @@ local function script_line()
   for level = 3, 24 do
     local info = getinfo(level, 'Sl')
     if info == nil then break end
-    if info.source == "@user_script" and info.currentline > 0 then return info.currentline end
+    if is_user(info.source) and info.currentline > 0 then return info.currentline end
   end
 end
 -- An error that names no line of the script (error("x", 0), a library's error in tail
@@ -397,7 +406,7 @@ local function at_error(e)
   if type(e) == 'table' and type(rawget(e, 'err')) == 'string' and rawget(e, 'line') == nil then
     local line = script_line()
     if line then return {err = rawget(e, 'err'), line = line} end
-  elseif type(e) == 'string' and not e:find("user_script:%d+:") then
+  elseif type(e) == 'string' and not e:find("user_[a-z]+:%d+:") then
     local line = script_line()
     if line then return {err = "ERR " .. e, line = line} end
   end
@@ -408,6 +417,156 @@ sethook()
 local ok2, flat = pcall(plain, res, 0)
 if not ok2 then return false, plain(flat, 0) end
 return ok, flat
+"""
+
+# Runs a library's code (FUNCTION LOAD, and again at each FCALL): its top level sees only
+# redis.register_function, redis.log and the constants, as in Redis 7.0; the functions it
+# registers see every global when they run. Returns true and the functions (name, flags,
+# description, callback) in the order they were registered, or false, the stage ("compile"
+# or "register") and the message.
+_FLOAD = r"""
+local code, G, getinfo, sethook, library, setfenv, is_user, redis_log = ...
+local rawget, rawset, type, tostring, select, error, next, xpcall, setmetatable, find, lower, sub =
+  rawget, rawset, type, tostring, select, error, next, xpcall, setmetatable, string.find, string.lower, string.sub
+local loading = true
+local FLAGS = {"no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"}
+
+local function nonexistent(name)
+  local info = getinfo(3, "S")
+  if info and is_user(info.source) then
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
+  end
+end
+local function readonly_error() error("Attempt to modify a readonly table", 2) end
+
+local registered = {}
+local by_name = {}
+local function fail(msg) error({err = "ERR " .. msg}) end
+local function as_string(v)
+  local t = type(v)
+  if t == 'string' then return v end
+  if t == 'number' then return tostring(v) end
+end
+local function read_flags(t)
+  local out, j = {}, 1
+  while true do
+    local v = t[j]
+    if v == nil then break end
+    if type(v) ~= 'string' and type(v) ~= 'number' then return nil end
+    local known = false
+    for i = 1, #FLAGS do
+      if lower(tostring(v)) == FLAGS[i] then out[FLAGS[i]] = true known = true end
+    end
+    if not known then return nil end
+    j = j + 1
+  end
+  local list = {}
+  for i = 1, #FLAGS do if out[FLAGS[i]] then list[#list + 1] = FLAGS[i] end end
+  return list
+end
+local function register(...)
+  if not loading then fail("redis.register_function can only be called on FUNCTION LOAD command") end
+  local n = select('#', ...)
+  if n < 1 or n > 2 then fail("wrong number of arguments to redis.register_function") end
+  local name, callback, flags, desc
+  if n == 1 then
+    local t = ...
+    if type(t) ~= 'table' then
+      fail("calling redis.register_function with a single argument is only applicable to Lua table " ..
+           "(representing named arguments).")
+    end
+    for k, v in next, t do
+      if type(k) ~= 'string' and type(k) ~= 'number' then
+        fail("named argument key given to redis.register_function is not a string")
+      end
+      local key = lower(tostring(k))
+      if key == 'function_name' then
+        name = as_string(v)
+        if not name then fail("function_name argument given to redis.register_function must be a string") end
+      elseif key == 'description' then
+        desc = as_string(v)
+        if not desc then fail("description argument given to redis.register_function must be a string") end
+      elseif key == 'callback' then
+        if type(v) ~= 'function' then
+          fail("callback argument given to redis.register_function must be a function")
+        end
+        callback = v
+      elseif key == 'flags' then
+        if type(v) ~= 'table' then
+          fail("flags argument to redis.register_function must be a table representing function flags")
+        end
+        flags = read_flags(v)
+        if not flags then fail("unknown flag given") end
+      else
+        fail("unknown argument given to redis.register_function")
+      end
+    end
+    if not name then fail("redis.register_function must get a function name argument") end
+    if not callback then fail("redis.register_function must get a callback argument") end
+  else
+    local a, b = ...
+    name = as_string(a)
+    if not name then fail("first argument to redis.register_function must be a string") end
+    if type(b) ~= 'function' then fail("second argument to redis.register_function must be a function") end
+    callback = b
+  end
+  if name == "" or find(name, "[^%w_]") then
+    -- (Redis's words, for a function's name too)
+    fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+  end
+  if by_name[name] then fail("Function already exists in the library") end
+  by_name[name] = true
+  registered[#registered + 1] = {name, flags or {}, desc, callback}
+end
+
+local load_api = {
+  register_function = register, log = redis_log, REDIS_VERSION = rawget(G, 'redis').REDIS_VERSION,
+  REDIS_VERSION_NUM = rawget(G, 'redis').REDIS_VERSION_NUM,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+}
+local load_redis = setmetatable({}, {
+  __index = function(_, name)
+    local v = load_api[name]
+    if v == nil then nonexistent(name) end
+    return v
+  end,
+  __newindex = readonly_error, __metatable = false,
+})
+-- The library's globals: while it loads, only `redis` (the API above); when its functions
+-- run, everything a script sees.
+local env = setmetatable({}, {
+  __index = function(_, name)
+    if loading then
+      if name == 'redis' then return load_redis end
+      nonexistent(name)
+      return nil
+    end
+    local v = rawget(G, name)
+    if v ~= nil then return v end
+    local lib = library(name)
+    if lib ~= nil then return lib end
+    nonexistent(name)
+    return nil
+  end,
+  __newindex = readonly_error, __metatable = false,
+})
+
+if sub(code, 1, 1) == "\27" then code = " " .. code end  -- text only
+local chunk, cerr = loadstring(code, "@user_function")
+if not chunk then return false, "compile", cerr end
+setfenv(chunk, env)
+local ok, e = xpcall(chunk, function(e)
+  sethook()  -- the load failed: the budget's hook must not fire in this handler
+  if type(e) == 'table' then
+    local text = rawget(e, 'err')
+    if type(text) == 'string' then return text end
+    return "ERR (error object is a table value)"
+  end
+  return "ERR " .. tostring(e)
+end)
+loading = false
+if not ok then return false, "register", e end
+return true, registered
 """
 
 # Compiles a script: (function, false) or (false, message).
@@ -423,7 +582,7 @@ _LRAND48_A = 0x5DEECE66D
 _LRAND48_MASK = (1 << 48) - 1
 _LRAND48_START = 0x1234ABCD330E  # lrand48's state before any srand48 (redis-server's at start)
 _LRAND48_MAX = 2147483647
-_LINE = re.compile(rb"user_script:(\d+):")
+_LINE = re.compile(rb"user_(?:script|function):(\d+):")
 
 
 def sha1hex(body: bytes) -> bytes:
@@ -459,7 +618,8 @@ def _compiled() -> dict[str, bytes]:
     to Lua bytecode: every run starts a fresh Lua state, and loading bytecode costs a third
     of parsing the text. Only this code loads them; scripts can never load bytecode."""
     here = Path(__file__).parent / "lua"
-    texts = {"prelude": _PRELUDE.encode(), "seal": _SEAL.encode(), "load": _LOAD.encode()}
+    texts = {"prelude": _PRELUDE.encode(), "seal": _SEAL.encode(), "load": _LOAD.encode(),
+             "fload": _FLOAD.encode()}
     for name in _LIBRARIES:
         texts[name] = (here / f"{name}.lua").read_bytes()
     rt = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
@@ -484,24 +644,30 @@ def _runtime() -> Any:
     return lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False, max_memory=MAX_MEMORY)
 
 
-def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly: bool,
-        execute: Any) -> Any:
-    """Run the script ``body`` with KEYS and ARGV; its reply, converted as Redis does.
-    ``execute(argv, readonly)`` runs one command for ``redis.call`` and returns its reply
-    (an ``ErrorReply`` for an error)."""
-    sha = sha1hex(body).decode()
-    rt = _runtime()
-    g = rt.globals()
-    fn, msg = rt.execute(_compiled()["load"], body)
-    if fn is False:
-        return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
-    rand = _Rand48()
-    calls = 0
+class _Run:
+    """A fresh Lua state with the prelude run: what a script or a function runs in."""
 
-    def pycall(argt: Any, n: int) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls > MAX_CALLS:
+    def __init__(self, name: str, readonly: bool, execute: Any) -> None:
+        self.name = name
+        rt = self.rt = _runtime()
+        self.g = rt.globals()
+        self.rand = _Rand48()
+        self.calls = 0
+        self.readonly = readonly
+        self.execute = execute
+
+    def start(self) -> None:
+        """Run the prelude (after the globals the code must see are set)."""
+        rt, g = self.rt, self.g
+        self.getinfo, self.sethook = g.debug.getinfo, g.debug.sethook
+        self.library, self.setfenv, self.is_user = rt.execute(
+            _compiled()["prelude"], self.pycall, self.rand.random, self.rand.seed, self.pylog,
+            lambda s: sha1hex(s), MAX_INSTRUCTIONS // _HOOK_EVERY, _library_sources(rt))
+
+    def pycall(self, argt: Any, n: int) -> Any:
+        rt = self.rt
+        self.calls += 1
+        if self.calls > MAX_CALLS:
             return rt.table_from({b"err": b"ERR the script went over its budget of Redis calls and was stopped"})
         if argt is None:
             return _lua_error(rt, b"ERR Lua redis lib command arguments must be strings or integers")
@@ -509,26 +675,100 @@ def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly
             return _lua_error(rt, b"ERR Please specify at least one argument for this redis lib call")
         argv = [argt[i] for i in range(1, n + 1)]
         try:
-            reply = execute(argv, readonly)
+            reply = self.execute(argv, self.readonly)
             if type(reply) is ErrorReply:
                 return rt.table_from({b"err": reply.data, b"command_error": True})
             return _to_lua(rt, reply)
         except Exception as exc:  # a bug in a command: an error for the script, as for a client
-            log.exception("script %s: %r failed", sha[:12], argv[:1])
+            log.exception("script %s: %r failed", self.name[:12], argv[:1])
             return _lua_error(rt, f"ERR internal error: {type(exc).__name__}".encode())
 
-    def pylog(level: Any, text: bytes) -> None:
-        log.info("script %s: %s", sha[:12], _text(text).decode("utf-8", "replace"))
+    def pylog(self, level: Any, text: bytes) -> None:
+        log.info("script %s: %s", self.name[:12], _text(text).decode("utf-8", "replace"))
 
-    g.KEYS = rt.table_from(keys)
-    g.ARGV = rt.table_from(args)
-    getinfo, sethook = g.debug.getinfo, g.debug.sethook
-    library = rt.execute(_compiled()["prelude"], pycall, rand.random, rand.seed, pylog, lambda s: sha1hex(s),
-                         MAX_INSTRUCTIONS // _HOOK_EVERY, _library_sources(rt))
-    ok, result = rt.execute(_compiled()["seal"], fn, g, getinfo, sethook, library)
+    def seal_and_call(self, fn: Any, source: str) -> Any:
+        ok, result = self.rt.execute(_compiled()["seal"], fn, self.g, self.getinfo, self.sethook, self.library,
+                                     self.is_user)
+        if ok:
+            return _from_lua(result)
+        return _failure(result, self.name, source)
+
+
+def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly: bool,
+        execute: Any) -> Any:
+    """Run the script ``body`` with KEYS and ARGV; its reply, converted as Redis does.
+    ``execute(argv, readonly)`` runs one command for ``redis.call`` and returns its reply
+    (an ``ErrorReply`` for an error)."""
+    r = _Run(sha1hex(body).decode(), readonly, execute)
+    fn, msg = r.rt.execute(_compiled()["load"], body)
+    if fn is False:
+        return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
+    r.g.KEYS = r.rt.table_from(keys)
+    r.g.ARGV = r.rt.table_from(args)
+    r.start()
+    return r.seal_and_call(fn, "@user_script")
+
+
+# -- functions (FUNCTION LOAD, FCALL) ------------------------------------------------------------
+FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
+
+
+def _load_library(r: _Run, code: bytes) -> tuple[bool, Any]:
+    """Run a library's code in ``r``: (True, Lua list of {name, flags, description, callback})
+    or (False, the error reply)."""
+    try:
+        ok, *rest = r.rt.execute(_compiled()["fload"], code, r.g, r.getinfo, r.sethook, r.library, r.setfenv,
+                                 r.is_user, r.g.redis.log)
+    except lua51.LuaError as e:  # not expected: every error of the library's is caught in Lua
+        log.warning("loading a function library failed outside its protected call: %s", e)
+        return False, ErrorReply(b"ERR Error registering functions: ERR " + str(e).encode(errors="replace")[:200])
     if ok:
-        return _from_lua(result)
-    return _failure(result, sha)
+        return True, rest[0]
+    stage, msg = rest
+    if stage == b"compile":
+        return False, ErrorReply(b"ERR Error compiling function: " + _text(msg))
+    return False, ErrorReply(b"ERR Error registering functions: " + _text(msg))
+
+
+def library_functions(code: bytes) -> list[tuple[bytes, tuple[str, ...], bytes | None]] | ErrorReply:
+    """FUNCTION LOAD's check of a library's code (after its metadata line): the functions it
+    registers, (name, flags, description) in order, or the error reply."""
+    r = _Run("function load", False, lambda argv, ro: _NO_CALLS)
+    r.start()
+    ok, registered = _load_library(r, code)
+    if not ok:
+        return registered
+    out = []
+    i = 1
+    while registered[i] is not None:
+        entry = registered[i]
+        flags = entry[2]
+        out.append((entry[1], tuple(flags[j].decode() for j in range(1, len(flags) + 1)), entry[3]))
+        i += 1
+    return out
+
+
+_NO_CALLS = ErrorReply(b"ERR redis.call is not available while a library loads")
+
+
+def run_function(code: bytes, name: bytes, keys: list[bytes], args: list[bytes], *, readonly: bool,
+                 execute: Any) -> Any:
+    """FCALL: run the library's code again in a fresh state, then its function ``name`` with
+    the keys and arguments (as Redis passes them, not as KEYS and ARGV)."""
+    r = _Run(name.decode("utf-8", "replace"), readonly, execute)
+    r.start()
+    ok, registered = _load_library(r, code)
+    if not ok:
+        return registered
+    i = 1
+    while registered[i] is not None:
+        entry = registered[i]
+        if entry[1] == name:
+            runner = r.rt.eval("function(f, k, a) return function() return f(k, a) end end")
+            return r.seal_and_call(runner(entry[4], r.rt.table_from(keys), r.rt.table_from(args)),
+                                   "@user_function")
+        i += 1
+    return ErrorReply(b"ERR Function not found")
 
 
 def _text(msg: Any) -> bytes:
@@ -543,9 +783,10 @@ def _lua_error(rt: Any, message: bytes) -> Any:
     return rt.table_from({b"err": message})
 
 
-def _failure(err: Any, sha: str) -> ErrorReply:
-    """The reply for a script that raised ``err`` (a string, or an error table)."""
-    suffix = f" script: {sha}, on @user_script:".encode()
+def _failure(err: Any, sha: str, source: str = "@user_script") -> ErrorReply:
+    """The reply for a script (or function, ``sha`` its name) that raised ``err`` (a string,
+    or an error table)."""
+    suffix = f" script: {sha}, on {source}:".encode()
     if _is_table(err):
         text = err[b"err"]
         if isinstance(text, bytes):
@@ -553,7 +794,7 @@ def _failure(err: Any, sha: str) -> ErrorReply:
             if line is None:
                 m = _LINE.search(text)
                 if m is None:
-                    return ErrorReply(text + f" script: {sha}, on @user_script.".encode())
+                    return ErrorReply(text + f" script: {sha}, on {source}.".encode())
                 line = int(m.group(1))
             return ErrorReply(text + suffix + b"%d." % int(line))
         err = b"(error object is a table value)"  # Redis's words for error({}) too

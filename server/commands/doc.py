@@ -49,6 +49,13 @@ NOTES: dict[str, str] = {
     "eval_ro": "a read (linearizable); as EVAL otherwise, and it does not add the script to the cache",
     "evalsha_ro": "a read (linearizable); as EVALSHA otherwise",
     "script|load": "a write: every node's cache gets the script",
+    "fcall": "a write, as EVAL: the library's code runs again in a fresh Lua state on every node, then the "
+             "function; a function flagged no-writes runs read-only",
+    "fcall_ro": "a read (linearizable), for functions flagged no-writes",
+    "function|load": "a write: every node checks and keeps the library; libraries are in snapshots",
+    "function|list": "libraries in the order they were loaded (Redis's order is its hash table's)",
+    "function|kill": "always -NOTBUSY: functions run as the log is applied and are bounded instead",
+    "function|stats": "running_script is always nil",
     "script|flush": "a write: every node's cache is emptied (ASYNC and SYNC are the same)",
     "script|kill": "always -NOTBUSY: scripts run as the log is applied and are bounded instead",
     "exec": ("the whole transaction is one log entry, applied all or nothing on every node; if leadership "

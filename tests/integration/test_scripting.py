@@ -84,3 +84,37 @@ def test_redis_py_lock_and_script_work_through_a_follower(cluster_factory):
     double = r.register_script("return tonumber(ARGV[1]) * 2")
     assert double(args=[21]) == 42
     assert other.register_script("return tonumber(ARGV[1]) * 2")(args=[5]) == 10
+
+
+def test_functions_through_any_node_and_after_a_restart_from_snapshots(cluster_factory):
+    c = cluster_factory(3).start()
+    lead, fol = c.leader(), c.follower()
+    other = next(n for n in c.nodes if n not in (lead, fol))
+    code = ("#!lua name=counters\n"
+            "redis.register_function('bump', function(keys, args) "
+            "local v = redis.call('incrby', keys[1], args[1]) return v end)\n"
+            "redis.register_function{function_name='peek', flags={'no-writes'}, "
+            "callback=function(keys) local v = redis.call('get', keys[1]) return v end}")
+    assert c.nodes[fol].client().function_load(code) == b"counters"  # forwarded to the leader
+    assert c.nodes[other].client().fcall("bump", 1, "n", 5) == 5
+    assert c.nodes[lead].client().fcall("bump", 1, "n", 2) == 7
+    assert c.nodes[fol].client().fcall_ro("peek", 1, "n") == b"7"
+    listed = c.nodes[other].client().function_list()
+    assert [lib[:2] for lib in listed] == [[b"library_name", b"counters"]]
+    for nid in c.nodes:
+        c.nodes[nid].client().execute_command("RAFT.SNAPSHOT")
+        wait_for(lambda nid=nid: int(c.raft_info(nid)["snapshot_index"]) > 0, what="a snapshot")
+    for nid in c.nodes:
+        c.kill(nid)
+    for nid in c.nodes:
+        c.start_node(nid)
+    for nid in c.nodes:
+        c.wait_serving(nid)
+    c.leader()
+    assert c.nodes[fol].client().fcall("bump", 1, "n", 1) == 8
+    c.nodes[lead].client().function_delete("counters")
+    try:
+        c.nodes[other].client().fcall("bump", 1, "n", 1)
+        raise AssertionError("FCALL after FUNCTION DELETE should fail")
+    except redis.exceptions.ResponseError as e:
+        assert "Function not found" in str(e)

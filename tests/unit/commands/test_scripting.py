@@ -178,6 +178,41 @@ def test_the_script_cache_is_in_the_snapshot():
     assert restored.scripts == {}
 
 
+def test_function_libraries_are_in_the_snapshot():
+    ex = LocalExecutor()
+    code = ("#!lua name=lib\nredis.register_function{function_name='double', callback=function(k, a) "
+            "return tonumber(a[1]) * 2 end, flags={'no-writes'}, description='twice'}")
+    assert ex.run("function", "load", code) == b"lib"
+    buf = io.BytesIO()
+    ex.keyspace.snapshot_to(buf)
+    restored = LocalExecutor()
+    restored.keyspace.restore_from(io.BytesIO(buf.getvalue()))
+    assert restored.keyspace.functions == ex.keyspace.functions
+    assert restored.run("fcall_ro", "double", "0", "21") == 42
+    assert restored.run("function", "stats")  # one library, one function
+    restored.keyspace.restore_from(io.BytesIO(_empty_snapshot()))
+    assert restored.keyspace.functions == {}
+    assert str(restored.run("fcall", "double", "0", "1")) == "ERR Function not found"
+
+
+def _empty_snapshot() -> bytes:
+    buf = io.BytesIO()
+    Keyspace().snapshot_to(buf)
+    return buf.getvalue()
+
+
+def test_a_function_runs_its_library_afresh_each_call():
+    # A library's top level runs again at every FCALL, in a fresh state: a function sees the
+    # same world on every node, and nothing one call leaves behind reaches the next.
+    ex = LocalExecutor()
+    code = ("#!lua name=rnd\nredis.register_function('r', function(k, a) "
+            "return {math.random(100), math.random(100)} end)")
+    ex.run("function", "load", code)
+    assert ex.run("fcall", "r", "0") == ex.run("fcall", "r", "0") == [40, 85]
+    err = ex.run("function", "load", "#!lua name=loop\nwhile true do end")
+    assert str(err).startswith("ERR Error registering functions: ERR the script went over its budget")
+
+
 def test_a_user_limited_by_acl_may_not_run_scripts():
     # Its redis.call()s would not be checked: a script would reach every command and key.
     limited = User("app").apply(["on", "nopass", "~app:*", "+@all"])

@@ -1,0 +1,237 @@
+"""FUNCTION and FCALL: libraries of Lua functions (Redis 7.0), kept in the replicated state.
+
+FUNCTION LOAD goes through the log like a write: every node checks the library's code the
+same way (``server.scripting.library_functions``) and stores it, and snapshots carry the
+libraries (``Keyspace.functions``). FCALL is a write and FCALL_RO a read, as EVAL and EVAL_RO
+are: the library's code runs again in a fresh Lua state on every node that applies the call,
+then the function, with its keys and arguments. FUNCTION DUMP and RESTORE are not supported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resp.parser import split_args, string2ll
+from resp.types import OK, ErrorReply, Map, SetReply, SimpleString
+from server import scripting
+from server.commands.glob import glob_match
+from server.commands.registry import CONN, READ, WRITE, command, container, subcommand
+from server.commands.scripting import _call, _split
+
+_NOT_FOUND = ErrorReply("ERR Function not found")
+_BAD_NUMKEYS = ErrorReply("ERR Bad number of keys provided")
+_RO_WRITE_FLAG = ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
+_BAD_NAME = ErrorReply("ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
+                       "least one character long")
+
+
+def _valid_name(name: bytes) -> bool:
+    return bool(name) and all(c == 95 or 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 for c in name)
+
+
+def _metadata(code: bytes) -> tuple[bytes, bytes, bytes] | ErrorReply:
+    """``functionExtractLibMetaData``: (engine, library name, the code after the first line,
+    its newline kept so line numbers stay)."""
+    if not code.startswith(b"#!"):
+        return ErrorReply("ERR Missing library metadata")
+    end = code.find(b"\n")
+    if end < 0:
+        return ErrorReply("ERR Invalid library metadata")
+    parts = split_args(code[:end])
+    if not parts:
+        return ErrorReply("ERR Invalid library metadata")
+    engine = parts[0][2:]
+    name = None
+    for part in parts[1:]:
+        if part[:5].lower() == b"name=":
+            if name is not None:
+                return ErrorReply("ERR Invalid metadata value, name argument was given multiple times")
+            name = part[5:]
+            continue
+        return ErrorReply(b"ERR Invalid metadata value given: " + part)
+    if name is None:
+        return ErrorReply("ERR Library name was not given")
+    return engine, name, code[end:]
+
+
+def _function_index(ctx: Any) -> dict[bytes, tuple[bytes, tuple[str, ...]]]:
+    """Function name -> (its library, its flags)."""
+    return {fname: (lib, flags) for lib, (_, fns) in ctx.keyspace.functions.items() for fname, flags, _ in fns}
+
+
+# -- FCALL ----------------------------------------------------------------------------------------
+def _fcall(ctx: Any, argv: list[bytes], readonly_command: bool) -> Any:
+    found = _function_index(ctx).get(argv[1])
+    if found is None:
+        return _NOT_FOUND
+    if string2ll(argv[2]) is None:
+        return _BAD_NUMKEYS
+    keys, args = _split(argv)
+    lib, flags = found
+    no_writes = "no-writes" in flags
+    if readonly_command and not no_writes:
+        return _RO_WRITE_FLAG
+    code = ctx.keyspace.functions[lib][0]
+    _, _, body = _metadata(code)  # type: ignore[misc]  (checked when it was loaded)
+    db_index = ctx.db_index
+    was_in_exec, was_readonly = ctx.in_exec, ctx.readonly
+    ctx.in_exec = True
+    try:
+        return scripting.run_function(body, argv[1], keys, args, readonly=readonly_command or no_writes,
+                                      execute=lambda call, ro: _call(ctx, call, ro))
+    finally:
+        ctx.in_exec, ctx.readonly = was_in_exec, was_readonly
+        if ctx.db_index != db_index:
+            ctx.select(db_index)
+
+
+@command("fcall", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", kind=WRITE,
+         group="scripting", since="7.0.0", summary="Invoke a function")
+def fcall(ctx: Any, argv: list[bytes]) -> Any:
+    return _fcall(ctx, argv, False)
+
+
+@command("fcall_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", kind=READ,
+         group="scripting", since="7.0.0", summary="Invoke a read-only function")
+def fcall_ro(ctx: Any, argv: list[bytes]) -> Any:
+    return _fcall(ctx, argv, True)
+
+
+# -- FUNCTION -------------------------------------------------------------------------------------
+container("function", "", CONN, group="scripting", summary="A container for function commands")
+
+
+@subcommand("function", "load", -3, "write denyoom noscript", kind=WRITE, since="7.0.0",
+            summary="Create a function with the given arguments (name, code, description)")
+def function_load(ctx: Any, argv: list[bytes]) -> Any:
+    replace = False
+    pos = 2
+    while pos < len(argv) - 1:
+        opt = argv[pos]
+        pos += 1
+        if opt.lower() == b"replace":
+            replace = True
+            continue
+        return ErrorReply(b"ERR Unknown option given: " + opt)
+    code = argv[pos]
+    meta = _metadata(code)
+    if isinstance(meta, ErrorReply):
+        return meta
+    engine, name, body = meta
+    if not _valid_name(name):
+        return _BAD_NAME
+    if engine.lower() != b"lua":
+        return ErrorReply(b"ERR Engine '" + engine + b"' not found")
+    libraries = ctx.keyspace.functions
+    if name in libraries and not replace:
+        return ErrorReply(b"ERR Library '" + name + b"' already exists")
+    fns = scripting.library_functions(body)
+    if isinstance(fns, ErrorReply):
+        return fns
+    if not fns:
+        return ErrorReply("ERR No functions registered")
+    others = {fname for lib, (_, lib_fns) in libraries.items() if lib != name for fname, _, _ in lib_fns}
+    for fname, _, _ in fns:
+        if fname in others:
+            return ErrorReply(b"ERR Function " + fname + b" already exists")
+    libraries[name] = (code, fns)
+    return name
+
+
+@subcommand("function", "delete", 3, "write noscript", kind=WRITE, since="7.0.0",
+            summary="Delete a function by name")
+def function_delete(ctx: Any, argv: list[bytes]) -> Any:
+    if ctx.keyspace.functions.pop(argv[2], None) is None:
+        return ErrorReply("ERR Library not found")
+    return OK
+
+
+@subcommand("function", "flush", -2, "write noscript", kind=WRITE, since="7.0.0",
+            summary="Deleting all functions")
+def function_flush(ctx: Any, argv: list[bytes]) -> Any:
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC")):
+        return ErrorReply("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+    ctx.keyspace.functions.clear()
+    return OK
+
+
+@subcommand("function", "list", -2, "noscript", kind=READ, since="7.0.0",
+            summary="List information about all the functions")
+def function_list(ctx: Any, argv: list[bytes]) -> Any:
+    with_code = False
+    pattern = None
+    i = 2
+    while i < len(argv):
+        arg = argv[i]
+        if not with_code and arg.lower() == b"withcode":
+            with_code = True
+        elif pattern is None and arg.lower() == b"libraryname":
+            if i >= len(argv) - 1:
+                return ErrorReply("ERR library name argument was not given")
+            i += 1
+            pattern = argv[i]
+        else:
+            return ErrorReply(b"ERR Unknown argument " + arg)
+        i += 1
+    out = []
+    for name, (code, fns) in ctx.keyspace.functions.items():
+        if pattern is not None and not glob_match(pattern, name, True):
+            continue
+        entry: list[tuple[Any, Any]] = [
+            (b"library_name", name),
+            (b"engine", b"LUA"),
+            (b"functions", [Map([(b"name", fname), (b"description", desc),
+                                 (b"flags", SetReply([SimpleString(f.encode()) for f in flags]))])
+                                for fname, flags, desc in fns]),
+        ]
+        if with_code:
+            entry.append((b"library_code", code))
+        out.append(Map(entry))
+    return out
+
+
+@subcommand("function", "stats", 2, "noscript allow_busy", kind=READ, since="7.0.0",
+            summary="Return information about the function currently running (name, description, duration)")
+def function_stats(ctx: Any, argv: list[bytes]) -> Any:
+    libraries = ctx.keyspace.functions
+    count = sum(len(fns) for _, fns in libraries.values())
+    return Map([(b"running_script", None),
+                (b"engines", Map([(b"LUA", Map([(b"libraries_count", len(libraries)),
+                                                (b"functions_count", count)]))]))])
+
+
+@subcommand("function", "kill", 2, "noscript allow_busy", kind=CONN, since="7.0.0",
+            summary="Kill the function currently in execution.")
+def function_kill(session: Any, argv: list[bytes]) -> Any:
+    # Functions run to the end or to their budget as the log is applied (server.scripting).
+    return ErrorReply("NOTBUSY No scripts in execution right now.")
+
+
+@subcommand("function", "help", 2, "loading stale", kind=CONN, since="7.0.0",
+            summary="Show helpful text about the different subcommands")
+def function_help(session: Any, argv: list[bytes]) -> Any:
+    lines = [
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LOAD [REPLACE] <FUNCTION CODE>",
+        "    Create a new library with the given library name and code (on every node).",
+        "DELETE <LIBRARY NAME>",
+        "    Delete the given library.",
+        "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "    Return general information on all the libraries:",
+        "    * Library name",
+        "    * The engine used to run the Library",
+        "    * Library description",
+        "    * Functions list",
+        "    * Library code (if WITHCODE is given)",
+        "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+        "STATS",
+        "    Return information about the current function running (always none: functions run as the "
+        "log is applied).",
+        "KILL",
+        "    Answers NOTBUSY: functions run within their budget.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Delete all the libraries.",
+        "HELP",
+        "    Print this help.",
+    ]
+    return [SimpleString(line.encode()) for line in lines]
