@@ -741,6 +741,17 @@ class Node:
         return (conn.shared_link is link and link is not None and not link.closed
                 and link.leader_id == self.raft.leader_id and self._shareable(conn, cmd, cmd.name))
 
+    def _link_to_leader(self, owner: ClientConnection | None, conn: ClientConnection, seq: int) -> LeaderLink | None:
+        """A new link to the leader (``owner``'s own, or the shared one for None), or None
+        after answering ``conn``'s command ``seq`` with -CLUSTERDOWN when no address is known."""
+        leader = self.raft.leader_id
+        addr = self.raft.address_of(leader)
+        if addr is None:
+            conn.resolve(seq, encode(CLUSTERDOWN, conn.session.resp3))
+            conn.done_one()
+            return None
+        return LeaderLink(self, owner, leader, addr.host, addr.port)
+
     def forward(self, conn: ClientConnection, argv: list[bytes], seq: int, cmd: Any = None) -> None:
         raft = self.raft
         leader = raft.leader_id
@@ -753,12 +764,9 @@ class Node:
                     link.close()
                 link = self.shared_link = None
             if link is None:
-                addr = raft.address_of(leader)
-                if addr is None:
-                    conn.resolve(seq, encode(CLUSTERDOWN, session.resp3))
-                    conn.done_one()
+                link = self.shared_link = self._link_to_leader(None, conn, seq)
+                if link is None:
                     return
-                link = self.shared_link = LeaderLink(self, None, leader, addr.host, addr.port)
             conn.shared_out += 1
             conn.shared_link = link
             link.send(session.db_index, session.resp3, argv, conn, seq)
@@ -775,12 +783,9 @@ class Node:
         if session.tx_lost is not None and self._relay_lost(conn, name, seq):
             return
         if link is None:
-            addr = raft.address_of(leader)
-            if addr is None:
-                conn.resolve(seq, encode(CLUSTERDOWN, session.resp3))
-                conn.done_one()
+            link = conn.upstream = self._link_to_leader(conn, conn, seq)
+            if link is None:
                 return
-            link = conn.upstream = LeaderLink(self, conn, leader, addr.host, addr.port)
         on_reply = None
         if name in _RELAY_STATE:
             _track_relay(session, name, link)

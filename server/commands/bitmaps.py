@@ -106,6 +106,16 @@ def getbit(ctx: ExecContext, argv: list[bytes]):
     return 1 if v[byte] & (1 << (7 - (offset & 7))) else 0
 
 
+def _clamp(start: int, end: int, total: int) -> tuple[int, int]:
+    """A range's ends, negative ones counted from the end, clamped to 0..total-1 (as
+    BITCOUNT and BITPOS do; start > end means empty)."""
+    if start < 0:
+        start += total
+    if end < 0:
+        end += total
+    return max(start, 0), min(max(end, 0), total - 1)
+
+
 def _popcount(v: bytes) -> int:
     return int.from_bytes(v, "big").bit_count() if len(v) > 64 else sum(_POPCOUNT[b] for b in v)
 
@@ -135,13 +145,7 @@ def bitcount(ctx: ExecContext, argv: list[bytes]):
         elif unit != b"byte":
             raise errors.SYNTAX
     total = len(v) * 8 if isbit else len(v)
-    if start < 0:
-        start += total
-    if end < 0:
-        end += total
-    start = max(start, 0)
-    end = max(end, 0)
-    end = min(end, total - 1)
+    start, end = _clamp(start, end, total)
     if start > end:
         return 0
     if not isbit:
@@ -188,13 +192,7 @@ def bitpos(ctx: ExecContext, argv: list[bytes]):
             end = total * 8 + 7 if isbit else total - 1
         if isbit:
             total *= 8
-        if start < 0:
-            start += total
-        if end < 0:
-            end += total
-        start = max(start, 0)
-        end = max(end, 0)
-        end = min(end, total - 1)
+        start, end = _clamp(start, end, total)
     else:
         start, end = 0, total - 1
     if start > end:
