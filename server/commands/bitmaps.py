@@ -106,6 +106,16 @@ def getbit(ctx: ExecContext, argv: list[bytes]):
     return 1 if v[byte] & (1 << (7 - (offset & 7))) else 0
 
 
+def _in_bits(unit: bytes) -> bool:
+    """BITCOUNT/BITPOS's range unit: True for BIT, False for BYTE, else a syntax error."""
+    unit = unit.lower()
+    if unit == b"bit":
+        return True
+    if unit != b"byte":
+        raise errors.SYNTAX
+    return False
+
+
 def _clamp(start: int, end: int, total: int) -> tuple[int, int]:
     """A range's ends, negative ones counted from the end, clamped to 0..total-1 (as
     BITCOUNT and BITPOS do; start > end means empty)."""
@@ -137,13 +147,7 @@ def bitcount(ctx: ExecContext, argv: list[bytes]):
         raise errors.NOT_INTEGER
     if start < 0 and end < 0 and start > end:
         return 0
-    isbit = False
-    if n == 5:
-        unit = argv[4].lower()
-        if unit == b"bit":
-            isbit = True
-        elif unit != b"byte":
-            raise errors.SYNTAX
+    isbit = n == 5 and _in_bits(argv[4])
     total = len(v) * 8 if isbit else len(v)
     start, end = _clamp(start, end, total)
     if start > end:
@@ -178,11 +182,7 @@ def bitpos(ctx: ExecContext, argv: list[bytes]):
         if start is None:
             raise errors.NOT_INTEGER
         if n == 6:
-            unit = argv[5].lower()
-            if unit == b"bit":
-                isbit = True
-            elif unit != b"byte":
-                raise errors.SYNTAX
+            isbit = _in_bits(argv[5])
         if n >= 5:
             end = string2ll(argv[4])
             if end is None:

@@ -16,7 +16,7 @@ from resp.types import OK, ErrorReply, Map, SetReply, SimpleString
 from server import scripting
 from server.commands.glob import glob_match
 from server.commands.registry import CONN, READ, WRITE, command, container, subcommand
-from server.commands.scripting import _call, _split
+from server.commands.scripting import NOTBUSY, _call, _split
 
 _NOT_FOUND = ErrorReply("ERR Function not found")
 _BAD_NUMKEYS = ErrorReply("ERR Bad number of keys provided")
@@ -203,8 +203,7 @@ def function_stats(ctx: Any, argv: list[bytes]) -> Any:
 @subcommand("function", "kill", 2, "noscript allow_busy", kind=CONN, since="7.0.0",
             summary="Kill the function currently in execution.")
 def function_kill(session: Any, argv: list[bytes]) -> Any:
-    # Functions run to the end or to their budget as the log is applied (server.scripting).
-    return ErrorReply("NOTBUSY No scripts in execution right now.")
+    return NOTBUSY
 
 
 @subcommand("function", "help", 2, "loading stale", kind=CONN, since="7.0.0",

@@ -21,6 +21,9 @@ _ARITY = ErrorReply("ERR Wrong number of args calling Redis command from script"
 _RO_WRITE = ErrorReply("ERR Write commands are not allowed from read-only scripts.")
 _NOSCRIPT = ErrorReply("NOSCRIPT No matching script. Please use EVAL.")
 _PONG = SimpleString(b"PONG")
+# SCRIPT KILL and FUNCTION KILL: scripts run as the log is applied, within their budgets, so
+# none is ever running while a command is read.
+NOTBUSY = ErrorReply("NOTBUSY No scripts in execution right now.")
 
 
 def _split(argv: list[bytes]) -> tuple[list[bytes], list[bytes]]:
@@ -176,9 +179,7 @@ def script_flush(ctx: Any, argv: list[bytes]) -> Any:
 @subcommand("script", "kill", 2, "noscript allow_busy", kind=CONN, since="2.6.0",
             summary="Terminates a server-side Lua script during execution.")
 def script_kill(session: Any, argv: list[bytes]) -> Any:
-    # Scripts run to the end or to their budget as the log is applied; none is ever running
-    # while a command is read.
-    return ErrorReply("NOTBUSY No scripts in execution right now.")
+    return NOTBUSY
 
 
 @subcommand("script", "help", 2, "loading stale", kind=CONN, since="5.0.0",
