@@ -39,6 +39,7 @@ from server.commands.registry import COMMANDS, Command, keys_of
 __all__ = [
     "NOAUTH",
     "AclError",
+    "AclRuleError",
     "User",
     "UserDirectory",
     "all_commands",
@@ -57,6 +58,14 @@ SCRIPT_RUNNERS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", b"fc
 
 class AclError(ValueError):
     """A rule or an ACL file line that cannot be applied."""
+
+
+class AclRuleError(AclError):
+    """ACL SETUSER's rule ``rule`` cannot be applied, for Redis's ``reason``."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
 
 
 def password_hash(password: bytes) -> str:
@@ -158,17 +167,30 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[bytes] | None:
     return keys_of(cmd, argv)
 
 
+# Redis's reasons for a rule it cannot apply (``ACLSetUserStringError``).
+SYNTAX = "Syntax error"
+UNKNOWN_NAME = "Unknown command or category name in ACL"
+KEYS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have "
+                  "any effect. Try 'resetkeys' to start with an empty list of patterns")
+CHANNELS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does "
+                      "not have any effect. Try 'resetchannels' to start with an empty list of channels")
+NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+BAD_HASH = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
+_HEX = frozenset("0123456789abcdef")
+
+
 @dataclass(slots=True, eq=False)
 class User:
     name: str
     enabled: bool = False
     nopass: bool = False
+    sanitize: str = ""  # "sanitize-payload", "skip-sanitize-payload" or neither (shown, not used)
     passwords: set[str] = field(default_factory=set)  # SHA-256 hex digests
     allowed: set[bytes] = field(default_factory=set)  # command names, "container|sub" for subcommands
     all_commands: bool = False  # the last category rule was +@all with nothing removed since
     key_patterns: list[bytes] = field(default_factory=list)
     all_keys: bool = False
-    channel_rules: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)  # patterns, "*" for allchannels (not enforced)
     command_rules: list[str] = field(default_factory=list)  # as given, for ACL LIST
     _key_match: list[Callable[[bytes], bool]] = field(default_factory=list)
 
@@ -178,7 +200,22 @@ class User:
             self.apply_rule(rule)
         return self
 
+    def copy(self) -> User:
+        twin = User(self.name)
+        for name in User.__slots__:
+            value = getattr(self, name)
+            setattr(twin, name, value.copy() if isinstance(value, (set, list)) else value)
+        return twin
+
+    def replace_with(self, other: User) -> None:
+        """Take ``other``'s rules in place (connections logged in as this user see them)."""
+        for name in User.__slots__:
+            if name != "name":
+                setattr(self, name, getattr(other, name))
+
     def apply_rule(self, rule: str) -> None:
+        """Apply one rule; ``AclError`` carries Redis's reason when it cannot be applied (the
+        user may then be half changed: apply rules to a ``copy`` to change a user atomically)."""
         low = rule.lower()
         if low == "on":
             self.enabled = True
@@ -190,19 +227,27 @@ class User:
         elif low == "resetpass":
             self.nopass = False
             self.passwords.clear()
+        elif low in ("sanitize-payload", "skip-sanitize-payload"):
+            self.sanitize = low
         elif rule.startswith(">"):
             self.passwords.add(password_hash(rule[1:].encode()))
             self.nopass = False
         elif rule.startswith("<"):
-            self.passwords.discard(password_hash(rule[1:].encode()))
-        elif rule.startswith("#"):
-            digest = rule[1:].lower()
-            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-                raise AclError(f"'{rule}': the password hash must be 64 hex characters (SHA-256)")
-            self.passwords.add(digest)
-            self.nopass = False
-        elif rule.startswith("!"):
-            self.passwords.discard(rule[1:].lower())
+            digest = password_hash(rule[1:].encode())
+            if digest not in self.passwords:
+                raise AclError(NO_SUCH_PASSWORD)
+            self.passwords.discard(digest)
+        elif rule.startswith("#") or rule.startswith("!"):
+            digest = rule[1:]
+            if len(digest) != 64 or not _HEX.issuperset(digest):
+                raise AclError(BAD_HASH)
+            if rule[0] == "#":
+                self.passwords.add(digest)
+                self.nopass = False
+            elif digest in self.passwords:
+                self.passwords.discard(digest)
+            else:
+                raise AclError(NO_SUCH_PASSWORD)
         elif low == "allkeys" or rule == "~*":
             self.all_keys = True
             self.key_patterns = [b"*"]
@@ -212,14 +257,21 @@ class User:
             self.key_patterns = []
             self._key_match = []
         elif rule.startswith("~"):
-            if not self.all_keys:
-                pat = rule[1:].encode()
-                self.key_patterns.append(pat)
-                self._key_match.append(compile_glob(pat))
+            if self.all_keys:
+                raise AclError(KEYS_AFTER_ALL)
+            pat = rule[1:].encode()
+            self.key_patterns.append(pat)
+            self._key_match.append(compile_glob(pat))
         elif rule.startswith("%"):
-            raise AclError(f"'{rule}': read/write key permissions (%R~, %W~) are not supported")
-        elif rule.startswith("&") or low in ("allchannels", "resetchannels"):
-            self.channel_rules.append(rule)
+            raise AclError("read/write key permissions (%R~, %W~) are not supported")
+        elif low == "allchannels" or rule == "&*":
+            self.channels = ["*"]
+        elif low == "resetchannels":
+            self.channels = []
+        elif rule.startswith("&"):
+            if self.channels == ["*"]:
+                raise AclError(CHANNELS_AFTER_ALL)
+            self.channels.append(rule[1:])
         elif low in ("allcommands", "+@all"):
             self.allowed = {c.name for c in all_commands()}
             self.all_commands = True
@@ -228,16 +280,15 @@ class User:
             self.allowed = set()
             self.all_commands = False
             self.command_rules = ["-@all"]
-        elif rule[:1] in ("+", "-"):
+        elif rule[:1] in ("+", "-") and len(rule) > 1:
             self._command_rule(rule)
         elif low == "reset":
-            fresh = User(self.name)
-            for name in User.__slots__:
-                setattr(self, name, getattr(fresh, name))
-        elif rule.startswith("(") or rule.startswith("clearselectors"):
-            raise AclError(f"'{rule}': selectors are not supported")
+            self.replace_with(User(self.name))
+            self.sanitize = "sanitize-payload"
+        elif rule.startswith("(") or low == "clearselectors":
+            raise AclError("selectors are not supported")
         else:
-            raise AclError(f"Syntax error in ACL rule '{rule}'")
+            raise AclError(SYNTAX)
 
     def _command_rule(self, rule: str) -> None:
         add = rule[0] == "+"
@@ -245,25 +296,29 @@ class User:
         if what.startswith("@"):
             cat = what
             if cat[1:] not in categories():
-                raise AclError(f"Unknown category '{cat[1:]}' in ACL rule '{rule}'")
+                raise AclError(UNKNOWN_NAME)
             names = {c.name for c in all_commands() if cat in c.acl_categories}
         else:
             container, _, sub = what.partition("|")
             cmd = COMMANDS.get(container.encode())
             if cmd is None or cmd.internal:
-                raise AclError(f"Unknown command '{container}' in ACL rule '{rule}'")
+                raise AclError(UNKNOWN_NAME)
             if sub:
-                if not cmd.subcommands or sub.encode() not in cmd.subcommands:
-                    raise AclError(f"Unknown subcommand '{what}' in ACL rule '{rule}'")
+                if not cmd.subcommands:
+                    raise AclError("rules for a command's first argument (such as +select|0) are not supported")
+                if sub.encode() not in cmd.subcommands:
+                    raise AclError(UNKNOWN_NAME)
                 names = {cmd.subcommands[sub.encode()].name}
             else:
                 names = {cmd.name} | {s.name for s in (cmd.subcommands or {}).values()}
+            # A later rule for the same command replaces an earlier one in the description.
+            self.command_rules = [r for r in self.command_rules if r[1:] != what]
         if add:
             self.allowed |= names
         else:
             self.allowed -= names
             self.all_commands = False
-        self.command_rules.append(rule.lower())
+        self.command_rules.append(rule[0] + what)
 
     # -- using ---------------------------------------------------------------------------------
     def password_ok(self, password: bytes) -> bool:
@@ -283,45 +338,68 @@ class User:
         return self.all_commands and self.all_keys
 
     def check(self, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
-        if cmd.name not in self.allowed:
-            return ErrorReply(f"NOPERM this user has no permissions to run the "
-                              f"'{cmd.name.decode(errors='replace')}' command")
+        denied = self.denial(cmd, argv)
+        return None if denied is None else denied[0]
+
+    def denial(self, cmd: Command, argv: list[bytes]) -> tuple[ErrorReply, str, bytes] | None:
+        """``None`` when the user may run ``argv``; else the error, and what ACL LOG records:
+        the reason (``command`` or ``key``) and the command's name or the key refused."""
+        if cmd.name not in self.allowed and "no_auth" not in cmd.flags:  # AUTH, HELLO: always
+            return (ErrorReply(f"NOPERM this user has no permissions to run the "
+                               f"'{cmd.name.decode(errors='replace')}' command"), "command", cmd.name)
         if cmd.name in SCRIPT_RUNNERS and not self.unrestricted:
             # A script's commands run as the log is applied, where no user is known: a user
             # limited to some commands or keys could reach the others through a script.
-            return ErrorReply(f"NOPERM this user has no permissions to run the "
-                              f"'{cmd.name.decode(errors='replace')}' command: scripts need a user "
-                              "allowed every command on every key")
+            return (ErrorReply(f"NOPERM this user has no permissions to run the "
+                               f"'{cmd.name.decode(errors='replace')}' command: scripts need a user "
+                               "allowed every command on every key"), "command", cmd.name)
         if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:
             return None
         if cmd.name in (b"sort", b"sort_ro"):
             denied = sort_pattern_denied(argv)
             if denied is not None:
-                return denied
+                return denied, "key", b"*"
         keys = command_keys(cmd, argv)
         if keys is None:
-            return NOPERM_KEY
+            return NOPERM_KEY, "key", b""
         matchers = self._key_match
         for key in keys:
             if not any(m(key) for m in matchers):
-                return NOPERM_KEY
+                return NOPERM_KEY, "key", key
         return None
 
-    def describe(self) -> str:
-        """The user as ``ACL LIST`` shows it."""
-        parts = ["user", self.name, "on" if self.enabled else "off"]
+    # -- describing ------------------------------------------------------------------------------
+    def flags(self) -> list[str]:
+        """As ``ACL GETUSER`` lists them, in Redis's order."""
+        out = ["on" if self.enabled else "off"]
         if self.nopass:
-            parts.append("nopass")
-        parts += [f"#{h}" for h in sorted(self.passwords)]
-        if self.all_keys:
-            parts.append("~*")
-        else:
-            parts += [f"~{p.decode(errors='replace')}" for p in self.key_patterns]
-        parts += self.channel_rules or ["resetchannels"]
+            out.append("nopass")
+        if self.sanitize:
+            out.append(self.sanitize)
+        return out
+
+    def commands_text(self) -> str:
         rules = self.command_rules
         if not rules or rules[0] not in ("+@all", "-@all"):
             rules = ["-@all", *rules]
-        parts += rules
+        return " ".join(rules)
+
+    def keys_text(self) -> str:
+        if self.all_keys:
+            return "~*"
+        return " ".join(f"~{p.decode(errors='replace')}" for p in self.key_patterns)
+
+    def channels_text(self) -> str:
+        return " ".join(f"&{p}" for p in self.channels)
+
+    def describe(self) -> str:
+        """The user as ``ACL LIST`` shows it (and ``ACL SAVE`` writes it)."""
+        parts = ["user", self.name, *self.flags()]
+        parts += [f"#{h}" for h in sorted(self.passwords)]
+        if self.key_patterns or self.all_keys:
+            parts.append(self.keys_text())
+        parts.append(self.channels_text() or "resetchannels")
+        parts.append(self.commands_text())
         return " ".join(parts)
 
 
@@ -341,10 +419,13 @@ def parse_acl_file(text: str) -> dict[str, User]:
             raise AclError(f"line {n}: user '{name}' is defined twice")
         if name == INTERNAL_USER:
             raise AclError(f"line {n}: the user name '{name}' is reserved")
-        try:
-            users[name] = User(name).apply(words[2:])
-        except AclError as e:
-            raise AclError(f"line {n}: {e}") from None
+        user = User(name)
+        for rule in words[2:]:
+            try:
+                user.apply_rule(rule)
+            except AclError as e:
+                raise AclError(f"line {n}: '{rule}': {e}") from None
+        users[name] = user
     return users
 
 
@@ -358,17 +439,8 @@ class UserDirectory:
     """
 
     def __init__(self, requirepass: str = "", acl_text: str = "", cluster_secret: str = "") -> None:
-        self.users = parse_acl_file(acl_text) if acl_text else {}
-        default = self.users.get("default")
-        if default is None:
-            default = User("default").apply(["on", "~*", "&*", "+@all"])
-            self.users = {"default": default, **self.users}
-            if requirepass:
-                default.apply([">" + requirepass])
-            else:
-                default.apply(["nopass"])
-        elif requirepass:
-            default.apply(["resetpass", ">" + requirepass])
+        self.requirepass = requirepass
+        self.users = self.parse(acl_text)
         key = cluster_secret or requirepass
         self.internal_password = (
             hmac.new(key.encode(), b"raftis internal client credential v1", hashlib.sha256).hexdigest()
@@ -376,6 +448,44 @@ class UserDirectory:
         )
         self.internal_user = User(INTERNAL_USER).apply(["on", "allkeys", "&*", "+@all"])
         self.internal_user.passwords.add(password_hash(self.internal_password.encode()))
+
+    def parse(self, acl_text: str) -> dict[str, User]:
+        """The users of an ACL file's text, with the ``default`` user completed as start-up
+        does (``requirepass`` sets its password).  Raises ``AclError``."""
+        users = parse_acl_file(acl_text) if acl_text else {}
+        default = users.get("default")
+        if default is None:
+            default = User("default").apply(["on", "~*", "&*", "+@all"])
+            users = {"default": default, **users}
+            if self.requirepass:
+                default.apply([">" + self.requirepass])
+            else:
+                default.apply(["nopass"])
+        elif self.requirepass:
+            default.apply(["resetpass", ">" + self.requirepass])
+        return users
+
+    def setuser(self, name: str, rules: list[str]) -> User:
+        """ACL SETUSER: create ``name`` or change it, all rules or none.  Raises ``AclError``
+        as ``(rule, reason)``."""
+        if name == INTERNAL_USER:
+            raise AclRuleError(name, f"the user name '{name}' is reserved")
+        user = self.users.get(name)
+        draft = user.copy() if user is not None else User(name)
+        for rule in rules:
+            try:
+                draft.apply_rule(rule)
+            except AclError as e:
+                raise AclRuleError(rule, str(e)) from None
+        if user is None:
+            self.users[name] = user = draft
+        else:
+            user.replace_with(draft)
+        return user
+
+    def in_order(self) -> list[User]:
+        """Every user, by name (as Redis lists them)."""
+        return [self.users[name] for name in sorted(self.users)]
 
     @property
     def auth_required(self) -> bool:

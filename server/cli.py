@@ -84,6 +84,8 @@ def _ops_options() -> list:
                      help="Entries the SLOWLOG keeps."),
         click.option("--latency-monitor-threshold", type=click.IntRange(min=0), default=0,
                      show_default=True, help="Milliseconds from which LATENCY records an event (0: off)."),
+        click.option("--acllog-max-len", type=click.IntRange(min=0), default=128, show_default=True,
+                     help="Entries the ACL LOG keeps."),
     ]
 
 
@@ -119,6 +121,7 @@ def _finish_config(cfg: NodeConfig, kw: dict) -> NodeConfig:
     cfg.slowlog_log_slower_than = kw["slowlog_log_slower_than"]
     cfg.slowlog_max_len = kw["slowlog_max_len"]
     cfg.latency_monitor_threshold = kw["latency_monitor_threshold"]
+    cfg.acllog_max_len = kw["acllog_max_len"]
     cfg.config_file = os.path.abspath(kw["config"]) if kw.get("config") else ""
     cfg.settings = {k: v for k, v in kw.items() if k != "config"}
     return cfg

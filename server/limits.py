@@ -146,6 +146,43 @@ def raise_fd_limit(wanted: int) -> None:
         log.warning("open files limit is %d: fewer than the %d that maxclients needs", target, wanted)
 
 
+class AclLog:
+    """ACL LOG: refused commands and failed logins, newest first.  A refusal like one of the
+    last ten (same reason, context, object and user, within a minute) counts on that entry."""
+
+    GROUP_MS = 60_000
+    SCAN = 10
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+        self.entries: list[dict[str, Any]] = []
+
+    def add(self, session: Session, reason: str, what: bytes, username: bytes) -> None:
+        from server.commands.connection import client_info_line  # the command table imports this module
+
+        now = int(time.time() * 1000)
+        context = "multi" if session.multi is not None or session.forward_multi else "toplevel"
+        info = client_info_line(session, now).rstrip(b"\n")
+        for i, e in enumerate(self.entries[: self.SCAN]):
+            if (e["reason"] == reason and e["context"] == context and e["object"] == what
+                    and e["username"] == username and now - e["ctime"] <= self.GROUP_MS):
+                e["count"] += 1
+                e["ctime"] = now
+                e["info"] = info
+                self.entries.insert(0, self.entries.pop(i))
+                return
+        self.entries.insert(0, {"count": 1, "reason": reason, "context": context, "object": what,
+                                "username": username, "ctime": now, "info": info})
+        del self.entries[self.max_len:]
+
+    def set_max_len(self, max_len: int) -> None:
+        self.max_len = max_len
+        del self.entries[max_len:]
+
+    def reset(self) -> None:
+        self.entries.clear()
+
+
 class ClientGuard:
     def __init__(self, node: Any, cfg: NodeConfig) -> None:
         self.node = node
@@ -161,6 +198,8 @@ class ClientGuard:
             self.users = UserDirectory(getattr(cfg, "requirepass", ""), acl_text, cfg.cluster_secret)
         except AclError as e:
             raise SystemExit(f"error in the ACL file {aclfile}: {e}") from None
+        self.aclfile = aclfile
+        self.acl_log = AclLog(getattr(cfg, "acllog_max_len", 128))
         self.protected_mode = getattr(cfg, "protected_mode", True)
         self.maxclients = getattr(cfg, "maxclients", 10000)
         self.timeout = getattr(cfg, "timeout", 0)
@@ -245,9 +284,16 @@ class ClientGuard:
     # -- commands --------------------------------------------------------------------------------
     def check(self, session: Session, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
         acl = session.acl
-        if acl is not None:
+        if acl is UNAUTHENTICATED:
             err = acl.check(cmd, argv)
             if err is not None:
+                return err
+        elif acl is not None:
+            denied = acl.denial(cmd, argv)
+            if denied is not None:
+                err, reason, what = denied
+                if reason:
+                    self.acl_log.add(session, reason, what, session.user)
                 return err
         if self.over_memory and "denyoom" in cmd.flags:
             return OOM
@@ -257,9 +303,47 @@ class ClientGuard:
         user = self.users.authenticate(name, password)
         if user is None:
             log.info("client %s: failed authentication as %r", session.addr, name.decode(errors="replace"))
+            self.acl_log.add(session, "auth", b"AUTH", name)
             return False
         self._set_user(session.extra.get("conn"), session, user)
         return True
+
+    # -- ACL changes (ACL SETUSER, DELUSER, LOAD) ------------------------------------------------
+    def user_changed(self, user: User) -> None:
+        """``user``'s rules changed: its connections follow them from their next command."""
+        name = user.name.encode()
+        for session in self.node.sessions.values():
+            if session.authenticated and session.user == name:
+                session.acl = None if user.unrestricted else user
+
+    def drop_users(self, names: set[str], current: Session | None) -> None:
+        """Disconnect the clients logged in as ``names`` (users deleted or replaced), as Redis
+        does; ``current`` gets its reply first."""
+        wanted = {n.encode() for n in names}
+        for session in list(self.node.sessions.values()):
+            if not session.authenticated or session.user not in wanted:
+                continue
+            if session is current:
+                session.close_after_reply = True
+                continue
+            conn = session.extra.get("conn")
+            if conn is not None and conn.transport is not None and not conn.closing:
+                log.info("client %s closed: its user %r was removed", session.addr, session.user)
+                conn.closing = True
+                conn.transport.close()
+
+    def reload_users(self, acl_text: str, current: Session | None) -> None:
+        """ACL LOAD: replace every user with those of ``acl_text`` (raises ``AclError`` and
+        changes nothing when it does not parse).  As in Redis, clients of users other than
+        ``default`` are disconnected; those of ``default`` go on with its new rules."""
+        users = self.users.parse(acl_text)
+        old = self.users.users
+        default = old["default"]
+        default.replace_with(users["default"])
+        users["default"] = default
+        self.users.users = users
+        self.drop_users(set(old) - {"default"}, current)
+        self.user_changed(default)
 
     def on_reset(self, session: Session) -> None:
         """RESET: back to the default user, authenticated only if it needs no password."""

@@ -25,6 +25,7 @@ import click
 TUNABLE = frozenset({
     "snapshot-threshold", "command-timeout", "log-level", "follower-mode",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "max-write-size",
+    "acllog-max-len",
 })
 ALIASES = {"loglevel": "log-level"}
 # Redis's words for values Raftis spells differently.
@@ -173,6 +174,11 @@ def _set_slowlog_threshold(node: Any, value: Any) -> None:
 @on_change("slowlog-max-len")
 def _set_slowlog_len(node: Any, value: Any) -> None:
     node.ops_stats.slowlog.set_max_len(int(value))
+
+
+@on_change("acllog-max-len")
+def _set_acllog_len(node: Any, value: Any) -> None:
+    node.guard.acl_log.set_max_len(int(value))
 
 
 @on_change("latency-monitor-threshold")

@@ -38,6 +38,12 @@ NOTES: dict[str, str] = {
                "are Redis's otherwise, sparse and dense)",
     "setbit": "a string is immutable here: a change writes a new one, so its cost grows with the string's length",
     "bitfield": "as SETBIT",
+    "acl|setuser": ("users belong to the node, as in Redis Cluster: run it on every node (or share the ACL file "
+                    "and ACL LOAD); command rules are listed as given (a later rule for the same command replacing an earlier one), where Redis 7.0 recomputes them; no selectors and no "
+                    "%R~/%W~ key patterns; channel rules are kept but not enforced"),
+    "acl|deluser": "the node's users (as ACL SETUSER); their clients are disconnected, as in Redis",
+    "acl|load": "replaces the node's users; clients of users other than default are disconnected, as in Redis",
+    "acl|save": "writes the node's users to its ACL file (aside, then renamed over it)",
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "
