@@ -8,7 +8,7 @@ syntax that ACL files use)::
     #<sha256-hex>  !<sha256-hex>  add / remove a password by its hash
     nopass  resetpass             any password works / forget every password
     ~pattern  allkeys  resetkeys  key patterns (glob); allkeys is ~*
-    &pattern  allchannels  resetchannels   accepted for compatibility, not enforced
+    &pattern  allchannels  resetchannels   pub/sub channels (PUBLISH, SUBSCRIBE, PSUBSCRIBE)
     +@category  -@category        allow / deny every command of a category (+@all, -@all)
     +command  -command            allow / deny a command (with all its subcommands)
     +command|sub  -command|sub    allow / deny one subcommand
@@ -49,7 +49,17 @@ __all__ = [
 
 NOAUTH = ErrorReply("NOAUTH Authentication required.")
 NOPERM_KEY = ErrorReply("NOPERM this user has no permissions to access one of the keys used as arguments")
+NOPERM_CHANNEL = ErrorReply("NOPERM this user has no permissions to access one of the channels used as arguments")
 INTERNAL_USER = "raftis:node"
+
+# Commands that name pub/sub channels, and where: argv[start:end].
+_CHANNEL_ARGS: dict[bytes, tuple[int, int | None]] = {
+    b"publish": (1, 2),
+    b"spublish": (1, 2),
+    b"subscribe": (1, None),
+    b"ssubscribe": (1, None),
+    b"psubscribe": (1, None),
+}
 
 
 # Commands that run a Lua script (its redis.call()s are not checked against the user).
@@ -190,9 +200,10 @@ class User:
     all_commands: bool = False  # the last category rule was +@all with nothing removed since
     key_patterns: list[bytes] = field(default_factory=list)
     all_keys: bool = False
-    channels: list[str] = field(default_factory=list)  # patterns, "*" for allchannels (not enforced)
+    channels: list[str] = field(default_factory=list)  # pub/sub channel patterns; ["*"]: allchannels
     command_rules: list[str] = field(default_factory=list)  # as given, for ACL LIST
     _key_match: list[Callable[[bytes], bool]] = field(default_factory=list)
+    _channel_match: list[Callable[[bytes], bool]] = field(default_factory=list)
 
     # -- building ------------------------------------------------------------------------------
     def apply(self, rules: Iterable[str]) -> User:
@@ -266,12 +277,15 @@ class User:
             raise AclError("read/write key permissions (%R~, %W~) are not supported")
         elif low == "allchannels" or rule == "&*":
             self.channels = ["*"]
+            self._channel_match = []
         elif low == "resetchannels":
             self.channels = []
+            self._channel_match = []
         elif rule.startswith("&"):
             if self.channels == ["*"]:
                 raise AclError(CHANNELS_AFTER_ALL)
             self.channels.append(rule[1:])
+            self._channel_match.append(compile_glob(rule[1:].encode(errors="surrogateescape")))
         elif low in ("allcommands", "+@all"):
             self.allowed = {c.name for c in all_commands()}
             self.all_commands = True
@@ -334,8 +348,21 @@ class User:
 
     @property
     def unrestricted(self) -> bool:
-        """Every command on every key: the connection needs no per-command check."""
+        """Every command on every key and channel: the connection needs no per-command check."""
+        return self.all_commands and self.all_keys and self.channels == ["*"]
+
+    @property
+    def may_run_scripts(self) -> bool:
         return self.all_commands and self.all_keys
+
+    def channel_denied(self, channel: bytes, pattern: bool) -> bool:
+        """May not use ``channel`` (a PSUBSCRIBE ``pattern`` must be one of the user's own
+        patterns, as in Redis, since it would match channels the user's patterns do not)."""
+        if self.channels == ["*"]:
+            return False
+        if pattern:
+            return channel.decode(errors="surrogateescape") not in self.channels
+        return not any(m(channel) for m in self._channel_match)
 
     def check(self, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
         denied = self.denial(cmd, argv)
@@ -347,12 +374,18 @@ class User:
         if cmd.name not in self.allowed and "no_auth" not in cmd.flags:  # AUTH, HELLO: always
             return (ErrorReply(f"NOPERM this user has no permissions to run the "
                                f"'{cmd.name.decode(errors='replace')}' command"), "command", cmd.name)
-        if cmd.name in SCRIPT_RUNNERS and not self.unrestricted:
+        if cmd.name in SCRIPT_RUNNERS and not self.may_run_scripts:
             # A script's commands run as the log is applied, where no user is known: a user
             # limited to some commands or keys could reach the others through a script.
             return (ErrorReply(f"NOPERM this user has no permissions to run the "
                                f"'{cmd.name.decode(errors='replace')}' command: scripts need a user "
                                "allowed every command on every key"), "command", cmd.name)
+        where = _CHANNEL_ARGS.get(cmd.name)
+        if where is not None and self.channels != ["*"]:
+            pattern = cmd.name == b"psubscribe"
+            for channel in argv[where[0]:where[1]]:
+                if self.channel_denied(channel, pattern):
+                    return NOPERM_CHANNEL, "channel", channel
         if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:
             return None
         if cmd.name in (b"sort", b"sort_ro"):

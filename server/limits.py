@@ -309,28 +309,37 @@ class ClientGuard:
         return True
 
     # -- ACL changes (ACL SETUSER, DELUSER, LOAD) ------------------------------------------------
-    def user_changed(self, user: User) -> None:
-        """``user``'s rules changed: its connections follow them from their next command."""
+    def user_changed(self, user: User, current: Session | None = None) -> None:
+        """``user``'s rules changed: its connections follow them from their next command, and
+        those subscribed to a channel or pattern it may no longer use are disconnected, as in
+        Redis (``current`` after its reply)."""
         name = user.name.encode()
-        for session in self.node.sessions.values():
-            if session.authenticated and session.user == name:
-                session.acl = None if user.unrestricted else user
+        for session in list(self.node.sessions.values()):
+            if not session.authenticated or session.user != name:
+                continue
+            session.acl = None if user.unrestricted else user
+            subs = session.extra.get("pubsub")
+            if subs and any(user.channel_denied(c, pattern) for pattern, names in ((False, subs[0]), (True, subs[1]))
+                            for c in names):
+                self._disconnect(session, current, "its user may no longer use a channel it subscribed to")
+
+    def _disconnect(self, session: Session, current: Session | None, why: str) -> None:
+        if session is current:
+            session.close_after_reply = True
+            return
+        conn = session.extra.get("conn")
+        if conn is not None and conn.transport is not None and not conn.closing:
+            log.info("client %s closed: %s", session.addr, why)
+            conn.closing = True
+            conn.transport.close()
 
     def drop_users(self, names: set[str], current: Session | None) -> None:
         """Disconnect the clients logged in as ``names`` (users deleted or replaced), as Redis
         does; ``current`` gets its reply first."""
         wanted = {n.encode() for n in names}
         for session in list(self.node.sessions.values()):
-            if not session.authenticated or session.user not in wanted:
-                continue
-            if session is current:
-                session.close_after_reply = True
-                continue
-            conn = session.extra.get("conn")
-            if conn is not None and conn.transport is not None and not conn.closing:
-                log.info("client %s closed: its user %r was removed", session.addr, session.user)
-                conn.closing = True
-                conn.transport.close()
+            if session.authenticated and session.user in wanted:
+                self._disconnect(session, current, "its user was removed")
 
     def reload_users(self, acl_text: str, current: Session | None) -> None:
         """ACL LOAD: replace every user with those of ``acl_text`` (raises ``AclError`` and
@@ -343,7 +352,7 @@ class ClientGuard:
         users["default"] = default
         self.users.users = users
         self.drop_users(set(old) - {"default"}, current)
-        self.user_changed(default)
+        self.user_changed(default, current)
 
     def on_reset(self, session: Session) -> None:
         """RESET: back to the default user, authenticated only if it needs no password."""

@@ -43,7 +43,7 @@ def acl_list(session: Session, argv: list[bytes]):
     users = _users(session)
     if users is None:
         return [b"user default on nopass ~* &* +@all"]
-    return [u.describe().encode() for u in users.in_order()]
+    return [u.describe().encode(errors="surrogateescape") for u in users.in_order()]
 
 
 @subcommand("acl", "users", 2, "admin " + _FLAGS, since="6.0.0")
@@ -98,7 +98,7 @@ def acl_setuser(session: Session, argv: list[bytes]):
         user = guard.users.setuser(name, [a.decode(errors="surrogateescape") for a in argv[3:]])
     except AclRuleError as e:
         return ErrorReply(f"ERR Error in ACL SETUSER modifier '{e.rule}': {e}")
-    guard.user_changed(user)
+    guard.user_changed(user, session)
     return OK
 
 
@@ -112,7 +112,7 @@ def acl_getuser(session: Session, argv: list[bytes]):
         (b"passwords", [h.encode() for h in sorted(user.passwords)]),
         (b"commands", user.commands_text().encode()),
         (b"keys", user.keys_text().encode()),
-        (b"channels", user.channels_text().encode()),
+        (b"channels", user.channels_text().encode(errors="surrogateescape")),
         (b"selectors", []),
     ])
 
@@ -162,8 +162,8 @@ def acl_dryrun(session: Session, argv: list[bytes]):
     if denied is None:
         return OK
     err, reason, what = denied
-    if reason == "key" and what:
-        return f"This user has no permissions to access the '{what.decode(errors='replace')}' key".encode()
+    if reason in ("key", "channel") and what:
+        return f"This user has no permissions to access the '{what.decode(errors='replace')}' {reason}".encode()
     return ("T" + str(err).removeprefix("NOPERM t")).encode()
 
 

@@ -40,7 +40,7 @@ NOTES: dict[str, str] = {
     "bitfield": "as SETBIT",
     "acl|setuser": ("users belong to the node, as in Redis Cluster: run it on every node (or share the ACL file "
                     "and ACL LOAD); command rules are listed as given (a later rule for the same command replacing an earlier one), where Redis 7.0 recomputes them; no selectors and no "
-                    "%R~/%W~ key patterns; channel rules are kept but not enforced"),
+                    "%R~/%W~ key patterns"),
     "acl|deluser": "the node's users (as ACL SETUSER); their clients are disconnected, as in Redis",
     "acl|load": "replaces the node's users; clients of users other than default are disconnected, as in Redis",
     "acl|save": "writes the node's users to its ACL file (aside, then renamed over it)",

@@ -82,6 +82,30 @@ SCRIPT = [
     ("admin", "ACL SETUSER carol on"),
     ("c2", "AUTH carol carolpw"),
     ("c2", "HGET a1 f"),
+    # channels: PUBLISH, SUBSCRIBE, PSUBSCRIBE (a pattern must be one of the user's own)
+    ("admin", "ACL SETUSER pub on >pubpw allkeys +@all &news.* &chat"),
+    ("p1", "AUTH pub pubpw"),
+    ("p1", "PUBLISH news.1 x"),
+    ("p1", "PUBLISH other x"),
+    ("p1", "PUBLISH chat x"),
+    ("p1", "EVAL return 1 0"),
+    ("p1", "SUBSCRIBE chat news.x other"),
+    ("p2", "AUTH pub pubpw"),
+    ("p2", "PSUBSCRIBE news.1*"),
+    ("p2", "PSUBSCRIBE news.*"),
+    ("p3", "AUTH pub pubpw"),
+    ("p3", "SUBSCRIBE chat"),
+    ("admin", "ACL DRYRUN pub publish other x"),
+    ("admin", "ACL DRYRUN pub subscribe chat other"),
+    ("admin", "ACL DRYRUN pub psubscribe news.*"),
+    ("admin", "ACL DRYRUN pub psubscribe *"),
+    # taking a channel away disconnects the clients subscribed to it
+    ("admin", "ACL SETUSER pub resetchannels &chat"),
+    ("p2", "PING"),
+    ("p3", "PING"),
+    ("admin", "ACL SETUSER pub resetchannels"),
+    ("p3", "PING"),
+    ("p1", "PUBLISH chat x"),
     # DRYRUN
     ("admin", "ACL DRYRUN alice get cached:1"),
     ("admin", "ACL DRYRUN alice get other"),
@@ -167,6 +191,8 @@ def _run(port: int, plain_port: int) -> list:
         if conn is None:
             conn = conns[name] = Conn(plain_port if name == "plain" else port)
         reply = conn.call(*argv)
+        if isinstance(reply, ConnectionError):
+            reply = "closed"
         if loose:
             reply = "error" if isinstance(reply, tuple) else type(reply).__name__
         elif line.startswith("%"):
@@ -209,6 +235,11 @@ def test_acl_changes_match_redis_7(node_factory, tmp_path, redis_pair):
     mine = _run(ours.port, plain.port)
     for (name, line, a), (_, _, b) in zip(mine, theirs, strict=True):
         assert a == b, (name, line, a, b)
+    # what the script shows, stated here too: a refused SETUSER changed nothing, and losing
+    # the channel it was subscribed to cost p2 its connection (and p3 only later)
+    replies = {(name, line): reply for name, line, reply in mine}
+    assert replies[("admin", "ACL SETUSER carol off >newpw bogus")][0] == "error"
+    assert [r for n, line, r in mine if n in ("p2", "p3") and line == "PING"] == ["closed", [b"pong", b""], "closed"]
 
 
 def test_genpass_gives_the_bits_asked_for(node_factory):
