@@ -38,6 +38,11 @@ NOTES: dict[str, str] = {
                "are Redis's otherwise, sparse and dense)",
     "setbit": "a string is immutable here: a change writes a new one, so its cost grows with the string's length",
     "bitfield": "as SETBIT",
+    "georadius": ("a write, as Redis flags it (its STORE option writes): every call goes through the log, "
+                  "with or without STORE; GEORADIUS_RO and GEOSEARCH are reads"),
+    "georadiusbymember": "as GEORADIUS",
+    "lcs": ("also refuses two non-empty strings over 1,000,000 bytes together (`-ERR Strings too long for "
+            "LCS ...`), besides Redis's proto-max-bulk-len bound on its table"),
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "
