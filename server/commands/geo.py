@@ -4,7 +4,9 @@ geohashes (``server.geohash``), so ZRANGE, ZREM and the rest work on a geo key a
 Replies are Redis's byte for byte: distances with ``%.4f``, coordinates as Redis's
 ``addReplyHumanLongDouble`` writes them (``%.17Lf`` without trailing zeros; a bulk string in
 RESP2, a double in RESP3), the search's members in the order Redis's box scan finds them, or
-sorted by distance with ties kept in that order (glibc's ``qsort`` is a merge sort).
+sorted by distance: with ties kept in that order when all are returned (glibc 2.36's
+``qsort``, which Redis calls, is a merge sort), and with COUNT by Redis's own partial
+quicksort (``server.pqsort``), so that even the ties come out as Redis gives them.
 
 GEORADIUS and GEORADIUSBYMEMBER are writes, as in Redis (their STORE option writes; whether
 one does is in its arguments, and the command table routes by name), so every one goes
@@ -24,6 +26,7 @@ from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
 from server.commands.zsets import _zadd
 from server.geohash import Shape
+from server.pqsort import pqsort
 from server.sortedset import ZSet
 
 UNSUPPORTED_UNIT = ErrorReply("ERR unsupported unit provided. please use M, KM, FT, MI")
@@ -152,6 +155,17 @@ class _Point:
         self.lon = lon
         self.lat = lat
         self.dist = dist
+
+
+def _by_distance(a: _Point, b: _Point) -> int:
+    """``sort_gp_asc``."""
+    if a.dist > b.dist:
+        return 1
+    return 0 if a.dist == b.dist else -1
+
+
+def _by_distance_desc(a: _Point, b: _Point) -> int:
+    return -_by_distance(a, b)
 
 
 def _find(z: ZSet, shape: Shape, limit: int) -> list[_Point]:
@@ -290,11 +304,14 @@ def _search(ctx: ExecContext, argv: list[bytes], how: str, readonly: bool):
     found = _find(z, shape, count if any_ else 0)
     if not found and store is None:
         return []
-    if sort:
-        # glibc's qsort is a merge sort: equal distances keep the scan's order.
-        found.sort(key=lambda p: p.dist, reverse=sort == "desc")
-    if count:
+    if count and count < len(found):
+        # Only the first COUNT are wanted: Redis's partial quicksort, whose order of equal
+        # distances is its own.
+        pqsort(found, _by_distance_desc if sort == "desc" else _by_distance, 0, count - 1)
         found = found[:count]
+    elif sort:
+        # glibc's qsort (2.36) is a merge sort: equal distances keep the scan's order.
+        found.sort(key=lambda p: p.dist, reverse=sort == "desc")
 
     if store is None:
         out: list[object] = []

@@ -4,9 +4,9 @@ GEOSEARCHSTORE) with every option, places all over the world (the poles' limits,
 antimeridian, the equator), zero and huge radii, and every error; then seeded random
 positions and searches.
 
-The order of members whose distances tie is Redis's only without COUNT (a stable sort of
-the scan's order); with COUNT Redis sorts partially with its own quicksort, which may order
-ties otherwise, so the random test never has two members at the same position."""
+Members at the same position tie on distance: without COUNT they keep the scan's order (a
+stable sort), with COUNT Redis's partial quicksort orders them, and the random test puts
+many members on a few shared positions to check both."""
 
 from __future__ import annotations
 
@@ -269,9 +269,16 @@ _METERS = {b"m": 1.0, b"km": 1000.0, b"mi": 1609.34, b"ft": 0.3048, b"KM": 1000.
 _CENTRES = [(13.4, 38.1), (0.0, 0.0), (179.9, -10.0), (-179.9, 10.0), (10.0, 84.9), (-60.0, -84.9), (2.35, 48.85)]
 
 
+# Shared positions: members at the same place tie on distance, which COUNT's partial sort
+# orders its own way.
+_SPOTS = [(13.4, 38.1), (13.41, 38.1), (13.4, 38.11), (0.0, 0.0), (0.001, -0.001)]
+
+
 def _coord(rnd: random.Random) -> tuple[float, float]:
     kind = rnd.random()
-    if kind < 0.4:
+    if kind < 0.15:
+        return rnd.choice(_SPOTS)
+    if kind < 0.45:
         lon, lat = rnd.uniform(-180, 180), rnd.uniform(-85.05112878, 85.05112878)
     else:
         clon, clat = rnd.choice(_CENTRES)
@@ -314,7 +321,7 @@ def _random_script(seed: int, steps: int) -> list[tuple[int, str, list[bytes]]]:
         roll = rnd.random()
         if roll < 0.35 or not members[key]:
             argv = [b"GEOADD", key]
-            for _ in range(rnd.choice([1, 1, 5, 30])):
+            for _ in range(rnd.choice([1, 1, 5, 30, 80])):
                 lon, lat = _coord(rnd)
                 name = b"m%d" % rnd.randrange(400)
                 members[key].append(name)
