@@ -153,7 +153,10 @@ def distance(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     lon2r = lon2 * _D_R
     u = math.sin((lat2r - lat1r) / 2)
     v = math.sin((lon2r - lon1r) / 2)
-    return 2.0 * EARTH_RADIUS_IN_METERS * math.asin(math.sqrt(u * u + math.cos(lat1r) * math.cos(lat2r) * v * v))
+    root = math.sqrt(u * u + math.cos(lat1r) * math.cos(lat2r) * v * v)
+    # Should rounding ever take nearly antipodal points past 1, C's asin gives NaN (and the
+    # point counts as inside any radius) where Python's raises.
+    return 2.0 * EARTH_RADIUS_IN_METERS * (math.asin(root) if root <= 1.0 else math.nan)
 
 
 @dataclass(slots=True)
@@ -199,6 +202,11 @@ def _estimate_steps(range_meters: float, lat: float) -> int:
     return min(max(step, 1), 26)
 
 
+def _cos(x: float) -> float:
+    """C's cos: NaN for an infinity (a radius of ``inf`` reaches here), where Python raises."""
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
 def _bounding_box(shape: Shape) -> tuple[float, float, float, float]:
     """``geohashBoundingBox``: (min long, min lat, max long, max lat) of the search area."""
     lon, lat = shape.lon, shape.lat
@@ -209,8 +217,8 @@ def _bounding_box(shape: Shape) -> tuple[float, float, float, float]:
         height = shape.conversion * (shape.height / 2)
         width = shape.conversion * (shape.width / 2)
     lat_delta = (height / EARTH_RADIUS_IN_METERS) / _D_R
-    long_delta_top = (width / EARTH_RADIUS_IN_METERS / math.cos((lat + lat_delta) * _D_R)) / _D_R
-    long_delta_bottom = (width / EARTH_RADIUS_IN_METERS / math.cos((lat - lat_delta) * _D_R)) / _D_R
+    long_delta_top = (width / EARTH_RADIUS_IN_METERS / _cos((lat + lat_delta) * _D_R)) / _D_R
+    long_delta_bottom = (width / EARTH_RADIUS_IN_METERS / _cos((lat - lat_delta) * _D_R)) / _D_R
     delta = long_delta_bottom if lat < 0 else long_delta_top
     return lon - delta, lat - lat_delta, lon + delta, lat + lat_delta
 

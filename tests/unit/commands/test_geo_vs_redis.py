@@ -166,6 +166,16 @@ geosearch world fromlonlat 0 -84 bybox 3000 1000 km withdist asc
 geosearch world frommember paris bybox 1000 2000 mi withdist asc
 geosearch world frommember paris bybox 2000 1000 mi withdist desc
 geosearch world frommember nullisland bybox 100 100 ft withdist
+georadius world 0 0 inf km withdist
+georadius world 0 0 1e308 km withdist asc
+geosearch world fromlonlat 0 0 bybox inf inf m withdist asc
+geosearch world fromlonlat 0 0 bybox 1e308 1 km withdist asc
+geosearch world fromlonlat 0 84 bybox 1 1e7 km withdist asc
+geosearch world fromlonlat 0 0 byradius 1e-300 m withdist asc
+georadius world 180 85.05112878 30000 km withdist asc
+georadius world -180 -85.05112878 30000 km withdist desc count 3
+georadius world 15 37 0x10 km
+georadius world 15 37 1e400 km
 geosearchstore dst Sicily fromlonlat 15 37 byradius 200 km
 zrange dst 0 -1 withscores
 geosearchstore dst Sicily fromlonlat 15 37 byradius 200 km storedist
@@ -374,3 +384,4 @@ def _random_script(seed: int, steps: int) -> list[tuple[int, str, list[bytes]]]:
 def test_random_geo_match_redis(redis_server, seed):
     problems = against_redis(redis_server, _random_script(seed, 2000), resp3=seed % 2 == 0)
     assert not problems, "\n".join(problems[:5])
+
