@@ -41,6 +41,8 @@ NOTES: dict[str, str] = {
     "georadius": ("a write, as Redis flags it (its STORE option writes): every call goes through the log, "
                   "with or without STORE; GEORADIUS_RO and GEOSEARCH are reads"),
     "georadiusbymember": "as GEORADIUS",
+    "geosearchstore": ("which members match, and the distances STOREDIST stores, use the C library's sin, cos "
+                       "and asin on every node, as Redis does: nodes should run the same C library"),
     "lcs": ("also refuses two non-empty strings over 1,000,000 bytes together (`-ERR Strings too long for "
             "LCS ...`), besides Redis's proto-max-bulk-len bound on its table"),
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",

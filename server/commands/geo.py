@@ -12,6 +12,13 @@ GEORADIUS and GEORADIUSBYMEMBER are writes, as in Redis (their STORE option writ
 one does is in its arguments, and the command table routes by name), so every one goes
 through the log; the ``_RO`` variants and GEOSEARCH are reads.  A search that stores its
 result writes a sorted set, or deletes the destination when nothing matched.
+
+Determinism: GEOADD's scores are exact arithmetic (one division and one multiplication per
+axis), the same on every node.  Which members a search finds, and the distances STOREDIST
+stores, come from the C library's sin, cos, asin and sqrt, as in Redis: nodes on the same C
+library (the Docker image, or one distribution) agree bit for bit, but a cluster mixing C
+libraries could disagree about a point exactly on a search's edge, or in the last bit of a
+stored distance.
 """
 
 from __future__ import annotations
