@@ -131,6 +131,23 @@ def _sort_store(argv: list[bytes]) -> list[bytes]:
     return keys
 
 
+def _georadius_store(base: int) -> Callable[[list[bytes]], list[bytes]]:
+    """GEORADIUS's (and GEORADIUSBYMEMBER's) STORE and STOREDIST destinations: Redis's key
+    specs take the word after the first STORE and the first STOREDIST past the fixed
+    arguments."""
+
+    def keys(argv: list[bytes]) -> list[bytes]:
+        out = []
+        for word in (b"store", b"storedist"):
+            for j in range(base, len(argv) - 1):
+                if argv[j].lower() == word:
+                    out.append(argv[j + 1])
+                    break
+        return out
+
+    return keys
+
+
 def sort_pattern_denied(argv: list[bytes]) -> ErrorReply | None:
     """SORT's BY (with a '*') and GET read keys the command does not name: as in Redis, only
     a user allowed every key may use them."""
@@ -163,6 +180,8 @@ _MOVABLE: dict[bytes, Callable[[list[bytes]], list[bytes]]] = {
     b"zintercard": _numkeys_at(1),
     b"zmpop": _numkeys_at(1),
     b"bzmpop": _numkeys_at(2),
+    b"georadius": _georadius_store(6),
+    b"georadiusbymember": _georadius_store(5),
 }
 
 

@@ -39,11 +39,19 @@ NOTES: dict[str, str] = {
     "setbit": "a string is immutable here: a change writes a new one, so its cost grows with the string's length",
     "bitfield": "as SETBIT",
     "acl|setuser": ("users belong to the node, as in Redis Cluster: run it on every node (or share the ACL file "
-                    "and ACL LOAD); command rules are listed as given (a later rule for the same command replacing an earlier one), where Redis 7.0 recomputes them; no selectors and no "
-                    "%R~/%W~ key patterns"),
+                    "and ACL LOAD); command rules are listed as given (a later rule for the same command "
+                    "replacing an earlier one), where Redis 7.0 recomputes them; no selectors and no %R~/%W~ "
+                    "key patterns"),
     "acl|deluser": "the node's users (as ACL SETUSER); their clients are disconnected, as in Redis",
     "acl|load": "replaces the node's users; clients of users other than default are disconnected, as in Redis",
     "acl|save": "writes the node's users to its ACL file (aside, then renamed over it)",
+    "georadius": ("a write, as Redis flags it (its STORE option writes): every call goes through the log, "
+                  "with or without STORE; GEORADIUS_RO and GEOSEARCH are reads"),
+    "georadiusbymember": "as GEORADIUS",
+    "geosearchstore": ("which members match, and the distances STOREDIST stores, use the C library's sin, cos "
+                       "and asin on every node, as Redis does: nodes should run the same C library"),
+    "lcs": ("also refuses two non-empty strings over 1,000,000 bytes together (`-ERR Strings too long for "
+            "LCS ...`), besides Redis's proto-max-bulk-len bound on its table"),
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "

@@ -76,6 +76,8 @@ class SequenceGenerator:
             families.append((2, self.hyperloglogs))
         if supported(b"sort"):
             families.append((2, self.sorts))
+        if supported(b"geoadd"):
+            families.append((3, self.geo))
         self.families = families
         self.weights = [w for w, _ in families]
 
@@ -200,6 +202,10 @@ class SequenceGenerator:
             lambda: self.one(b"SUBSTR", k, self.pick(SMALL), self.pick(SMALL)),
             lambda: self.one(b"SETRANGE", k, self.pick([b"0", b"1", b"3", b"-1", b"x", b"536870912"]), v),
         ]
+        if supported(b"lcs"):
+            shapes.append(lambda: self.one(b"LCS", k, k2, *rng.choice(
+                [[], [b"LEN"], [b"IDX"], [b"IDX", b"WITHMATCHLEN"], [b"IDX", b"MINMATCHLEN", self.pick(SMALL)],
+                 [b"LEN", b"IDX"], [b"MINMATCHLEN"], [b"FOO"]])))
         return rng.choice(shapes)()
 
     def keyspace(self) -> list[Step]:
@@ -497,6 +503,62 @@ class SequenceGenerator:
         if r < 0.95:
             return self.one(b"PFMERGE", h, *self.some(self.HLL_KEYS + [b"nokey"], 0, 3))
         return self.one(self.pick([b"PFADD", b"PFMERGE"]), self.k(), *members[:2])
+
+    # Valid and invalid coordinates: the limits, just past them, and a few places.
+    LONGITUDES = [b"13.361389", b"15.087269", b"0", b"-180", b"180", b"179.9", b"-0.0", b"2.35", b"181", b"x",
+                  b"1e1"]
+    LATITUDES = [b"38.115556", b"37.502669", b"0", b"85.05112878", b"-85.05112878", b"84.9", b"48.85", b"85.06",
+                 b"-90", b"nan"]
+    DISTANCES = [b"0", b"1", b"100", b"500", b"5000", b"20000", b"-1", b"x", b"0.5"]
+    UNITS = [b"m", b"km", b"km", b"mi", b"ft", b"KM", b"parsec"]
+
+    def geo(self) -> list[Step]:
+        rng = self.rng
+        k = self.k()
+
+        def place() -> list[bytes]:
+            return [self.pick(self.LONGITUDES), self.pick(self.LATITUDES)]
+
+        def options(store: bool) -> list[bytes]:
+            groups: list[list[bytes]] = [[o] for o in (b"WITHDIST", b"WITHCOORD", b"WITHHASH")
+                                         if not store and self.maybe(0.3)]
+            groups += rng.choice([[], [[b"ASC"]], [[b"DESC"]]])
+            if self.maybe(0.4):
+                groups.append([b"COUNT", self.pick([b"1", b"2", b"5", b"0", b"x"])])
+                if self.maybe(0.3):
+                    groups.append([b"ANY"])
+            if self.maybe(0.05):
+                groups.append([b"FOO"])
+            rng.shuffle(groups)
+            return [w for g in groups for w in g]
+
+        def centre() -> list[bytes]:
+            return [b"FROMMEMBER", self.pick(MEMBERS)] if self.maybe() else [b"FROMLONLAT", *place()]
+
+        def shape() -> list[bytes]:
+            if self.maybe():
+                return [b"BYRADIUS", self.pick(self.DISTANCES), self.pick(self.UNITS)]
+            return [b"BYBOX", self.pick(self.DISTANCES), self.pick(self.DISTANCES), self.pick(self.UNITS)]
+
+        shapes: list[Callable[[], list[Step]]] = [
+            lambda: self.one(b"GEOADD", k, *rng.choice([[], [], [b"NX"], [b"XX"], [b"CH"], [b"XX", b"CH"]]),
+                             *[w for _ in range(rng.randint(1, 4)) for w in (*place(), self.pick(MEMBERS))]),
+            lambda: self.one(b"GEOPOS", k, *self.some(MEMBERS)),
+            lambda: self.one(b"GEOHASH", k, *self.some(MEMBERS)),
+            lambda: self.one(b"GEODIST", k, self.pick(MEMBERS), self.pick(MEMBERS),
+                             *rng.choice([[], [self.pick(self.UNITS)]])),
+            lambda: self.one(self.pick([b"GEORADIUS", b"GEORADIUS_RO"]), k, *place(), self.pick(self.DISTANCES),
+                             self.pick(self.UNITS), *options(False)),
+            lambda: self.one(self.pick([b"GEORADIUSBYMEMBER", b"GEORADIUSBYMEMBER_RO"]), k, self.pick(MEMBERS),
+                             self.pick(self.DISTANCES), self.pick(self.UNITS), *options(False)),
+            lambda: self.one(self.pick([b"GEORADIUS", b"GEORADIUSBYMEMBER"]), k,
+                             *(place() if self.maybe() else [self.pick(MEMBERS)]), self.pick(self.DISTANCES),
+                             self.pick(self.UNITS), *options(True), self.pick([b"STORE", b"STOREDIST"]), self.k()),
+            lambda: self.one(b"GEOSEARCH", k, *centre(), *shape(), *options(False)),
+            lambda: self.one(b"GEOSEARCHSTORE", self.k(), k, *centre(), *shape(), *options(True),
+                             *rng.choice([[], [b"STOREDIST"]])),
+        ]
+        return rng.choice(shapes)()
 
     def scans(self) -> list[Step]:
         rng = self.rng

@@ -1,5 +1,6 @@
 """docs/commands.md is generated from the command table and must be current; commands Raftis
-does not have answer ``-ERR unknown command`` (never a wrong result)."""
+does not have answer ``-ERR unknown command`` (never a wrong result), and those it has (GEO,
+LCS, ...) answer as redis-server does."""
 
 from __future__ import annotations
 
@@ -36,7 +37,12 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
 
 @pytest.mark.parametrize("argv", [["OBJECT", "HELP"], ["CLIENT", "HELP"], ["CLUSTER", "HELP"], ["COMMAND", "HELP"],
                                   ["OBJECT", "NOSUCH"], ["XADD", "s", "*", "f", "v"], ["FCALL", "f", "0"],
-                                  ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"]])
+                                  ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"],
+                                  # (nothing here writes: the servers live for the whole session)
+                                  ["GEOADD", "doc:g", "200", "100", "m"], ["GEOPOS", "doc:g", "x"],
+                                  ["GEORADIUS", "doc:g", "15", "37", "200", "km"], ["GEOSEARCH", "doc:g", "BYBOX"],
+                                  ["GEODIST", "doc:g", "a", "b", "parsec"], ["LCS", "doc:a", "doc:b", "IDX"],
+                                  ["LCS", "doc:a", "doc:b", "LEN", "IDX"]])
 def test_help_and_unknown_replies(single_node, redis_server, argv):
     """Where Redis has the command, the reply must be Redis's; where Raftis lacks it, an error."""
     ours = RawConn(single_node.nodes[1].port)

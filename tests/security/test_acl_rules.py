@@ -34,6 +34,11 @@ def test_key_patterns_and_movable_keys():
     assert "keys" in str(check(u, "LMPOP", "2", "app:a", "secret", "LEFT"))
     assert check(u, "SINTERCARD", "1", "app:s") is None
     assert check(u, "PING") is None  # no keys
+    assert check(u, "GEORADIUS", "app:g", "0", "0", "1", "km", "STORE", "app:out") is None
+    assert "keys" in str(check(u, "GEORADIUS", "app:g", "0", "0", "1", "km", "STOREDIST", "secret"))
+    assert "keys" in str(check(u, "GEORADIUSBYMEMBER", "app:g", "m", "1", "km", "STORE", "secret"))
+    assert check(u, "GEORADIUSBYMEMBER", "app:g", "m", "1", "km", "ASC") is None
+    assert "keys" in str(check(u, "GEOSEARCHSTORE", "secret", "app:g", "FROMMEMBER", "m", "BYRADIUS", "1", "km"))
     u.apply(["resetkeys"])
     assert check(u, "GET", "app:1") is not None
 
