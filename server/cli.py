@@ -86,6 +86,9 @@ def _ops_options() -> list:
                      show_default=True, help="Milliseconds from which LATENCY records an event (0: off)."),
         click.option("--acllog-max-len", type=click.IntRange(min=0), default=128, show_default=True,
                      help="Entries the ACL LOG keeps."),
+        click.option("--tracking-table-max-keys", type=click.IntRange(min=0), default=1_000_000,
+                     show_default=True, help="Keys CLIENT TRACKING remembers for clients' caches; past it, "
+                     "the oldest are forgotten and their clients told to drop them (0: no limit)."),
     ]
 
 
@@ -122,6 +125,7 @@ def _finish_config(cfg: NodeConfig, kw: dict) -> NodeConfig:
     cfg.slowlog_max_len = kw["slowlog_max_len"]
     cfg.latency_monitor_threshold = kw["latency_monitor_threshold"]
     cfg.acllog_max_len = kw["acllog_max_len"]
+    cfg.tracking_table_max_keys = kw["tracking_table_max_keys"]
     cfg.config_file = os.path.abspath(kw["config"]) if kw.get("config") else ""
     cfg.settings = {k: v for k, v in kw.items() if k != "config"}
     return cfg

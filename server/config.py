@@ -88,6 +88,7 @@ class NodeConfig:
     slowlog_max_len: int = 128
     latency_monitor_threshold: int = 0  # milliseconds; 0 disables
     acllog_max_len: int = 128
+    tracking_table_max_keys: int = 1_000_000
     config_file: str = ""  # the file given with --config (CONFIG REWRITE writes it)
     settings: dict = field(default_factory=dict)  # every setting's start-up value, by click name
     # Security and limits (server/auth.py, server/limits.py, server/tls.py; docs/security.md).

@@ -63,7 +63,7 @@ class ClientConnection(asyncio.Protocol):
         "node", "session", "parser", "transport", "queue", "running", "inflight", "next_seq",
         "next_out", "early", "wbuf", "closing", "paused_reading", "writing_paused", "upstream", "backlogged",
         "read_group", "read_asked", "_dirty", "track", "stats", "out_limit", "qbuf_limit", "held_reads",
-        "shared_out", "shared_link",
+        "shared_out", "shared_link", "after",
     )
 
     def __init__(self, node: Node) -> None:
@@ -97,6 +97,8 @@ class ClientConnection(asyncio.Protocol):
         self.out_limit = OUTPUT_HARD_LIMIT  # the node's guard sets the configured limits
         self.qbuf_limit = QUERYBUF_LIMIT
         self.held_reads: list[tuple[Any, list[bytes], int]] = []  # checked reads waiting for the client to read
+        # (seq, data): out-of-band data to write once the replies before seq are out (push_in_turn)
+        self.after: list[tuple[int, bytes]] = []
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -232,6 +234,8 @@ class ClientConnection(asyncio.Protocol):
                             self.upstream.send_internal([b"RAFTIS.DENIED"])
                         self._reply_now(seq, denied)
                         continue
+                if session.tracking is not None:
+                    node.tracking.command(session, cmd, argv)
                 queue[0] = (cmd, argv, seq)
             if node.pause_until and node.holds(self, cmd):
                 return
@@ -354,11 +358,26 @@ class ClientConnection(asyncio.Protocol):
                         record(argv, t0, data, self.session)
                     seq += 1
             self.next_out = seq
+            if self.after:
+                self._release_after()
             if not self._dirty:
                 self._dirty = True
                 self.node.mark_dirty(self)
         else:
             self.early[seq] = data
+
+    def push_in_turn(self, data: bytes) -> None:
+        """Out-of-band data that must follow the replies to every request received so far (a
+        tracking invalidation must not overtake the reply that it makes stale)."""
+        if self.next_out == self.next_seq:
+            self.push(data)
+        elif not self.closing:
+            self.after.append((self.next_seq, data))
+
+    def _release_after(self) -> None:
+        after = self.after
+        while after and after[0][0] <= self.next_out:
+            self.wbuf.append(after.pop(0)[1])
 
     def push(self, data: bytes) -> None:
         """Out-of-band data (pub/sub messages): written at once, between replies."""

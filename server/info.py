@@ -66,6 +66,7 @@ def clients_section(node: Any) -> str:
     return _section("Clients", [
         ("connected_clients", len(node.sessions)),
         ("blocked_clients", len({id(p.conn) for p in node.blocked.parked})),
+        ("tracking_clients", node.tracking.clients),
         ("maxclients", 10000),
     ])
 
@@ -147,6 +148,9 @@ def stats_section(node: Any) -> str:
         ("evicted_keys", 0),  # noeviction: writes over the memory limit are refused instead
         ("pubsub_channels", len(node.pubsub.channels)),
         ("pubsub_patterns", len(node.pubsub.patterns)),
+        ("tracking_total_keys", len(node.tracking.keys)),
+        ("tracking_total_items", node.tracking.items),
+        ("tracking_total_prefixes", len(node.tracking.prefixes)),
         ("raft_messages_in", d.messages_in if d else 0),
         ("raft_messages_out", d.messages_out if d else 0),
         ("raft_net_input_bytes", getattr(node.raft.transport, "bytes_in", 0)),

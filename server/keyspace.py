@@ -154,7 +154,7 @@ class Database:
     """One numbered database.  ``data`` and ``expires`` are read directly by the hot handlers;
     everything that must also keep versions or the expiry index goes through the methods."""
 
-    __slots__ = ("index", "data", "expires", "versions", "version_floor", "_expiry_heap")
+    __slots__ = ("index", "data", "expires", "versions", "version_floor", "_expiry_heap", "touched", "flushed")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -164,6 +164,10 @@ class Database:
         self.version_floor = 0
         # Built on demand by expired_sample (only the leader asks), then kept up to date.
         self._expiry_heap: list[tuple[int, bytes]] | None = None
+        # Told of every change while clients track keys (server.tracking): a key changed, or
+        # every key may have (FLUSHDB, SWAPDB).
+        self.touched: Callable[[bytes], None] | None = None
+        self.flushed: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -233,6 +237,8 @@ class Database:
         versions[key] = index
         if len(versions) > 2 * VERSIONS_KEPT:
             self._trim_versions()
+        if self.touched is not None:
+            self.touched(key)
 
     def _trim_versions(self) -> None:
         ordered = sorted(self.versions.values())
@@ -272,13 +278,15 @@ class Database:
         self.bump(key, index)
         return True
 
-    def clear(self, index: int) -> None:
+    def clear(self, index: int, tell: bool = True) -> None:
         """FLUSHDB. As in Redis, the keys that existed change (a WATCH on them aborts); a
         watched key that did not exist is untouched."""
         self._changed_all(self.data, index)
         self.data = {}
         self.expires = {}
         self._expiry_heap = None
+        if tell and self.flushed is not None:
+            self.flushed()
 
     def _changed_all(self, keys: dict[bytes, Any], index: int) -> None:
         if len(keys) + len(self.versions) <= VERSIONS_KEPT:
@@ -299,6 +307,8 @@ class Database:
         self.expires, other.expires = other.expires, self.expires
         for db in (self, other):
             db._expiry_heap = None
+        if self.flushed is not None:
+            self.flushed()
 
     # --- expiry index (leader side) ----------------------------------------------------------
     def expired_keys(self, now_ms: int, limit: int) -> list[bytes]:
@@ -368,7 +378,10 @@ class Keyspace:
 
     def flush_all(self, index: int) -> None:
         for db in self.dbs:
-            db.clear(index)
+            db.clear(index, tell=False)
+        tell = self.dbs[0].flushed
+        if tell is not None:
+            tell()
 
     # --- snapshots -----------------------------------------------------------------------------
     def snapshot_to(self, writer: SnapshotWriter) -> None:

@@ -54,6 +54,7 @@ from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
 from server.stats import NodeStats
+from server.tracking import Tracking
 from server.transactions import TX_NAMES, apply_exec, exec_item, watch
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ class Node:
         self.ctx = ExecContext(self.keyspace)
         self.blocked = BlockedClients(self)
         self.pubsub = PubSub()
+        self.tracking = Tracking(self, getattr(cfg, "tracking_table_max_keys", 1_000_000))
         self.ctx.publish = self.pubsub.publish
         self.stats_commands = 0
         self.stats_connections = 0
@@ -247,6 +249,7 @@ class Node:
     def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
         self.pubsub.drop(session)
+        self.tracking.disable(session)
 
     # -- the server interface sessions use (CONFIG GET, CLIENT LIST, INFO, TIME) -------------
     def now_ms(self) -> int:
@@ -482,7 +485,12 @@ class Node:
                 seed = index << 20
                 dbs = ctx.keyspace.dbs
                 pos = 0
+                # NOLOOP (CLIENT TRACKING) needs to know whose write changes a key.
+                tracking = self.tracking if self.tracking.clients and w is not None else None
                 for item in cmds:
+                    if tracking is not None:
+                        slot = w.slots[pos]  # type: ignore[union-attr]
+                        tracking.writer = slot[0].session if slot is not None else None
                     db = item[0]
                     # A command that replies can let its connection run a read, which points
                     # the shared context at that read: prepare it again then.
@@ -519,6 +527,8 @@ class Node:
                                 conn.resolve(seq, ENCODERS[conn.session.resp3](reply))
                                 conn.done_one()
                     pos += 1
+                if tracking is not None:
+                    tracking.writer = None
                 self.stats_commands += pos
             self.applied = e.index
             self.applied_term = e.term
@@ -565,6 +575,8 @@ class Node:
         """The keyspace was replaced by the leader's snapshot up to ``index``."""
         self.applied = index
         self.applied_term = term
+        if self.tracking.clients:
+            self.tracking.flushed()
         for i in [i for i in self.waiters if i <= index]:
             self._fail_slots(self.waiters.pop(i).slots, TIMEOUT_WRITE)
         if self._read_heap:

@@ -67,6 +67,7 @@ class Session:
         "relay",
         "tx_lost",
         "acl",
+        "tracking",
     )
 
     def __init__(
@@ -110,6 +111,7 @@ class Session:
         self.extra: dict[str, Any] = {}  # room for other layers (pub/sub channels, ...)
         # None: may run every command on every key; else its permission check (server.limits).
         self.acl: Any = None
+        self.tracking: Any = None  # CLIENT TRACKING's state while it is on (server.tracking)
 
     def reset(self) -> None:
         """RESET: back to a fresh connection's state (id, address, name are kept as Redis does

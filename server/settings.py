@@ -25,7 +25,7 @@ import click
 TUNABLE = frozenset({
     "snapshot-threshold", "command-timeout", "log-level", "follower-mode",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "max-write-size",
-    "acllog-max-len",
+    "acllog-max-len", "tracking-table-max-keys",
 })
 ALIASES = {"loglevel": "log-level"}
 # Redis's words for values Raftis spells differently.
@@ -179,6 +179,11 @@ def _set_slowlog_len(node: Any, value: Any) -> None:
 @on_change("acllog-max-len")
 def _set_acllog_len(node: Any, value: Any) -> None:
     node.guard.acl_log.set_max_len(int(value))
+
+
+@on_change("tracking-table-max-keys")
+def _set_tracking_max(node: Any, value: Any) -> None:
+    node.tracking.max_keys = int(value)
 
 
 @on_change("latency-monitor-threshold")

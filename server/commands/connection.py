@@ -174,6 +174,9 @@ def reset(session: Session, argv: list[bytes]):
     forget_relay = getattr(session.server, "forget_relay", None)
     if forget_relay is not None:
         forget_relay(session)
+    tracking = getattr(session.server, "tracking", None)
+    if tracking is not None:
+        tracking.disable(session)
     session.reset()
     guard = getattr(session.server, "guard", None)
     if guard is not None:
@@ -328,6 +331,10 @@ def client_help(session: Session, argv: list[bytes]):
     """Show helpful text about the different subcommands"""
     lines = [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -348,6 +355,11 @@ def client_help(session: Session, argv: list[bytes]):
         "    * LIB-VER: the client lib version.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "HELP",
         "    Print this help.",
     ]

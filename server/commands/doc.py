@@ -52,6 +52,9 @@ NOTES: dict[str, str] = {
                        "and asin on every node, as Redis does: nodes should run the same C library"),
     "lcs": ("also refuses two non-empty strings over 1,000,000 bytes together (`-ERR Strings too long for "
             "LCS ...`), besides Redis's proto-max-bulk-len bound on its table"),
+    "client|tracking": ("each node tells its own clients (every node applies every write); a script's reads "
+                        "are tracked by the keys it declares; NOLOOP holds for clients of the leader, while a "
+                        "follower's clients, whose writes it relays, are told of their own changes too"),
     "watch": "a linearizable read of the keys' versions; EXEC aborts if any changed (expiry included)",
     "eval": ("a write: the script runs on every node as its log entry is applied, in a fresh Lua state, with "
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "
