@@ -236,6 +236,10 @@ class ClientGuard:
         session.authenticated = True
         session.user = user.name.encode()
         session.acl = None if user.unrestricted else user
+        if "monitor" in session.extra:  # still a monitor: still kept off the keyspace
+            from server.monitor import MonitorGate
+
+            session.acl = MonitorGate(session.acl)
         if parser is not None:
             from resp.parser import PROTO_MAX_MULTIBULK_LEN
 

@@ -50,6 +50,7 @@ from server.errors import (
 from server.forwarding import LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
+from server.monitor import Monitors
 from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
@@ -189,6 +190,7 @@ class Node:
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
         self.ops_stats = NodeStats()  # command stats, SLOWLOG, LATENCY, bytes in/out
+        self.monitors = Monitors(self.ops_stats)
         self.pause_until = 0.0  # monotonic time CLIENT PAUSE ends; 0: not paused
         self.pause_all = False
         self._pause_timer: asyncio.TimerHandle | None = None
@@ -247,6 +249,8 @@ class Node:
     def end_session(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
         self.pubsub.drop(session)
+        if "monitor" in session.extra:
+            self.monitors.remove(session)
 
     # -- the server interface sessions use (CONFIG GET, CLIENT LIST, INFO, TIME) -------------
     def now_ms(self) -> int:

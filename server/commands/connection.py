@@ -174,6 +174,9 @@ def reset(session: Session, argv: list[bytes]):
     forget_relay = getattr(session.server, "forget_relay", None)
     if forget_relay is not None:
         forget_relay(session)
+    monitors = getattr(session.server, "monitors", None)
+    if monitors is not None:
+        monitors.remove(session)
     session.reset()
     guard = getattr(session.server, "guard", None)
     if guard is not None:
@@ -240,7 +243,7 @@ def client_setinfo(session: Session, argv: list[bytes]):
 
 def client_info_line(s: Session, now_ms: int) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, in Redis 7.2's field order."""
-    flags = ""
+    flags = "O" if "monitor" in s.extra else ""
     if s.multi is not None:
         flags += "x"
     if s.readonly:

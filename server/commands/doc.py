@@ -84,6 +84,9 @@ NOTES: dict[str, str] = {
     "cluster|getkeysinslot": "looks in the selected database",
     "object|freq": "always 0: there is no LFU eviction",
     "object|idletime": "",
+    "monitor": ("shows the commands this node's own clients send (on a follower, its clients' commands it relays; "
+                "the leader does not show them again), after they ran, in Redis's format; commands a script "
+                "runs (Redis's `[0 lua]` lines) are not shown"),
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 
