@@ -516,11 +516,13 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
-                                if len(item) > 2 and conn.session.extra:
-                                    db = conn.session.extra.pop("exec_db", None)
+                                session = conn.session
+                                if len(item) > 2 and session.extra:
+                                    db = session.extra.pop("exec_db", None)
                                     if db is not None and type(reply) is list:
-                                        conn.session.db_index = db
-                                conn.resolve(seq, ENCODERS[conn.session.resp3](reply))
+                                        session.db_index = db
+                                session.woff = index  # WAIT counts the followers that have it
+                                conn.resolve(seq, ENCODERS[session.resp3](reply))
                                 conn.done_one()
                     pos += 1
                 self.stats_commands += pos

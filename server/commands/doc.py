@@ -87,6 +87,15 @@ NOTES: dict[str, str] = {
     "monitor": ("shows the commands this node's own clients send (on a follower, its clients' commands it relays; "
                 "the leader does not show them again), after they ran, in Redis's format; commands a script "
                 "runs (Redis's `[0 lua]` lines) are not shown"),
+    "wait": ("counts the other nodes (followers and learners) whose log holds the client's last write, by their "
+             "Raft match index (a write is on a majority before its OK anyway); a client that wrote nothing "
+             "counts those caught up to the commit index; on a follower the leader is asked and counts against "
+             "its commit index, which is at or after the client's writes"),
+    "role": ("`master` on the leader with the other members as replicas (offsets are Raft log indexes: the "
+             "leader's last index, each follower's match index); `slave` on a follower, pointing at the leader, "
+             "with its applied index"),
+    "replicaof": "refused: replication is Raft's; RAFT.ADDNODE and RAFT.REMOVENODE change the members",
+    "slaveof": "as REPLICAOF",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 
