@@ -96,6 +96,10 @@ NOTES: dict[str, str] = {
              "with its applied index"),
     "replicaof": "refused: replication is Raft's; RAFT.ADDNODE and RAFT.REMOVENODE change the members",
     "slaveof": "as REPLICAOF",
+    "save": "takes a Raft snapshot of this node (as RAFT.SNAPSHOT) and replies once it is durable",
+    "bgsave": "starts a Raft snapshot of this node (forked, as Redis); SCHEDULE as in Redis",
+    "lastsave": ("the time of this node's newest snapshot (its file's time after a restart); a SAVE with nothing "
+                 "applied since counts as a save then"),
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 
