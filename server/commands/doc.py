@@ -100,6 +100,13 @@ NOTES: dict[str, str] = {
     "bgsave": "starts a Raft snapshot of this node (forked, as Redis); SCHEDULE as in Redis",
     "lastsave": ("the time of this node's newest snapshot (its file's time after a restart); a SAVE with nothing "
                  "applied since counts as a save then"),
+    "memory|usage": ("an estimate from Python's object sizes: the key, one table entry and the value; a "
+                     "collection's size is extrapolated from its first SAMPLES elements, as Redis samples"),
+    "memory|stats": ("Redis's fields; totals are the process's resident memory, the allocator and "
+                     "fragmentation fields (which Python cannot tell apart) show it too, with ratios of 1"),
+    "memory|doctor": "reports an empty instance, or a memory peak over 150% of the current use",
+    "memory|malloc-stats": "glibc's mallinfo2 figures",
+    "memory|purge": "a full garbage collection, then glibc's malloc_trim",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 

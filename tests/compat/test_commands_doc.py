@@ -36,7 +36,7 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
 
 @pytest.mark.parametrize("argv", [["OBJECT", "HELP"], ["CLIENT", "HELP"], ["CLUSTER", "HELP"], ["COMMAND", "HELP"],
                                   ["OBJECT", "NOSUCH"], ["XADD", "s", "*", "f", "v"], ["FCALL", "f", "0"],
-                                  ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"]])
+                                  ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"], ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"]])
 def test_help_and_unknown_replies(single_node, redis_server, argv):
     """Where Redis has the command, the reply must be Redis's; where Raftis lacks it, an error."""
     ours = RawConn(single_node.nodes[1].port)
