@@ -184,6 +184,7 @@ class Node:
         self.blocked = BlockedClients(self)
         self.pubsub = PubSub()
         self.ctx.publish = self.pubsub.publish
+        self.ctx.spublish = self.pubsub.spublish
         self.stats_commands = 0
         self.stats_connections = 0
         self.stats_rejected = 0

@@ -29,7 +29,7 @@ def ping(session: Session, argv: list[bytes]):
     if len(argv) > 2:
         return errors.wrong_arity(b"ping")
     subs = session.extra.get("pubsub")
-    if subs and (subs[0] or subs[1]) and not session.resp3:
+    if subs and any(subs) and not session.resp3:
         # A RESP2 connection in subscribed mode gets PING's answer as a message-like array.
         return [b"pong", argv[1] if len(argv) == 2 else b""]
     if len(argv) == 2:
@@ -243,7 +243,10 @@ def client_setinfo(session: Session, argv: list[bytes]):
 
 def client_info_line(s: Session, now_ms: int) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, in Redis 7.2's field order."""
+    subs = s.extra.get("pubsub") or ((), (), ())
     flags = "O" if "monitor" in s.extra else ""
+    if any(subs):
+        flags += "P"
     if s.multi is not None:
         flags += "x"
     if s.readonly:
@@ -259,7 +262,7 @@ def client_info_line(s: Session, now_ms: int) -> bytes:
     last = s.last_cmd.decode("latin-1") if isinstance(s.last_cmd, bytes) else str(s.last_cmd)
     fields = (
         f"id={s.id} addr={s.addr} laddr={s.laddr} fd={s.fd} name={s.name.decode('latin-1')} age={age} idle={idle} "
-        f"flags={flags} db={s.db_index} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 "
+        f"flags={flags} db={s.db_index} sub={len(subs[0])} psub={len(subs[1])} ssub={len(subs[2])} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 "
         f"multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={last} "
         f"user={s.user.decode('latin-1')} redir=-1 resp={3 if s.resp3 else 2} "
         f"lib-name={s.lib_name.decode('latin-1')} lib-ver={s.lib_ver.decode('latin-1')}\n"

@@ -29,6 +29,7 @@ class ExecContext:
         "_rng_seeded",
         "in_exec",
         "publish",
+        "spublish",
     )
 
     def __init__(
@@ -50,6 +51,7 @@ class ExecContext:
         # PUBLISH's delivery to this node's subscribers (returns how many got it); None
         # where there are no subscribers to deliver to.
         self.publish = None
+        self.spublish = None  # SPUBLISH's, likewise
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index

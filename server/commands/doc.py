@@ -70,6 +70,9 @@ NOTES: dict[str, str] = {
     "publish": ("goes through the log: every node delivers it to its own subscribers, in log order; the reply "
                 "counts the leader's subscribers only (through a follower too)"),
     "subscribe": "subscriptions are per node; messages published on any node reach them",
+    "spublish": ("as PUBLISH, for shard channels: Raftis is one shard owning every slot, so a message reaches shard "
+                 "subscribers on every node"),
+    "ssubscribe": "as SUBSCRIBE (shard channels are a namespace of their own, as in Redis)",
     "readonly": "this connection's reads are served from the node's local state (may be stale)",
     "readwrite": "back to linearizable reads",
     "hello": "RESP2 and RESP3",
