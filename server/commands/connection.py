@@ -336,6 +336,8 @@ def client_help(session: Session, argv: list[bytes]):
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETNAME",
         "    Return the name of the current connection.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "ID",
         "    Return the ID of the current connection.",
         "INFO",
@@ -348,19 +350,41 @@ def client_help(session: Session, argv: list[bytes]):
         "    Protect current client connection from eviction.",
         "NO-TOUCH (ON|OFF)",
         "    Will not touch LRU/LFU stats when this mode is on.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETINFO <option> <value>",
         "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.",
         "    * LIB-VER: the client lib version.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Print this help.",
     ]
     return [SimpleString(line.encode()) for line in lines]
 
 
-# --- CLIENT KILL / PAUSE / UNPAUSE (this node's clients only) -------------------------------------
+@subcommand("client", "getredir", 2, _FLAGS, group="connection", since="6.0.0")
+def client_getredir(session: Session, argv: list[bytes]):
+    """Get tracking notifications redirection client ID if any"""
+    return -1  # no client-side caching: never tracking, so never redirecting
+
+
+@subcommand("client", "reply", 3, _FLAGS, group="connection", since="3.2.0")
+def client_reply(session: Session, argv: list[bytes]):
+    """Instruct the server whether to reply to commands"""
+    how = argv[2].lower()
+    if how not in (b"on", b"off", b"skip"):
+        return errors.SYNTAX
+    from server.reply_mode import set_reply_mode
+
+    set_reply_mode(session, how)
+    return OK
+
+
+# --- CLIENT KILL / PAUSE / UNPAUSE / UNBLOCK (this node's clients only) -------------------------------------
 _CLIENT_TYPES = (b"normal", b"master", b"replica", b"slave", b"pubsub")
 
 
@@ -466,3 +490,22 @@ def client_unpause(session: Session, argv: list[bytes]):
     if unpause is not None:
         unpause()
     return OK
+
+
+@subcommand("client", "unblock", -3, _ADMIN, group="connection", since="5.0.0")
+def client_unblock(session: Session, argv: list[bytes]):
+    """Unblock a client blocked in a blocking command from a different connection"""
+    if len(argv) > 4:
+        return ErrorReply(b"ERR unknown subcommand or wrong number of arguments for '" + argv[1]
+                          + b"'. Try CLIENT HELP.")
+    client_id = string2ll(argv[2])
+    if client_id is None:
+        return errors.NOT_INTEGER
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            return ErrorReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        error = reason == b"error"
+    blocked = getattr(session.server, "blocked", None)
+    return 1 if blocked is not None and blocked.unblock(client_id, error) else 0

@@ -110,6 +110,12 @@ NOTES: dict[str, str] = {
     "memory|doctor": "reports an empty instance, or a memory peak over 150% of the current use",
     "memory|malloc-stats": "glibc's mallinfo2 figures",
     "memory|purge": "a full garbage collection, then glibc's malloc_trim",
+    "lolwut": ("Redis 7.0's art: VERSION 5 (schotter) and 6 (skyline), random as Redis's; signed with Raftis's "
+               "version"),
+    "client|getredir": "always -1: there is no client-side caching (CLIENT TRACKING)",
+    "client|unblock": ("wakes a client blocked on this node; blocking commands wait on the leader, so on a "
+                       "follower, whose clients' blocking commands wait there, it finds none (0)"),
+    "client|reply": "as Redis; a connection costs nothing extra unless it turns replies off",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 

@@ -36,7 +36,8 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
 
 @pytest.mark.parametrize("argv", [["OBJECT", "HELP"], ["CLIENT", "HELP"], ["CLUSTER", "HELP"], ["COMMAND", "HELP"],
                                   ["OBJECT", "NOSUCH"], ["XADD", "s", "*", "f", "v"], ["FCALL", "f", "0"],
-                                  ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"], ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"]])
+                                  ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"], ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"],
+                                  ["PUBSUB", "HELP"]])
 def test_help_and_unknown_replies(single_node, redis_server, argv):
     """Where Redis has the command, the reply must be Redis's; where Raftis lacks it, an error."""
     ours = RawConn(single_node.nodes[1].port)
