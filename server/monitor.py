@@ -14,8 +14,15 @@ wrong arity, -NOAUTH, -NOPERM, -OOM, -MOVED, -CLUSTERDOWN, -TRYAGAIN, ...), and 
 queued in MULTI until EXEC runs them (they are shown then, just before EXEC). The arguments
 of AUTH, and HELLO's and MIGRATE's passwords, read ``(redacted)``.
 
+Scripts: a script command (EVAL, FCALL, ...) is shown followed by the commands it ran, as
+``[<db> lua]`` lines, as Redis shows them. The script runs when its log entry is applied, so
+while a client monitors, the node's ``ExecContext.monitor`` is set and the script runner notes
+the commands (``script_started``); the lines go out with the script's own when its reply does.
+A follower relays its clients' scripts and may apply them only after the reply came back: its
+monitors then see the script without its lines.
+
 Cost: while no client monitors, ``NodeStats.monitor`` is ``None`` and ``record`` checks only
-that.
+that (and a script, ``ExecContext.monitor``).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ _REFUSED = (b"-NOAUTH", b"-NOPERM", b"-OOM", b"-MOVED", b"-ASK ", b"-CLUSTERDOWN
             b"-ERR Can't execute", b"-ERR Replica can't interact with the keyspace",
             b"-ERR Protocol error")
 _QUEUED = b"+QUEUED\r\n"
+SCRIPTS_KEPT = 256
 _REDACTED = b"(redacted)"
 
 
@@ -117,9 +125,14 @@ class MonitorGate:
 class Monitors:
     """The connections of one node that are in MONITOR mode."""
 
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: Any, ctx: Any = None) -> None:
         self.stats = stats
+        self.ctx = ctx  # the node's ExecContext: its scripts report their commands here
         self.sessions: dict[Any, None] = {}
+        # id(argv) of a script command this node ran -> (that argv, the (db, argv) of each
+        # command the script ran), until its reply is fed (the argv is kept so its id stays
+        # its own); the oldest go once there are more than SCRIPTS_KEPT.
+        self.scripts: dict[int, tuple[list[bytes], list[tuple[int, list[bytes]]]]] = {}
 
     def __len__(self) -> int:
         return len(self.sessions)
@@ -129,6 +142,8 @@ class Monitors:
         session.extra["monitor"] = True
         session.acl = MonitorGate(session.acl)
         self.stats.monitor = self
+        if self.ctx is not None:
+            self.ctx.monitor = self
 
     def remove(self, session: Any) -> None:
         """RESET or the connection went away."""
@@ -139,6 +154,24 @@ class Monitors:
             session.acl = session.acl.inner
         if not self.sessions:
             self.stats.monitor = None
+            if self.ctx is not None:
+                self.ctx.monitor = None
+            self.scripts.clear()
+
+    def script_started(self, argv: list[bytes], ctx: Any, execute: Any) -> Any:
+        """A script command (EVAL, FCALL, ...) is about to run: ``execute`` (its redis.call),
+        noting each command it runs, for the ``[<db> lua]`` lines shown after the script's own."""
+        calls: list[tuple[int, list[bytes]]] = []
+        self.scripts[id(argv)] = (argv, calls)
+        if len(self.scripts) > SCRIPTS_KEPT:
+            del self.scripts[next(iter(self.scripts))]
+
+        def noted(call: list[bytes], ro: bool) -> Any:
+            reply = execute(call, ro)
+            calls.append((ctx.db_index, call))  # after it ran, as Redis (a SELECT shows its db)
+            return reply
+
+        return noted
 
     def feed(self, argv: list[bytes], reply: bytes, session: Any) -> None:
         """``argv`` was answered ``reply``: show it to the monitors if Redis would."""
@@ -163,10 +196,27 @@ class Monitors:
                     qcmd = lookup(q)
                     if type(qcmd) is not ErrorReply and self._shown(qcmd):
                         lines.append(line(now, session.db_index, source, self._args(qcmd.name, q)))
+                        self._script_lines(q, now, lines)
         if self._shown(cmd):
             lines.append(line(now, session.db_index, source, self._args(name, argv)))
+            self._script_lines(argv, now, lines)
         if lines:
             self.push(b"".join(lines))
+
+    def _script_lines(self, argv: list[bytes], now: float, lines: list[bytes]) -> None:
+        """The ``[<db> lua]`` lines of the commands the script ``argv`` ran, if it was one."""
+        ran = self.scripts.pop(id(argv), None)
+        if ran is None or ran[0] is not argv:
+            # Applied from an entry decoded from the log (a transaction's, or one proposed
+            # with one): the oldest script run with equal arguments.
+            key = next((k for k, (a, _) in self.scripts.items() if a == argv), None)
+            if key is None:
+                return
+            ran = self.scripts.pop(key)
+        for db, call in ran[1]:
+            cmd = lookup(call)
+            if type(cmd) is not ErrorReply and "noscript" not in cmd.flags and self._shown(cmd):
+                lines.append(line(now, db, "lua", self._args(cmd.name, call)))
 
     def push(self, data: bytes) -> None:
         for s in self.sessions:
@@ -176,8 +226,9 @@ class Monitors:
 
     @staticmethod
     def _shown(cmd: Any) -> bool:
-        flags = cmd.flags
-        return "admin" not in flags and "skip_monitor" not in flags
+        # Redis's skip_monitor commands (EVAL, FCALL and their kind) are fed by the script
+        # runner itself, before the commands the script runs: shown here too.
+        return "admin" not in cmd.flags
 
     @staticmethod
     def _args(name: bytes, argv: list[bytes]) -> list[bytes]:

@@ -191,7 +191,7 @@ class Node:
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
         self.ops_stats = NodeStats()  # command stats, SLOWLOG, LATENCY, bytes in/out
-        self.monitors = Monitors(self.ops_stats)
+        self.monitors = Monitors(self.ops_stats, self.ctx)
         self.pause_until = 0.0  # monotonic time CLIENT PAUSE ends; 0: not paused
         self.pause_all = False
         self._pause_timer: asyncio.TimerHandle | None = None

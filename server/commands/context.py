@@ -30,6 +30,7 @@ class ExecContext:
         "in_exec",
         "publish",
         "spublish",
+        "monitor",
     )
 
     def __init__(
@@ -52,6 +53,9 @@ class ExecContext:
         # where there are no subscribers to deliver to.
         self.publish = None
         self.spublish = None  # SPUBLISH's, likewise
+        # server.monitor.Monitors while a client of this node monitors it (scripts note the
+        # commands they run for it), else None.
+        self.monitor = None
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index

@@ -88,8 +88,9 @@ NOTES: dict[str, str] = {
     "object|freq": "always 0: there is no LFU eviction",
     "object|idletime": "",
     "monitor": ("shows the commands this node's own clients send (on a follower, its clients' commands it relays; "
-                "the leader does not show them again), after they ran, in Redis's format; commands a script "
-                "runs (Redis's `[0 lua]` lines) are not shown"),
+                "the leader does not show them again), after they ran, in Redis's format, with the `[<db> lua]` "
+                "lines of the commands a script ran (a follower may show a script without them: it can apply "
+                "the script after relaying its reply)"),
     "wait": ("counts the other nodes (followers and learners) whose log holds the client's last write, by their "
              "Raft match index (a write is on a majority before its OK anyway); a client that wrote nothing "
              "counts those caught up to the commit index; on a follower the leader is asked and counts against "
