@@ -183,6 +183,8 @@ class Monitors:
         if type(cmd) is ErrorReply:
             return
         name = cmd.name
+        if name == b"multi" or name == b"reset":
+            session.extra.pop("monitor_tx", None)  # a transaction's queue starts afresh
         if reply == _QUEUED:
             session.extra.setdefault("monitor_tx", []).append(argv)
             return
