@@ -407,6 +407,8 @@ class User:
                     return NOPERM_CHANNEL, "channel", channel
         if self.all_keys or cmd.first_key <= 0 and "movablekeys" not in cmd.flags:
             return None
+        if "pubsub" in cmd.flags:
+            return None  # SPUBLISH's and SSUBSCRIBE's "keys" are shard channels (Redis: not_key)
         if cmd.name in (b"sort", b"sort_ro"):
             denied = sort_pattern_denied(argv)
             if denied is not None:

@@ -34,6 +34,9 @@ _POPS: dict[bytes, type] = {
 }
 
 
+UNBLOCKED = ErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+
+
 @dataclass(slots=True)
 class Parked:
     conn: ClientConnection
@@ -112,6 +115,18 @@ class BlockedClients:
             else:
                 keep.append(p)
         self.parked = keep
+
+    def unblock(self, client_id: int, error: bool) -> bool:
+        """CLIENT UNBLOCK: answer the parked command of the client with this id as if it had
+        timed out, or with -UNBLOCKED; False if that client is not parked here (a follower's
+        client's blocking command is parked on the leader, under the follower's link)."""
+        for i, p in enumerate(self.parked):
+            session = p.conn.session
+            if session is not None and session.id == client_id and not p.conn.closing:
+                del self.parked[i]
+                self._answer(p, UNBLOCKED if error else NULL_ARRAY)
+                return True
+        return False
 
     def fail_all(self, err: ErrorReply) -> None:
         parked, self.parked = self.parked, []

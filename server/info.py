@@ -119,6 +119,7 @@ def persistence_section(node: Any) -> str:
         ("async_loading", 0),
         ("rdb_bgsave_in_progress", 1 if raft._snapshot_child else 0),
         ("rdb_changes_since_last_save", max(0, node.applied - raft.last_snapshot_index)),
+        ("rdb_last_save_time", int(raft.last_snapshot_time or node.started)),
         ("rdb_last_bgsave_status", "ok" if getattr(raft, "last_snapshot_ok", True) else "err"),
         ("rdb_saves", raft.snapshots_taken),
         ("rdb_last_save_index", raft.last_snapshot_index),

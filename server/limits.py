@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from resp.types import ErrorReply
 from server.auth import NOAUTH, AclError, User, UserDirectory
+from server.monitor import MonitorGate
 
 if TYPE_CHECKING:
     from server.commands.registry import Command
@@ -275,6 +276,10 @@ class ClientGuard:
         session.authenticated = True
         session.user = user.name.encode()
         session.acl = None if user.unrestricted else user
+        if "monitor" in session.extra:  # still a monitor: still kept off the keyspace
+            from server.monitor import MonitorGate
+
+            session.acl = MonitorGate(session.acl)
         if parser is not None:
             from resp.parser import PROTO_MAX_MULTIBULK_LEN
 
@@ -284,16 +289,16 @@ class ClientGuard:
     # -- commands --------------------------------------------------------------------------------
     def check(self, session: Session, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
         acl = session.acl
-        if acl is UNAUTHENTICATED:
-            err = acl.check(cmd, argv)
-            if err is not None:
-                return err
-        elif acl is not None:
+        if type(acl) is User:
             denied = acl.denial(cmd, argv)
             if denied is not None:
                 err, reason, what = denied
                 if reason:
                     self.acl_log.add(session, reason, what, session.user)
+                return err
+        elif acl is not None:  # not logged in yet, or a MONITOR connection
+            err = acl.check(cmd, argv)
+            if err is not None:
                 return err
         if self.over_memory and "denyoom" in cmd.flags:
             return OOM
@@ -317,9 +322,14 @@ class ClientGuard:
         for session in list(self.node.sessions.values()):
             if not session.authenticated or session.user != name:
                 continue
-            session.acl = None if user.unrestricted else user
+            rules = None if user.unrestricted else user
+            if isinstance(session.acl, MonitorGate):
+                session.acl.inner = rules
+            else:
+                session.acl = rules
             subs = session.extra.get("pubsub")
-            if subs and any(user.channel_denied(c, pattern) for pattern, names in ((False, subs[0]), (True, subs[1]))
+            if subs and any(user.channel_denied(c, pattern)
+                            for pattern, names in ((False, subs[0]), (True, subs[1]), (False, subs[2]))
                             for c in names):
                 self._disconnect(session, current, "its user may no longer use a channel it subscribed to")
 

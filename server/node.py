@@ -50,6 +50,7 @@ from server.errors import (
 from server.forwarding import LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
+from server.monitor import Monitors
 from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
@@ -185,12 +186,14 @@ class Node:
         self.pubsub = PubSub()
         self.tracking = Tracking(self, getattr(cfg, "tracking_table_max_keys", 1_000_000))
         self.ctx.publish = self.pubsub.publish
+        self.ctx.spublish = self.pubsub.spublish
         self.stats_commands = 0
         self.stats_connections = 0
         self.stats_rejected = 0
         self.stats_expired = 0
         self.shutdown_requested: asyncio.Event | None = None
         self.ops_stats = NodeStats()  # command stats, SLOWLOG, LATENCY, bytes in/out
+        self.monitors = Monitors(self.ops_stats, self.ctx)
         self.pause_until = 0.0  # monotonic time CLIENT PAUSE ends; 0: not paused
         self.pause_all = False
         self._pause_timer: asyncio.TimerHandle | None = None
@@ -250,6 +253,8 @@ class Node:
         self.sessions.pop(session.id, None)
         self.pubsub.drop(session)
         self.tracking.disable(session)
+        if "monitor" in session.extra:
+            self.monitors.remove(session)
 
     # -- the server interface sessions use (CONFIG GET, CLIENT LIST, INFO, TIME) -------------
     def now_ms(self) -> int:
@@ -520,11 +525,13 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
-                                if len(item) > 2 and conn.session.extra:
-                                    db = conn.session.extra.pop("exec_db", None)
+                                session = conn.session
+                                if len(item) > 2 and session.extra:
+                                    db = session.extra.pop("exec_db", None)
                                     if db is not None and type(reply) is list:
-                                        conn.session.db_index = db
-                                conn.resolve(seq, ENCODERS[conn.session.resp3](reply))
+                                        session.db_index = db
+                                session.woff = index  # WAIT counts the followers that have it
+                                conn.resolve(seq, ENCODERS[session.resp3](reply))
                                 conn.done_one()
                     pos += 1
                 if tracking is not None:

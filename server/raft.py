@@ -204,6 +204,7 @@ class RaftHost:
             self.node.applied = snapshot.index
             self.node.applied_term = snapshot.term
             self.last_snapshot_index = snapshot.index
+            self.last_snapshot_time = self._snapshot_file_time()
         core_cfg = Config(
             id=cfg.node_id,
             election_tick=cfg.election_ticks,
@@ -410,6 +411,18 @@ class RaftHost:
         return self.core.membership is not self._known_membership
 
     # -- snapshots ------------------------------------------------------------------------------
+    def _snapshot_file_time(self) -> float:
+        """When the newest snapshot on disk was written (its file's mtime; 0.0 if unknown), so
+        LASTSAVE survives a restart."""
+        snaps = self.storage.snapshots  # type: ignore[union-attr]
+        meta = snaps.latest()
+        if meta is None:
+            return 0.0
+        try:
+            return os.path.getmtime(os.path.join(snaps.directory, meta.name))
+        except OSError:
+            return 0.0
+
     def start_snapshot(self) -> bool:
         if self._snapshot_child:
             return False
@@ -491,7 +504,8 @@ class RaftHost:
         deadline = time.monotonic() + 5.0
         while not self._snapshot_child and not self.start_snapshot():
             if self.node.applied <= self.core.log.snapshot_index:
-                self._snapshot_waiters.remove(fut)  # nothing new since the last snapshot
+                self._snapshot_waiters.remove(fut)  # nothing new since the last snapshot:
+                self.last_snapshot_time = time.time()  # what it holds is the state as of now
                 return
             if time.monotonic() > deadline:
                 self._snapshot_waiters.remove(fut)

@@ -66,6 +66,7 @@ class Session:
         "forward_multi",
         "relay",
         "tx_lost",
+        "woff",
         "acl",
         "tracking",
     )
@@ -108,6 +109,8 @@ class Session:
         # MULTI or watches kept here while this node led, can no longer reach EXEC.
         self.relay: tuple[Any, str] | None = None
         self.tx_lost: str | None = None
+        # The log index of this connection's last write applied on this node (0: none): WAIT.
+        self.woff = 0
         self.extra: dict[str, Any] = {}  # room for other layers (pub/sub channels, ...)
         # None: may run every command on every key; else its permission check (server.limits).
         self.acl: Any = None

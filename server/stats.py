@@ -4,7 +4,8 @@ the LATENCY monitor.
 
 Cost on the hot path: the connection notes when a chunk of requests arrived (one clock read
 per read from the socket) and, as each reply is placed in order, calls ``record``: a dict
-lookup, a few integer additions and one clock read. A command's time is measured from the
+lookup, a few integer additions and one clock read (and, while a client is in MONITOR mode,
+the line for the monitors: ``server.monitor``). A command's time is measured from the
 moment its request was read to the moment its reply is ready, so it includes what the client
 waits for: the log commit of a write (propose -> commit -> apply -> reply), the read check
 of a read, and queueing behind earlier commands of the same pipeline.
@@ -176,6 +177,8 @@ class NodeStats:
         self.commit_latency = Histogram()  # proposal -> applied on the leader
         self.fsync_latency = Histogram()
         self.snapshot_duration = Histogram()
+        # server.monitor.Monitors while a client is in MONITOR mode, else None.
+        self.monitor: Any = None
 
     # -- the hot path ------------------------------------------------------------------------
     def _stat_for(self, argv: list[bytes]) -> CommandStat | None:
@@ -241,6 +244,8 @@ class NodeStats:
             slow.add(ns // 1000, argv, session)
         if self.latency.threshold_ms > 0:
             self.latency.add("command", ns / 1e6)
+        if self.monitor is not None:
+            self.monitor.feed(argv, reply, session)
 
     def _error(self, st: CommandStat | None, reply: bytes) -> None:
         if reply[:1] == b"!":  # RESP3 blob error: !<len>\r\n<text>\r\n

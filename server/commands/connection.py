@@ -29,7 +29,7 @@ def ping(session: Session, argv: list[bytes]):
     if len(argv) > 2:
         return errors.wrong_arity(b"ping")
     subs = session.extra.get("pubsub")
-    if subs and (subs[0] or subs[1]) and not session.resp3:
+    if subs and any(subs) and not session.resp3:
         # A RESP2 connection in subscribed mode gets PING's answer as a message-like array.
         return [b"pong", argv[1] if len(argv) == 2 else b""]
     if len(argv) == 2:
@@ -177,6 +177,9 @@ def reset(session: Session, argv: list[bytes]):
     tracking = getattr(session.server, "tracking", None)
     if tracking is not None:
         tracking.disable(session)
+    monitors = getattr(session.server, "monitors", None)
+    if monitors is not None:
+        monitors.remove(session)
     session.reset()
     guard = getattr(session.server, "guard", None)
     if guard is not None:
@@ -243,7 +246,10 @@ def client_setinfo(session: Session, argv: list[bytes]):
 
 def client_info_line(s: Session, now_ms: int) -> bytes:
     """One line of CLIENT LIST / CLIENT INFO, in Redis 7.2's field order."""
-    flags = ""
+    subs = s.extra.get("pubsub") or ((), (), ())
+    flags = "O" if "monitor" in s.extra else ""
+    if any(subs):
+        flags += "P"
     if s.multi is not None:
         flags += "x"
     if s.readonly:
@@ -259,7 +265,7 @@ def client_info_line(s: Session, now_ms: int) -> bytes:
     last = s.last_cmd.decode("latin-1") if isinstance(s.last_cmd, bytes) else str(s.last_cmd)
     fields = (
         f"id={s.id} addr={s.addr} laddr={s.laddr} fd={s.fd} name={s.name.decode('latin-1')} age={age} idle={idle} "
-        f"flags={flags} db={s.db_index} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 "
+        f"flags={flags} db={s.db_index} sub={len(subs[0])} psub={len(subs[1])} ssub={len(subs[2])} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 "
         f"multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={last} "
         f"user={s.user.decode('latin-1')} redir=-1 resp={3 if s.resp3 else 2} "
         f"lib-name={s.lib_name.decode('latin-1')} lib-ver={s.lib_ver.decode('latin-1')}\n"
@@ -349,6 +355,8 @@ def client_help(session: Session, argv: list[bytes]):
         "    Protect current client connection from eviction.",
         "NO-TOUCH (ON|OFF)",
         "    Will not touch LRU/LFU stats when this mode is on.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETINFO <option> <value>",
         "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.",
@@ -360,13 +368,27 @@ def client_help(session: Session, argv: list[bytes]):
         "    Control server assisted client side caching.",
         "TRACKINGINFO",
         "    Report tracking status for the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Print this help.",
     ]
     return [SimpleString(line.encode()) for line in lines]
 
 
-# --- CLIENT KILL / PAUSE / UNPAUSE (this node's clients only) -------------------------------------
+@subcommand("client", "reply", 3, _FLAGS, group="connection", since="3.2.0")
+def client_reply(session: Session, argv: list[bytes]):
+    """Instruct the server whether to reply to commands"""
+    how = argv[2].lower()
+    if how not in (b"on", b"off", b"skip"):
+        return errors.SYNTAX
+    from server.reply_mode import set_reply_mode
+
+    set_reply_mode(session, how)
+    return OK
+
+
+# --- CLIENT KILL / PAUSE / UNPAUSE / UNBLOCK (this node's clients only) -------------------------------------
 _CLIENT_TYPES = (b"normal", b"master", b"replica", b"slave", b"pubsub")
 
 
@@ -472,3 +494,22 @@ def client_unpause(session: Session, argv: list[bytes]):
     if unpause is not None:
         unpause()
     return OK
+
+
+@subcommand("client", "unblock", -3, _ADMIN, group="connection", since="5.0.0")
+def client_unblock(session: Session, argv: list[bytes]):
+    """Unblock a client blocked in a blocking command from a different connection"""
+    if len(argv) > 4:
+        return ErrorReply(b"ERR unknown subcommand or wrong number of arguments for '" + argv[1]
+                          + b"'. Try CLIENT HELP.")
+    client_id = string2ll(argv[2])
+    if client_id is None:
+        return errors.NOT_INTEGER
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            return ErrorReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        error = reason == b"error"
+    blocked = getattr(session.server, "blocked", None)
+    return 1 if blocked is not None and blocked.unblock(client_id, error) else 0

@@ -29,6 +29,8 @@ class ExecContext:
         "_rng_seeded",
         "in_exec",
         "publish",
+        "spublish",
+        "monitor",
     )
 
     def __init__(
@@ -50,6 +52,10 @@ class ExecContext:
         # PUBLISH's delivery to this node's subscribers (returns how many got it); None
         # where there are no subscribers to deliver to.
         self.publish = None
+        self.spublish = None  # SPUBLISH's, likewise
+        # server.monitor.Monitors while a client of this node monitors it (scripts note the
+        # commands they run for it), else None.
+        self.monitor = None
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index

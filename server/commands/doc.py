@@ -87,6 +87,9 @@ NOTES: dict[str, str] = {
     "publish": ("goes through the log: every node delivers it to its own subscribers, in log order; the reply "
                 "counts the leader's subscribers only (through a follower too)"),
     "subscribe": "subscriptions are per node; messages published on any node reach them",
+    "spublish": ("as PUBLISH, for shard channels: Raftis is one shard owning every slot, so a message reaches shard "
+                 "subscribers on every node"),
+    "ssubscribe": "as SUBSCRIBE (shard channels are a namespace of their own, as in Redis)",
     "readonly": "this connection's reads are served from the node's local state (may be stale)",
     "readwrite": "back to linearizable reads",
     "hello": "RESP2 and RESP3",
@@ -101,6 +104,35 @@ NOTES: dict[str, str] = {
     "cluster|getkeysinslot": "looks in the selected database",
     "object|freq": "always 0: there is no LFU eviction",
     "object|idletime": "",
+    "monitor": ("shows the commands this node's own clients send (on a follower, its clients' commands it relays; "
+                "the leader does not show them again), after they ran, in Redis's format, with the `[<db> lua]` "
+                "lines of the commands a script ran (a follower may show a script without them: it can apply "
+                "the script after relaying its reply)"),
+    "wait": ("counts the other nodes (followers and learners) whose log holds the client's last write, by their "
+             "Raft match index (a write is on a majority before its OK anyway); a client that wrote nothing "
+             "counts those caught up to the commit index; on a follower the leader is asked and counts against "
+             "its commit index, which is at or after the client's writes"),
+    "role": ("`master` on the leader with the other members as replicas (offsets are Raft log indexes: the "
+             "leader's last index, each follower's match index); `slave` on a follower, pointing at the leader, "
+             "with its applied index"),
+    "replicaof": "refused: replication is Raft's; RAFT.ADDNODE and RAFT.REMOVENODE change the members",
+    "slaveof": "as REPLICAOF",
+    "save": "takes a Raft snapshot of this node (as RAFT.SNAPSHOT) and replies once it is durable",
+    "bgsave": "starts a Raft snapshot of this node (forked, as Redis); SCHEDULE as in Redis",
+    "lastsave": ("the time of this node's newest snapshot (its file's time after a restart); a SAVE with nothing "
+                 "applied since counts as a save then"),
+    "memory|usage": ("an estimate from Python's object sizes: the key, one table entry and the value; a "
+                     "collection's size is extrapolated from its first SAMPLES elements, as Redis samples"),
+    "memory|stats": ("Redis's fields; totals are the process's resident memory, the allocator and "
+                     "fragmentation fields (which Python cannot tell apart) show it too, with ratios of 1"),
+    "memory|doctor": "reports an empty instance, or a memory peak over 150% of the current use",
+    "memory|malloc-stats": "glibc's mallinfo2 figures",
+    "memory|purge": "a full garbage collection, then glibc's malloc_trim",
+    "lolwut": ("Redis 7.0's art: VERSION 5 (schotter) and 6 (skyline), random as Redis's; signed with Raftis's "
+               "version"),
+    "client|unblock": ("wakes a client blocked on this node; blocking commands wait on the leader, so on a "
+                       "follower, whose clients' blocking commands wait there, it finds none (0)"),
+    "client|reply": "as Redis; a connection costs nothing extra unless it turns replies off",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 

@@ -76,9 +76,15 @@ def _fcall(ctx: Any, argv: list[bytes], readonly_command: bool) -> Any:
     db_index = ctx.db_index
     was_in_exec, was_readonly = ctx.in_exec, ctx.readonly
     ctx.in_exec = True
+
+    def execute(call: list[bytes], ro: bool) -> Any:
+        return _call(ctx, call, ro)
+
+    if ctx.monitor is not None:
+        execute = ctx.monitor.script_started(argv, ctx, execute)
     try:
         return scripting.run_function(body, argv[1], keys, args, readonly=readonly_command or no_writes,
-                                      execute=lambda call, ro: _call(ctx, call, ro))
+                                      execute=execute)
     finally:
         ctx.in_exec, ctx.readonly = was_in_exec, was_readonly
         if ctx.db_index != db_index:

@@ -1,12 +1,13 @@
-"""SLOWLOG and LATENCY: what was slow on this node (``server.stats`` keeps the records)."""
+"""SLOWLOG and LATENCY: what was slow on this node (``server.stats`` keeps the records); MONITOR:
+what this node serves, as it happens (``server.monitor``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from resp.types import OK, ErrorReply, SimpleString, Verbatim
+from resp.types import OK, ErrorReply, Raw, SimpleString, Verbatim
 from server import errors
-from server.commands.registry import CONN, container, subcommand
+from server.commands.registry import CONN, command, container, subcommand
 from server.stats import SlowLog
 
 _FLAGS = "admin noscript loading stale"  # LATENCY's (Redis gives SLOWLOG no "noscript")
@@ -130,3 +131,15 @@ def latency_help(session: Any, argv: list[bytes]):
         "    Print this help.",
     ]
     return [SimpleString(line.encode()) for line in lines]
+
+
+@command("monitor", 1, "admin noscript loading stale", kind=CONN, group="server", since="1.0.0")
+def monitor(session: Any, argv: list[bytes]):
+    """Listen for all requests received by the server in real time"""
+    monitors = getattr(session.server, "monitors", None)
+    if monitors is None:
+        return ErrorReply("ERR this server cannot be monitored")
+    if "monitor" in session.extra:
+        return Raw(b"")  # Redis ignores a second MONITOR, without a reply
+    monitors.add(session)
+    return OK

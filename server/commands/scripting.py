@@ -47,6 +47,9 @@ def _run(ctx: Any, body: bytes, argv: list[bytes], readonly: bool) -> Any:
     def execute(call: list[bytes], ro: bool) -> Any:
         return _call(ctx, call, ro)
 
+    if ctx.monitor is not None:
+        execute = ctx.monitor.script_started(argv, ctx, execute)
+
     try:
         return scripting.run(ctx, body, keys, args, readonly=readonly, execute=execute)
     finally:

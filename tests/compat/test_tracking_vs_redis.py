@@ -86,8 +86,11 @@ def session(port: int) -> list:
 
     def step(name: str, *argv, resp3: bool = True) -> None:
         got = c(name, resp3).call(*argv)
+        if argv[:2] == ("CLIENT", "GETREDIR"):
+            got = [ids.get(got[0], got[0])]
         others = {n: cl.sync() for n, cl in clients.items() if n != name}
-        log.append((name, argv, _names(got, ids), {n: _names(v, ids) for n, v in others.items() if v}))
+        shown = tuple(ids.get(a, a) if isinstance(a, int) else a for a in argv)  # REDIRECT <id>
+        log.append((name, shown, _names(got, ids), {n: _names(v, ids) for n, v in others.items() if v}))
 
     def cid(name: str) -> int:
         c(name, False)
@@ -216,8 +219,6 @@ def _names(value, ids):
         return [_names(v, ids) for v in value]
     if isinstance(value, dict):
         return {k: (ids.get(v, v) if k == b"redirect" else _names(v, ids)) for k, v in value.items()}
-    if isinstance(value, int) and value in ids:
-        return ids[value]
     return value
 
 

@@ -39,6 +39,12 @@ def test_key_patterns_and_movable_keys():
     assert "keys" in str(check(u, "GEORADIUSBYMEMBER", "app:g", "m", "1", "km", "STORE", "secret"))
     assert check(u, "GEORADIUSBYMEMBER", "app:g", "m", "1", "km", "ASC") is None
     assert "keys" in str(check(u, "GEOSEARCHSTORE", "secret", "app:g", "FROMMEMBER", "m", "BYRADIUS", "1", "km"))
+    # Shard channels sit where keys do, but are channels (Redis flags them not_key): the
+    # channel rules decide, not the key patterns.
+    assert "channels" in str(check(u, "SPUBLISH", "news", "m"))
+    u.apply(["allchannels"])
+    assert check(u, "SPUBLISH", "news", "m") is None
+    assert check(u, "SSUBSCRIBE", "news", "more") is None
     u.apply(["resetkeys"])
     assert check(u, "GET", "app:1") is not None
 

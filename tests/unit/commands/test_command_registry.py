@@ -58,10 +58,10 @@ def test_kinds():
         assert COMMANDS[name].kind == READ, name
     for name in (b"ping", b"hello", b"select", b"client", b"command", b"config", b"info", b"time", b"quit"):
         assert COMMANDS[name].kind == CONN, name
-    # PUBLISH goes through the log (so every node delivers messages in one order) although
+    # PUBLISH and SPUBLISH go through the log (so every node delivers messages in one order) although
     # Redis does not flag it as a write; so do scripts that may write, and the script cache's
     # changes (every node runs them, and keeps the same scripts).
-    logged_not_writes = {b"publish", b"eval", b"evalsha", b"fcall", b"script|load", b"script|flush"}
+    logged_not_writes = {b"publish", b"spublish", b"eval", b"evalsha", b"fcall", b"script|load", b"script|flush"}
     for cmd in COMMANDS.values():
         if cmd.name not in logged_not_writes:
             assert ("write" in cmd.flags) == (cmd.kind == WRITE), cmd.name

@@ -1,0 +1,130 @@
+"""WAIT, ROLE, REPLICAOF and SLAVEOF: Redis's replication commands in terms of Raft.
+
+Raftis's replicas are the Raft followers; a log index plays the part of Redis's replication
+offset. A write is on a majority before its client hears OK, so WAIT says how many *other*
+nodes (voters and learners) already hold the client's last write too:
+
+- on the leader, the followers whose match index has reached the log index of the client's
+  last write (``Session.woff``), or, for a client that wrote nothing on this node, the commit
+  index when WAIT runs (Redis counts every replica then);
+- on a follower, the question goes to the leader, where the follower's clients' writes were
+  applied; the leader counts against its commit index when it gets the question, which is at
+  or after the client's last write (its OK came back before), so the count never claims more
+  than is true.
+
+Replication is Raft's, so REPLICAOF/SLAVEOF are refused: RAFT.ADDNODE adds a node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from consensus.messages import Role
+from resp.types import ErrorReply, Raw
+from server import errors
+from server.commands.arguments import string2ll
+from server.commands.registry import CONN, command
+
+# How often a waiting WAIT looks at the followers' progress again.
+WAIT_POLL_SECONDS = 0.002
+
+
+def _parse_wait(argv: list[bytes]) -> tuple[int, int]:
+    numreplicas = string2ll(argv[1])
+    if numreplicas is None:
+        raise ErrorReply("ERR value is not an integer or out of range")
+    timeout = string2ll(argv[2])
+    if timeout is None:
+        raise ErrorReply("ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        raise ErrorReply("ERR timeout is negative")
+    return numreplicas, timeout
+
+
+def followers_at(raft: Any, index: int) -> int:
+    """How many other members' logs hold ``index`` (leader only; 0 elsewhere)."""
+    if raft.role != Role.LEADER:
+        return 0
+    me = raft.cfg.node_id
+    return sum(1 for nid, pr in raft.core.progress.items() if nid != me and pr.match >= index)
+
+
+@command("wait", 3, "noscript", kind=CONN, group="generic", since="3.0.0", acl="-@keyspace @connection")
+def wait(session: Any, argv: list[bytes]) -> Any:
+    """Wait for the synchronous replication of all the write commands sent in the context of the current
+    connection"""
+    numreplicas, timeout_ms = _parse_wait(argv)
+    node = session.server
+    raft = node.raft
+    if raft.role != Role.LEADER:
+        return _wait_on_leader(node, argv, timeout_ms)
+    target = session.woff or raft.core.commit
+    count = followers_at(raft, target)
+    if count >= numreplicas:
+        return count
+    return _wait_for(raft, target, numreplicas, timeout_ms)
+
+
+async def _wait_for(raft: Any, target: int, numreplicas: int, timeout_ms: int) -> int:
+    deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms else None
+    while True:
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        count = followers_at(raft, target)
+        if count >= numreplicas or raft.role != Role.LEADER:
+            return count
+        if deadline is not None and time.monotonic() >= deadline:
+            return count
+
+
+async def _wait_on_leader(node: Any, argv: list[bytes], timeout_ms: int) -> Any:
+    from server.app import ask
+
+    raft = node.raft
+    if not raft.is_member():
+        raise errors.NOCLUSTER
+    addr = raft.address_of(raft.leader_id) if raft.leader_id else None
+    if addr is None:
+        raise errors.CLUSTERDOWN
+    # WAIT 0 waits for ever, as in Redis; so does the question to the leader then.
+    timeout = timeout_ms / 1000 + 5.0 if timeout_ms else 365 * 86400.0
+    try:
+        return Raw(await ask(addr.host, addr.port, argv, timeout=timeout))
+    except (OSError, ConnectionError, TimeoutError) as e:
+        raise ErrorReply(f"TIMEOUT could not reach the leader: {e}") from None
+
+
+@command("role", 1, "noscript loading stale fast", kind=CONN, group="server", since="2.8.12",
+         acl="@admin @dangerous")
+def role(session: Any, argv: list[bytes]) -> Any:
+    """Return the role of the instance in the context of replication"""
+    node = session.server
+    raft = node.raft
+    core = raft.core
+    me = raft.cfg.node_id
+    if raft.role == Role.LEADER:
+        replicas = []
+        for nid in sorted(core.membership.members()):
+            if nid == me:
+                continue
+            addr = raft.address_of(nid)
+            pr = core.progress.get(nid)
+            replicas.append([(addr.host if addr else "").encode(), str(addr.port if addr else 0).encode(),
+                             str(pr.match if pr is not None else 0).encode()])
+        return [b"master", core.log.last_index, replicas]
+    addr = raft.address_of(raft.leader_id) if raft.leader_id else None
+    state = b"connected" if addr is not None else b"connect"
+    return [b"slave", (addr.host if addr else "").encode(), addr.port if addr else -1, state, node.applied]
+
+
+def _refuse(session: Any, argv: list[bytes]) -> Any:
+    return ErrorReply("ERR Raftis replicates through Raft: add a node with RAFT.ADDNODE <id> "
+                      "<host>:<raft-port> [<host>:<port>] and remove one with RAFT.REMOVENODE <id>")
+
+
+_REPLICAOF_FLAGS = "admin noscript stale no_async_loading"
+command("replicaof", 3, _REPLICAOF_FLAGS, kind=CONN, group="server", since="5.0.0",
+        summary="Make the server a replica of another instance, or promote it as master")(_refuse)
+command("slaveof", 3, _REPLICAOF_FLAGS, kind=CONN, group="server", since="1.0.0",
+        summary="Make the server a replica of another instance, or promote it as master")(_refuse)
