@@ -7,6 +7,7 @@ waits until it answers (authenticating when given a password); ``stop`` kills it
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -106,3 +107,12 @@ def redis_cli(port: int, *args: str, extra: list[str] = (), stdin: str | None = 
 
 def now() -> float:
     return time.monotonic()
+
+
+def start_redis_server(data_dir: str, *args: str) -> tuple[subprocess.Popen, int]:
+    """A reference redis-server without persistence on a free port (the test stops it)."""
+    (port,) = free_ports(1)
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--dir", data_dir, *args], stdout=subprocess.DEVNULL)
+    wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True, 10)
+    return proc, port

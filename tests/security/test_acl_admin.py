@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import subprocess
 
 import hiredis
 import pytest
 
-from tests.integration.cluster import free_ports, wait_for
+from tests.security.procs import start_redis_server
 
 ACL = """\
 user default on >adminpw ~* &* +@all
@@ -203,14 +202,6 @@ def _run(port: int, plain_port: int) -> list:
     return out
 
 
-def _redis(tmp_path, *args: str):
-    (port,) = free_ports(1)
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path), *args], stdout=subprocess.DEVNULL)
-    wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True, 10)
-    return proc, port
-
-
 @pytest.fixture
 def redis_pair(tmp_path):
     """(redis-server with the ACL file, redis-server without one)."""
@@ -218,8 +209,8 @@ def redis_pair(tmp_path):
         pytest.skip("redis-server is not installed")
     path = tmp_path / "redis.acl"
     path.write_text(ACL)
-    with_file, port = _redis(tmp_path, "--aclfile", str(path))
-    plain, plain_port = _redis(tmp_path)
+    with_file, port = start_redis_server(str(tmp_path), "--aclfile", str(path))
+    plain, plain_port = start_redis_server(str(tmp_path))
     yield port, plain_port
     for proc in (with_file, plain):
         proc.kill()

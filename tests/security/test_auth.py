@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import time
 
 import pytest
 import redis
 
-from tests.integration.cluster import free_ports, wait_for
-from tests.security.procs import redis_cli
+from tests.security.procs import redis_cli, start_redis_server
 
 ACL = """\
 user default on >adminpw ~* &* +@all
@@ -81,10 +79,7 @@ def real_redis(tmp_path):
         pytest.skip("redis-server is not installed")
     path = tmp_path / "redis-users.acl"
     path.write_text(ACL)
-    (port,) = free_ports(1)
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--aclfile", str(path), "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True, 10)
+    proc, port = start_redis_server(str(tmp_path), "--aclfile", str(path))
     yield port
     proc.kill()
     proc.wait()
