@@ -20,6 +20,7 @@ from resp.encoder import encode
 from resp.types import NULL_ARRAY, ErrorReply
 from server.keyspace import List
 from server.sortedset import ZSet
+from server.stream import Stream
 
 if TYPE_CHECKING:
     from server.connection import ClientConnection
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _POPS: dict[bytes, type] = {
     **dict.fromkeys((b"blpop", b"brpop", b"blmove", b"brpoplpush", b"blmpop"), List),
     **dict.fromkeys((b"bzpopmin", b"bzpopmax", b"bzmpop"), ZSet),
+    **dict.fromkeys((b"xread", b"xreadgroup"), Stream),
 }
 
 
@@ -62,6 +64,8 @@ class BlockedClients:
         versions = tuple(database.version(k) for k in blocked.keys)
         if first_deadline is None:
             first_deadline = time.monotonic() + blocked.timeout_ms / 1000 if blocked.timeout_ms else 0.0
+        if blocked.argv is not None:
+            argv = blocked.argv
         self.parked.append(Parked(conn, seq, db, argv, tuple(blocked.keys), versions, first_deadline))
 
     def deadline_of(self, conn: ClientConnection, seq: int) -> float | None:
