@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _POPS: dict[bytes, type] = {
     **dict.fromkeys((b"blpop", b"brpop", b"blmove", b"brpoplpush", b"blmpop"), List),
     **dict.fromkeys((b"bzpopmin", b"bzpopmax", b"bzmpop"), ZSet),
-    **dict.fromkeys((b"xread", b"xreadgroup"), Stream),
+    **dict.fromkeys((b"xread", b"xreadgroup", b"raftis.xread-woken"), Stream),
 }
 
 

@@ -6,10 +6,13 @@ write, the leader's time carried in the log entry, so every node stores the same
 
 XREADGROUP, XCLAIM, XAUTOCLAIM and XACK change the groups and so are writes (Redis flags
 XREADGROUP "write" too). XREAD is a read; ``XREAD ... BLOCK`` goes through the log like the
-other blocking commands (``server.commands.blocking``): when nothing can be served it returns
-``Blocked`` with ``$`` replaced by the stream's last ID at that point, so the command proposed
-again when the stream changes waits for what was new when it blocked, as Redis does.
-XREADGROUP ``>`` needs no rewriting: the group's last delivered ID is read each time.
+other blocking commands (``server.commands.blocking``). When nothing can be served the
+handler returns ``Blocked`` whose command to propose again is ``RAFTIS.XREAD-WOKEN`` followed
+by the original one with ``$`` replaced by the stream's last ID at that point: Redis serves a
+woken reader by other rules than a new command (the first key whose last ID passed the one
+waited for serves it alone, even with nothing left to read; a destroyed group is an error),
+and the internal command applies those. Where Redis leaves a choice to the order in which
+keys became ready, the woken reader takes its keys in command order.
 """
 
 from __future__ import annotations
@@ -434,60 +437,101 @@ def xread_blocks(argv: list[bytes]) -> bool:
     return False
 
 
-def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
-    timeout = -1
-    count = 0
-    streams_arg = 0
-    noack = False
-    group_name = consumer_name = None
-    argc = len(argv)
-    i = 1
-    while i < argc:
-        more = argc - i - 1
-        opt = argv[i].lower()
-        if opt == b"block" and more:
+class _XRead:
+    """XREAD's or XREADGROUP's parsed options; ``keys`` and ``id_args`` pair up."""
+
+    __slots__ = ("timeout", "count", "noack", "group", "consumer", "keys", "id_args", "ids_at")
+
+    def __init__(self, argv: list[bytes], group_read: bool) -> None:
+        self.timeout = -1
+        self.count = 0
+        self.noack = False
+        self.group: bytes | None = None
+        self.consumer: bytes | None = None
+        streams_arg = 0
+        argc = len(argv)
+        i = 1
+        while i < argc:
+            more = argc - i - 1
+            opt = argv[i].lower()
+            if opt == b"block" and more:
+                i += 1
+                self.timeout = _block_timeout(argv[i])
+            elif opt == b"count" and more:
+                i += 1
+                self.count = max(parse_int(argv[i]), 0)
+            elif opt == b"streams" and more:
+                streams_arg = i + 1
+                if (argc - streams_arg) % 2:
+                    raise UNBALANCED
+                break
+            elif opt == b"group" and more >= 2:
+                if not group_read:
+                    raise GROUP_ONLY_XREADGROUP
+                self.group, self.consumer = argv[i + 1], argv[i + 2]
+                i += 2
+            elif opt == b"noack":
+                if not group_read:
+                    raise NOACK_ONLY_XREADGROUP
+                self.noack = True
+            else:
+                raise errors.SYNTAX
             i += 1
-            timeout = _block_timeout(argv[i])
-        elif opt == b"count" and more:
-            i += 1
-            count = max(parse_int(argv[i]), 0)
-        elif opt == b"streams" and more:
-            streams_arg = i + 1
-            if (argc - streams_arg) % 2:
-                raise UNBALANCED
-            break
-        elif opt == b"group" and more >= 2:
-            if not group_read:
-                raise GROUP_ONLY_XREADGROUP
-            group_name, consumer_name = argv[i + 1], argv[i + 2]
-            i += 2
-        elif opt == b"noack":
-            if not group_read:
-                raise NOACK_ONLY_XREADGROUP
-            noack = True
-        else:
+        if not streams_arg:
             raise errors.SYNTAX
-        i += 1
-    if not streams_arg:
-        raise errors.SYNTAX
-    if group_read and group_name is None:
-        raise MISSING_GROUP
-    n = (argc - streams_arg) // 2
-    keys = argv[streams_arg:streams_arg + n]
+        if group_read and self.group is None:
+            raise MISSING_GROUP
+        n = (argc - streams_arg) // 2
+        self.keys = argv[streams_arg:streams_arg + n]
+        self.ids_at = streams_arg + n
+        self.id_args = argv[self.ids_at:]
+
+
+def _consumer(group: Group, name: bytes, now: int) -> Consumer:
+    """``streamLookupConsumer`` (refreshing its seen time) or ``streamCreateConsumer``."""
+    consumer = group.consumers.get(name)
+    if consumer is None:
+        consumer = group.consumers[name] = Consumer(name, now)
+    consumer.seen_time = now
+    return consumer
+
+
+def _serve_new(s: Stream, group: Group | None, consumer: Consumer | None, after: int, count: int, noack: bool,
+               now: int) -> list:
+    """Entries above ``after``; for a group, delivered: its last ID and read counter move on
+    and, unless NOACK, each entry becomes (or becomes again) pending for ``consumer``."""
+    got = s.range(after + 1, MAX_ID, count) if after != MAX_ID else []
+    if group is not None:
+        for i in got:
+            s.deliver(group, i)
+            if not noack:
+                nack = group.pel.get(i)
+                if nack is None:
+                    group.add_pending(i, Nack(consumer, now))  # type: ignore[arg-type]
+                else:
+                    group.move_pending(i, nack, consumer)  # type: ignore[arg-type]
+                    nack.delivery_time = now
+                    nack.delivery_count = 1
+    return _entries(s, got)
+
+
+def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
+    r = _XRead(argv, group_read)
+    n = len(r.keys)
     ids: list[int | None] = []  # None: ">"
     groups: list[Group | None] = []
     streams: list[Stream | None] = []
-    rewritten = None
+    rewritten = list(argv)
     for j in range(n):
-        key = keys[j]
-        arg = argv[streams_arg + n + j]
+        key = r.keys[j]
+        arg = r.id_args[j]
         s = _read(ctx, key)
         streams.append(s)
         group = None
-        if group_name is not None:
-            group = s.groups.get(group_name) if s is not None else None
+        if r.group is not None:
+            group = s.groups.get(r.group) if s is not None else None
             if group is None:
-                raise ErrorReply(b"NOGROUP No such key '" + key + b"' or consumer group '" + group_name
+                raise ErrorReply(b"NOGROUP No such key '" + key + b"' or consumer group '" + r.group
                                  + b"' in XREADGROUP with GROUP option")
         groups.append(group)
         if arg == b"$":
@@ -495,9 +539,7 @@ def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
                 raise DOLLAR_IN_XREADGROUP
             last = s.last_id if s is not None else 0
             ids.append(last)
-            if rewritten is None:
-                rewritten = list(argv)
-            rewritten[streams_arg + n + j] = format_id(last)
+            rewritten[r.ids_at + j] = format_id(last)
             continue
         if arg == b">":
             if not group_read:
@@ -514,46 +556,61 @@ def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
             continue
         gt = ids[j]
         group = groups[j]
-        serve = history = False
-        consumer = None
         if group is not None:
-            if gt is not None:
-                serve = history = True
+            # The consumer is created (or its seen time refreshed) only when served.
+            if gt is not None:  # the consumer's history: always served
+                consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
+                served.append((r.keys[j], _history(s, group, consumer, gt + 1 if gt != MAX_ID else MAX_ID,
+                                                   r.count, now)))
+                _changed(ctx, r.keys[j])
             elif len(s) and s.last_valid_id() > group.last_id:
-                serve = True
-                gt = group.last_id
-            consumer = group.consumers.get(consumer_name)  # type: ignore[arg-type]
-            if consumer is None:
-                consumer = group.consumers[consumer_name] = Consumer(consumer_name, now)  # type: ignore[arg-type]
-            consumer.seen_time = now
-            _changed(ctx, keys[j])
+                consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
+                served.append((r.keys[j], _serve_new(s, group, consumer, group.last_id, r.count, r.noack, now)))
+                _changed(ctx, r.keys[j])
         elif len(s) and s.last_valid_id() > gt:  # type: ignore[operator]
-            serve = True
-        if not serve:
-            continue
-        start = gt + 1 if gt != MAX_ID else MAX_ID  # type: ignore[operator]
-        if history:
-            items = _history(s, group, consumer, start, count, now)  # type: ignore[arg-type]
-        else:
-            got = s.range(start, MAX_ID, count)
-            if group is not None:
-                for i_ in got:
-                    s.deliver(group, i_)
-                    if not noack:
-                        nack = group.pel.get(i_)
-                        if nack is None:
-                            group.add_pending(i_, Nack(consumer, now))  # type: ignore[arg-type]
-                        else:
-                            group.move_pending(i_, nack, consumer)  # type: ignore[arg-type]
-                            nack.delivery_time = now
-                            nack.delivery_count = 1
-            items = _entries(s, got)
-        served.append((keys[j], items))
+            served.append((r.keys[j], _serve_new(s, None, None, gt, r.count, False, now)))  # type: ignore[arg-type]
     if served:
         return _streams_reply(served)
-    if timeout != -1 and not in_exec(ctx):
-        return Blocked(tuple(keys), timeout, rewritten)
+    if r.timeout != -1 and not in_exec(ctx):
+        return Blocked(tuple(r.keys), r.timeout, [WOKEN, *rewritten])
     return NULL_ARRAY
+
+
+WOKEN = b"raftis.xread-woken"
+GROUP_GONE = ErrorReply("NOGROUP the consumer group this client was blocked on no longer exists")
+
+
+@command(WOKEN.decode(), -6, "write internal blocking", 0, 0, 0, WRITE, group="stream", since="7.0.0")
+def xread_woken(ctx: ExecContext, argv: list[bytes]):
+    """A blocked XREAD or XREADGROUP proposed again after one of its keys changed. Redis serves
+    such a client differently from a new command: the first of its keys (in order) that holds
+    a stream whose last ID, deleted entries included, is above the one waited for (for a
+    group, the group's last delivered ID) serves it, alone, even when nothing is left to read;
+    a group destroyed meanwhile is an error; anything else leaves it waiting."""
+    inner = argv[1:]
+    group_read = inner[0].lower() == b"xreadgroup"
+    r = _XRead(inner, group_read)
+    now = ctx.now_ms
+    for key, arg in zip(r.keys, r.id_args, strict=True):
+        s = ctx.db.get_for_write(key, now, ctx.index)
+        if type(s) is not Stream:
+            continue
+        group = consumer = None
+        if r.group is not None:
+            group = s.groups.get(r.group)
+            if group is None:
+                return GROUP_GONE
+            gt = group.last_id
+        else:
+            gt = strict_id(arg)
+        if s.last_id > gt:
+            if group is not None:
+                consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
+                _changed(ctx, key)
+            return _streams_reply([(key, _serve_new(s, group, consumer, gt, r.count, r.noack, now))])
+    if in_exec(ctx):
+        return NULL_ARRAY
+    return Blocked(tuple(r.keys), r.timeout, argv)
 
 
 def _history(s: Stream, group: Group, consumer: Consumer, start: int, count: int, now: int) -> list:
@@ -603,6 +660,7 @@ def _streams_keys(argv: list[bytes]) -> list[int]:
 
 BLOCKING_COMMANDS[b"xread"] = _streams_keys
 BLOCKING_COMMANDS[b"xreadgroup"] = _streams_keys
+BLOCKING_COMMANDS[WOKEN] = lambda argv: [i + 1 for i in _streams_keys(argv[1:])]
 
 
 # -- groups -------------------------------------------------------------------------------------

@@ -102,17 +102,49 @@ def test_xread_block_blocks_with_dollar_resolved():
     got = xread(ex.ctx, [b"XREAD", b"BLOCK", b"100", b"STREAMS", b"s", b"nokey", b"$", b"$"])
     assert type(got) is Blocked
     assert got.keys == (b"s", b"nokey") and got.timeout_ms == 100
-    assert got.argv == [b"XREAD", b"BLOCK", b"100", b"STREAMS", b"s", b"nokey", b"7-1", b"0-0"]
+    # proposed again when woken, with $ as it was when it blocked
+    assert got.argv == [b"raftis.xread-woken", b"XREAD", b"BLOCK", b"100", b"STREAMS", b"s", b"nokey", b"7-1", b"0-0"]
     served = xread(ex.ctx, [b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"0"])
     assert type(served) is not Blocked
     ex.run("XGROUP", "CREATE", "s", "g", "$")
-    got = xreadgroup(ex.ctx, [b"XREADGROUP", b"GROUP", b"g", b"c", b"BLOCK", b"0", b"STREAMS", b"s", b">"])
-    assert type(got) is Blocked and got.argv is None and got.timeout_ms == 0
+    argv = [b"XREADGROUP", b"GROUP", b"g", b"c", b"BLOCK", b"0", b"STREAMS", b"s", b">"]
+    got = xreadgroup(ex.ctx, argv)
+    assert type(got) is Blocked and got.argv[1:] == argv and got.timeout_ms == 0
     ex.ctx.in_exec = True  # inside MULTI nothing blocks: a null array, as on timeout
     try:
         assert xread(ex.ctx, [b"XREAD", b"BLOCK", b"100", b"STREAMS", b"s", b"$"]).__class__.__name__ == "_NullArray"
     finally:
         ex.ctx.in_exec = False
+
+
+def test_a_woken_reader_is_served_as_redis_serves_it():
+    """Woken, the first key whose last ID (deleted entries included) passed the one waited
+    for serves the client alone; a destroyed group is an error; nothing else wakes it."""
+    ex = LocalExecutor(Clock())
+    ex.run("XADD", "a", "5-1", "f", "v")
+    ex.run("XADD", "b", "1-1", "f", "v")
+    woken = ["raftis.xread-woken", "XREAD", "COUNT", "5", "BLOCK", "0", "STREAMS", "nokey", "a", "b", "0", "5-1", "0"]
+    from server.commands.registry import lookup_internal
+
+    def run(*argv):
+        ex.index += 1
+        ex.ctx.for_write(ex.index, ex.clock(), 0)
+        a = [x.encode() if isinstance(x, str) else x for x in argv]
+        return lookup_internal(a).handler(ex.ctx, a)
+
+    got = run(*woken)
+    assert got.resp2 == b"*1\r\n*2\r\n$1\r\nb\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    ex.run("XADD", "a", "6-1", "f", "v")
+    ex.run("XDEL", "a", "6-1")
+    got = run(*woken[:-3], "0", "5-1", "1-1")
+    assert got.resp2 == b"*1\r\n*2\r\n$1\r\na\r\n*0\r\n"  # served, with nothing
+    ex.run("SET", "nokey", "str")
+    assert type(run(*woken[:-3], "0", "6-1", "1-1")) is Blocked
+    ex.run("XGROUP", "CREATE", "a", "g", "$")
+    grp = ["raftis.xread-woken", "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "a", ">"]
+    assert type(run(*grp)) is Blocked
+    ex.run("XGROUP", "DESTROY", "a", "g")
+    assert str(run(*grp)) == "NOGROUP the consumer group this client was blocked on no longer exists"
 
 
 def test_ranges_bisect_large_streams():

@@ -280,6 +280,9 @@ set str v
 xread streams str 0
 xread streams r str 0 0
 xread STREAMS r 1
+eval "local r = redis.call('xread','block','0','streams','r','0') return r" 0
+eval "return redis.pcall('xreadgroup','group','g','c','block','0','streams','r','>')" 0
+eval "return redis.call('xread','count','1','streams','r','0')" 0
 """
 
 GROUPS = r"""
@@ -332,6 +335,8 @@ xgroup delconsumer s nog c
 xreadgroup group g alice count 1 streams s >
 xreadgroup group g bob streams s >
 xreadgroup group g bob streams s >
+xreadgroup group g nobody streams s >
+xinfo groups s
 xreadgroup group g alice streams s 0
 xreadgroup group g bob streams s 0
 xreadgroup group g bob count 1 streams s 2-1
