@@ -294,11 +294,11 @@ def xadd(ctx: ExecContext, argv: list[bytes]):
 @command("xtrim", -4, "write", 1, 1, 1, WRITE, group="stream", since="5.0.0")
 def xtrim(ctx: ExecContext, argv: list[bytes]):
     """Deletes messages from the beginning of a stream."""
+    t = _parse_add_or_trim(argv, False)
     key = argv[1]
     s = _write(ctx, key)
     if s is None:
         return 0
-    t = _parse_add_or_trim(argv, False)
     n = s.trim(t.maxlen, t.minid, t.approx, t.limit)
     if n:
         _changed(ctx, key)

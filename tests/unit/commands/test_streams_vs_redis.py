@@ -108,7 +108,9 @@ xtrim str foo
 xsetid str 1-1
 xinfo stream str
 xtrim nokey maxlen 0
-xtrim nokey foo
+xtrim nokey maxlen -1
+xtrim nokey foo 1
+xtrim str maxlen -1
 """
 
 IDS_AND_SETID = r"""
