@@ -521,7 +521,61 @@ type s
 scan 0 type stream
 """
 
-SCRIPTS = [BASICS, IDS_AND_SETID, TRIM, _nodes_script(), XREAD, GROUPS, CLAIM, KEYS]
+LAG = r"""
+xgroup create l g0 0 mkstream
+xinfo groups l
+xadd l 1-1 a 1
+xadd l 2-1 a 1
+xadd l 3-1 a 1
+xadd l 4-1 a 1
+xadd l 5-1 a 1
+xgroup create l g1 0
+xgroup create l g2 $
+xgroup create l g3 3-1
+xgroup create l g4 0 entriesread 2
+xgroup create l g5 1-1
+xinfo groups l
+xreadgroup group g1 c count 2 streams l >
+xreadgroup group g3 c count 1 streams l >
+xreadgroup group g4 c count 1 streams l >
+xinfo groups l
+xdel l 3-1
+xinfo groups l
+xreadgroup group g1 c count 1 streams l >
+xreadgroup group g5 c count 1 streams l >
+xinfo groups l
+xdel l 1-1
+xinfo groups l
+xtrim l maxlen 1
+xinfo groups l
+xadd l 6-1 a 1
+xinfo groups l
+xreadgroup group g0 c streams l >
+xinfo groups l
+xsetid l 9-9 entriesadded 100
+xinfo groups l
+xgroup setid l g1 6-1 entriesread 50
+xgroup setid l g2 2-1
+xinfo groups l
+xdel l 5-1 6-1
+xinfo groups l
+xadd l 10-1 b 2
+xreadgroup group g2 c streams l >
+xreadgroup group g0 c streams l 0
+xinfo groups l
+?near xinfo stream l full
+xgroup setid l g0 0
+xreadgroup group g0 d count 1 streams l >
+xreadgroup group g0 d streams l 0
+xreadgroup group g0 c streams l 0
+xpending l g0
+xgroup setid l g0 $ entriesread 3
+xinfo groups l
+xgroup setid l g0 + entriesread 3
+xinfo groups l
+"""
+
+SCRIPTS = [BASICS, IDS_AND_SETID, TRIM, _nodes_script(), XREAD, GROUPS, CLAIM, KEYS, LAG]
 
 
 def _decode(data: bytes):
@@ -555,7 +609,7 @@ def _near(a, b) -> bool:
 
 def _check(script, client, executor) -> list[str]:
     problems: list[str] = []
-    for entry in parse_script(script):
+    for entry in parse_script(script) if isinstance(script, str) else script:
         lineno, mode, args = entry
         if mode != "?near":
             problems += run_script([entry], client, executor)
@@ -568,7 +622,56 @@ def _check(script, client, executor) -> list[str]:
 
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 @pytest.mark.parametrize("n", range(len(SCRIPTS)), ids=["basics", "ids", "trim", "nodes", "xread", "groups",
-                                                         "claim", "keys"])
+                                                         "claim", "keys", "lag"])
 def test_streams_match_redis(redis_server, n, resp3):
     problems = against_redis(redis_server, SCRIPTS[n], resp3=resp3, check=_check)
     assert not problems, "\n".join(problems[:30])
+
+
+def _random_nodes_script(seed: int, steps: int) -> list[tuple[int, str, list[bytes]]]:
+    """XADDs of varied sizes (numbers, short and long strings, repeated and changing field
+    names), XDELs and trims: XINFO STREAM's radix-tree-keys after each trim shows whether
+    the listpack nodes split where Redis's do."""
+    import random
+
+    rnd = random.Random(seed)
+    out: list[tuple[int, str, list[bytes]]] = []
+    ms = 0
+    values = [b"1", b"-1", b"127", b"128", b"-4096", b"70000", b"9223372036854775807", b"01", b"x", b"",
+              b"-0", b"3.5"]
+    for n in range(1, steps + 1):
+        r = rnd.random()
+        if r < 0.8:
+            ms += rnd.choice([0, 1, 1, 300, 70000, 10**9])
+            nfields = rnd.choice([1, 1, 2, 3])
+            fields = []
+            for i in range(nfields):
+                name = rnd.choice([b"f", b"g", b"field%d" % i, b"%d" % i])
+                size = rnd.choice([0, 0, 5, 60, 64, 200, 4000, 5000])
+                value = rnd.choice(values) if size == 0 else bytes([97 + rnd.randrange(26)]) * size
+                fields += [name, value]
+            ident = b"%d-*" % ms if rnd.random() < 0.7 else b"*"
+            if ident == b"*":
+                ident = b"%d-%d" % (ms, rnd.randrange(1 << 40))
+            out.append((n, "?same-shape", [b"XADD", b"r", ident, *fields]))
+        elif r < 0.9:
+            out.append((n, "", [b"XDEL", b"r", *[b"%d-%d" % (max(ms - rnd.randrange(10**9 + 2), 0), rnd.randrange(3))
+                                              for _ in range(3)]]))
+            out.append((n, "", [b"XDEL", b"r", b"%d-0" % ms]))
+        elif r < 0.97:
+            how = rnd.choice([[b"MAXLEN", b"~", b"%d" % rnd.randrange(400)], [b"MINID", b"~", b"%d" % (ms // 2)],
+                              [b"MAXLEN", b"~", b"%d" % rnd.randrange(400), b"LIMIT", b"%d" % rnd.randrange(300)],
+                              [b"MAXLEN", b"%d" % rnd.randrange(400)]])
+            out.append((n, "", [b"XTRIM", b"r", *how]))
+            out.append((n, "?near", [b"XINFO", b"STREAM", b"r"]))
+        else:
+            out.append((n, "", [b"XRANGE", b"r", b"-", b"+", b"COUNT", b"5"]))
+    out.append((steps + 1, "?near", [b"XINFO", b"STREAM", b"r"]))
+    out.append((steps + 1, "", [b"XRANGE", b"r", b"-", b"+"]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_listpack_nodes_split_as_in_redis(redis_server, seed):
+    problems = against_redis(redis_server, _random_nodes_script(seed, 1500), check=_check)
+    assert not problems, "\n".join(problems[:10])
