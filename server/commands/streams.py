@@ -651,11 +651,29 @@ def xreadgroup(ctx: ExecContext, argv: list[bytes]):
 
 
 def _streams_keys(argv: list[bytes]) -> list[int]:
-    for i in range(1, len(argv)):
-        if argv[i].lower() == b"streams":
+    """Where XREAD's or XREADGROUP's keys are: the first half of what follows STREAMS, found
+    by stepping over the options as Redis's ``xreadGetKeys`` does (a consumer named
+    "streams" is not the keyword)."""
+    i = 1
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt in (b"block", b"count"):
+            i += 2
+        elif opt == b"group":
+            i += 3
+        elif opt == b"noack":
+            i += 1
+        elif opt == b"streams":
             n = (len(argv) - i - 1) // 2
             return list(range(i + 1, i + 1 + n))
+        else:
+            break
     return []
+
+
+def stream_read_keys(argv: list[bytes]) -> list[bytes]:
+    """The keys of an XREAD or XREADGROUP (ACL checks)."""
+    return [argv[i] for i in _streams_keys(argv)]
 
 
 BLOCKING_COMMANDS[b"xread"] = _streams_keys

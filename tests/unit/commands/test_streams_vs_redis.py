@@ -282,6 +282,9 @@ set str v
 xread streams str 0
 xread streams r str 0 0
 xread STREAMS r 1
+command getkeys xread count 1 streams a b 0 0
+command getkeys xreadgroup group g streams noack streams a >
+command getkeys xadd s * a b
 eval "local r = redis.call('xread','block','0','streams','r','0') return r" 0
 eval "return redis.pcall('xreadgroup','group','g','c','block','0','streams','r','>')" 0
 eval "return redis.call('xread','count','1','streams','r','0')" 0
