@@ -36,6 +36,12 @@ _POPS: dict[bytes, type] = {
 }
 
 
+def _mark(db: Any, key: bytes) -> tuple[int, int]:
+    """What tells a parked client that ``key`` may serve it now: the key's version (any write
+    WATCH sees) and, for a stream, its count of the other changes that wake readers."""
+    return db.version(key), getattr(db.data.get(key), "wakes", 0)
+
+
 @dataclass(slots=True)
 class Parked:
     conn: ClientConnection
@@ -43,7 +49,7 @@ class Parked:
     db: int
     argv: list[bytes]
     keys: tuple[bytes, ...]
-    versions: tuple[int, ...]
+    versions: tuple[tuple[int, int], ...]  # _mark of each key
     deadline: float  # monotonic; 0 = never
 
 
@@ -61,7 +67,7 @@ class BlockedClients:
     def park(self, conn: ClientConnection, seq: int, db: int, argv: list[bytes], blocked: Any,
              first_deadline: float | None = None) -> None:
         database = self.node.keyspace.dbs[db]
-        versions = tuple(database.version(k) for k in blocked.keys)
+        versions = tuple(_mark(database, k) for k in blocked.keys)
         if first_deadline is None:
             first_deadline = time.monotonic() + blocked.timeout_ms / 1000 if blocked.timeout_ms else 0.0
         if blocked.argv is not None:
@@ -84,7 +90,7 @@ class BlockedClients:
             if p.conn.closing:
                 continue
             db = dbs[p.db]
-            versions = tuple(db.version(k) for k in p.keys)
+            versions = tuple(_mark(db, k) for k in p.keys)
             if versions == p.versions:
                 still.append(p)
                 continue

@@ -175,7 +175,7 @@ class Stream:
     ``last_id`` >= every ID; ``entries_added`` counts every entry ever added (or what
     XSETID set)."""
 
-    __slots__ = ("ids", "entries", "nodes", "firsts", "last_id", "entries_added", "max_deleted", "groups")
+    __slots__ = ("ids", "entries", "nodes", "firsts", "last_id", "entries_added", "max_deleted", "groups", "wakes")
 
     ENCODING = b"stream"
 
@@ -188,6 +188,10 @@ class Stream:
         self.entries_added = 0
         self.max_deleted = 0
         self.groups: dict[bytes, Group] = {}
+        # Bumped by changes that wake blocked readers without being changes WATCH sees (a
+        # group destroyed). Only the node that parks clients looks at it, so it is not in
+        # snapshots: a restored stream starts again at 0, which at worst wakes a reader once.
+        self.wakes = 0
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -153,6 +153,8 @@ def _write(ctx: ExecContext, key: bytes) -> Stream | None:
 
 
 def _changed(ctx: ExecContext, key: bytes) -> None:
+    """The key's entries changed (XADD, XDEL, XTRIM): WATCH sees it. As in Redis, changes to
+    groups, consumers and pending entries, and XSETID, do not count."""
     ctx.db.bump(key, ctx.index)
 
 
@@ -367,7 +369,6 @@ def xsetid(ctx: ExecContext, argv: list[bytes]):
         s.entries_added = entries_added
     if max_deleted:
         s.max_deleted = max_deleted
-    _changed(ctx, key)
     return OK
 
 
@@ -562,11 +563,9 @@ def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
                 consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
                 served.append((r.keys[j], _history(s, group, consumer, gt + 1 if gt != MAX_ID else MAX_ID,
                                                    r.count, now)))
-                _changed(ctx, r.keys[j])
             elif len(s) and s.last_valid_id() > group.last_id:
                 consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
                 served.append((r.keys[j], _serve_new(s, group, consumer, group.last_id, r.count, r.noack, now)))
-                _changed(ctx, r.keys[j])
         elif len(s) and s.last_valid_id() > gt:  # type: ignore[operator]
             served.append((r.keys[j], _serve_new(s, None, None, gt, r.count, False, now)))  # type: ignore[arg-type]
     if served:
@@ -606,7 +605,6 @@ def xread_woken(ctx: ExecContext, argv: list[bytes]):
         if s.last_id > gt:
             if group is not None:
                 consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
-                _changed(ctx, key)
             return _streams_reply([(key, _serve_new(s, group, consumer, gt, r.count, r.noack, now))])
     if in_exec(ctx):
         return NULL_ARRAY
@@ -739,7 +737,6 @@ def xgroup_create(ctx: ExecContext, argv: list[bytes]):
     if argv[3] in s.groups:
         raise BUSYGROUP
     s.groups[argv[3]] = Group(last, entries_read)
-    _changed(ctx, key)
     return OK
 
 
@@ -757,7 +754,6 @@ def xgroup_setid(ctx: ExecContext, argv: list[bytes]):
     last = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
     g.last_id = last  # type: ignore[union-attr]
     g.entries_read = entries_read  # type: ignore[union-attr]
-    _changed(ctx, argv[2])
     return OK
 
 
@@ -768,7 +764,7 @@ def xgroup_destroy(ctx: ExecContext, argv: list[bytes]):
     if g is None:
         return 0
     del s.groups[argv[3]]
-    _changed(ctx, argv[2])
+    s.wakes += 1  # its blocked readers get NOGROUP, as Redis signals them
     return 1
 
 
@@ -780,7 +776,6 @@ def xgroup_createconsumer(ctx: ExecContext, argv: list[bytes]):
     if name in g.consumers:  # type: ignore[union-attr]
         return 0
     g.consumers[name] = Consumer(name, ctx.now_ms)  # type: ignore[union-attr]
-    _changed(ctx, argv[2])
     return 1
 
 
@@ -789,7 +784,6 @@ def xgroup_delconsumer(ctx: ExecContext, argv: list[bytes]):
     """Delete a consumer from a consumer group."""
     _, g = _xgroup_target(ctx, argv, True)
     pending = g.delete_consumer(argv[4])  # type: ignore[union-attr]
-    _changed(ctx, argv[2])
     return pending
 
 
@@ -834,8 +828,6 @@ def xack(ctx: ExecContext, argv: list[bytes]):
     for i in ids:
         if g.remove_pending(i) is not None:
             acked += 1
-    if acked:
-        _changed(ctx, key)
     return acked
 
 
@@ -982,7 +974,6 @@ def xclaim(ctx: ExecContext, argv: list[bytes]):
         elif not justid:
             nack.delivery_count += 1  # type: ignore[union-attr]
         out.append(_claimed_reply(s, i, justid))
-    _changed(ctx, key)
     return out
 
 
@@ -1054,7 +1045,6 @@ def xautoclaim(ctx: ExecContext, argv: list[bytes]):
     else:
         k = bisect_left(g.pel_ids, last_seen + 1)
         cursor = g.pel_ids[k] if k < len(g.pel_ids) else 0
-    _changed(ctx, key)
     return [format_id(cursor), claimed, deleted]
 
 

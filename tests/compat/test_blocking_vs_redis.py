@@ -64,6 +64,12 @@ CASES = [
      [[["XGROUP", "CREATECONSUMER", "k", "g", "other"]]],
      ["EVAL", "redis.call('XADD', KEYS[1], '2-1', 'a', '1') redis.call('XDEL', KEYS[1], '2-1')", "1", "k"],
      b"*1\r\n*2\r\n$1\r\nk\r\n*0\r\n", [["XGROUP", "CREATE", "k", "g", "$", "MKSTREAM"]]),
+    # its group destroyed: an error (other group changes and XSETID leave it waiting; after
+    # XSETID another group's DESTROY would serve it, with nothing, as the last ID moved on)
+    (["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "k", ">"],
+     [[["XGROUP", "SETID", "k", "g", "0"]], [["XGROUP", "DESTROY", "k", "other"]], [["XSETID", "k", "7-7"]]],
+     ["XGROUP", "DESTROY", "k", "g"], b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n",
+     [["XGROUP", "CREATE", "k", "g", "$", "MKSTREAM"], ["XGROUP", "CREATE", "k", "other", "$"]]),
 ]
 
 
