@@ -146,7 +146,7 @@ def _read(ctx: ExecContext, key: bytes) -> Stream | None:
 
 
 def _write(ctx: ExecContext, key: bytes) -> Stream | None:
-    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index) if not ctx.readonly else ctx.db.get(key, ctx.now_ms)
+    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
     if v is not None and type(v) is not Stream:
         raise errors.WRONGTYPE
     return v
@@ -428,13 +428,20 @@ def _block_timeout(arg: bytes) -> int:
 
 
 def xread_blocks(argv: list[bytes]) -> bool:
-    """Whether an XREAD carries BLOCK before STREAMS (and so must go through the log)."""
-    for i in range(1, len(argv) - 1):
-        word = argv[i].lower()
-        if word == b"streams":
-            return False
-        if word == b"block":
+    """Whether an XREAD (or XREADGROUP) has the BLOCK option, so must go through the log."""
+    i = 1
+    while i < len(argv) - 1:
+        opt = argv[i].lower()
+        if opt == b"block":
             return True
+        if opt == b"count":
+            i += 2
+        elif opt == b"group":
+            i += 3
+        elif opt == b"noack":
+            i += 1
+        else:  # STREAMS, or a syntax error the handler reports
+            return False
     return False
 
 
