@@ -25,6 +25,7 @@ from resp.types import NULL_ARRAY, OK, ErrorReply, Map, Raw, SimpleString
 from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int
 from server.commands.blocking import BLOCKING_COMMANDS, Blocked, in_exec
+from server.commands.containers import read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command, container, subcommand
 from server.stream import (
@@ -139,17 +140,11 @@ def _interval_id(arg: bytes, missing_seq: int) -> tuple[int, bool]:
 
 # -- key access -----------------------------------------------------------------------------
 def _read(ctx: ExecContext, key: bytes) -> Stream | None:
-    v = ctx.db.get(key, ctx.now_ms)
-    if v is not None and type(v) is not Stream:
-        raise errors.WRONGTYPE
-    return v
+    return read_typed(ctx, key, Stream)
 
 
 def _write(ctx: ExecContext, key: bytes) -> Stream | None:
-    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
-    if v is not None and type(v) is not Stream:
-        raise errors.WRONGTYPE
-    return v
+    return write_typed(ctx, key, Stream)
 
 
 def _changed(ctx: ExecContext, key: bytes) -> None:

@@ -65,6 +65,14 @@ xrange s ( +
 xrange s (- +
 xrange s - (+
 xrange s x +
+xrange s -05 +
+xrange s 1-+5 +
+xrange s "\t5" +
+xrange s "5 " +
+xrange s 0x5 +
+xrange s 1--1 +
+xrange s 18446744073709551616-0 +
+xrange s 5-18446744073709551615 (6
 xrange s - + foo
 xrange s - + count
 xrange s - + count x
