@@ -84,7 +84,6 @@ NOTES: dict[str, str] = {
     "cluster|getkeysinslot": "looks in the selected database",
     "object|freq": "always 0: there is no LFU eviction",
     "object|idletime": "",
-    "xinfo|stream": "`radix-tree-nodes` is an estimate: Redis counts the inner nodes of its radix tree",
     "xread": "with BLOCK it goes through the log, like the other blocking commands",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }

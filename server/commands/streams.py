@@ -1123,9 +1123,31 @@ def xinfo_stream(ctx: ExecContext, argv: list[bytes]):
 
 
 def _rax_nodes(s: Stream) -> int:
-    """Redis reports its radix tree's inner node count, which depends on how the 16-byte keys
-    share prefixes; this is an estimate (one per key plus the root), not Redis's figure."""
-    return len(s.nodes) + 1
+    """XINFO's radix-tree-nodes: how many nodes Redis's radix tree needs for the nodes' master
+    IDs (16-byte big-endian keys), compressed as rax compresses: a chain of single-child
+    bytes is one node, a fork is a node, and each key ends in a leaf node."""
+    keys = [i.to_bytes(16, "big") for i in s.firsts]
+    return _rax_count(keys, 0, len(keys), 0) if keys else 1
+
+
+def _rax_count(keys: list[bytes], lo: int, hi: int, depth: int) -> int:
+    """Nodes below (and including) the node reached after ``depth`` bytes by the sorted,
+    distinct keys ``keys[lo:hi]``."""
+    if hi - lo == 1:
+        return 1 if depth == 16 else 2  # the rest of the key in one compressed node, then its leaf
+    first, last = keys[lo], keys[hi - 1]
+    common = depth
+    while first[common] == last[common]:
+        common += 1
+    if common > depth:  # a compressed node holds the shared bytes
+        return 1 + _rax_count(keys, lo, hi, common)
+    total = 1  # a fork on the byte at ``depth``
+    start = lo
+    for i in range(lo + 1, hi + 1):
+        if i == hi or keys[i][depth] != keys[start][depth]:
+            total += _rax_count(keys, start, i, depth + 1)
+            start = i
+    return total
 
 
 @subcommand("xinfo", "groups", 3, "readonly", 2, 2, 1, READ, group="stream", since="5.0.0")
