@@ -12,7 +12,8 @@ or deleted) or when its bytes plus the new entry's field and value lengths reach
 ``NODE_MAX_BYTES`` (the defaults of stream-node-max-entries and stream-node-max-bytes). The
 byte count follows the listpack encoding (integers as 1 to 9 bytes, strings with a 1, 2 or 5
 byte header, each element with its back-length), so nodes split where Redis's do. XDEL of a
-node's last live entry drops the node, as Redis does.
+node's last live entry drops the node, as Redis does. (XINFO's radix-tree-nodes is counted
+from the nodes' master IDs in server/commands/streams.py.)
 
 Consumer groups hold a pending entries list (``Group.pel``: ID -> ``Nack``, with the sorted
 IDs in ``pel_ids``) and consumers, each with its own sorted pending IDs. Redis keeps groups
