@@ -587,6 +587,8 @@ class SequenceGenerator:
         if r < 0.6:
             keys = [key] + ([self._skey()] if self.maybe(0.3) else [])
             opts = [b"COUNT", self.pick(SMALL)] if self.maybe(0.4) else []
+            if self.maybe(0.1):  # blocks a millisecond when nothing is there (at once in MULTI)
+                opts += [b"BLOCK", self.pick([b"1", b"x", b"-1"])]
             ids = [self.pick([b"$", b"0"]) if self.maybe(0.3) else self._sid() for _ in keys]
             return self.one(b"XREAD", *opts, b"STREAMS", *keys, *ids)
         if r < 0.68:
@@ -606,6 +608,8 @@ class SequenceGenerator:
             opts = [b"COUNT", self.pick(SMALL)] if self.maybe(0.4) else []
             if self.maybe(0.15):
                 opts.append(b"NOACK")
+            if self.maybe(0.05):
+                opts += [b"BLOCK", b"1"]
             ident = b">" if self.maybe(0.7) else self.pick([b"0", self._sid()])
             return self.one(b"XREADGROUP", b"GROUP", group, consumer, *opts, b"STREAMS", key, ident)
         if r < 0.85:
