@@ -692,12 +692,17 @@ def _group_or_nogroup(s: Stream | None, key: bytes, name: bytes) -> Group:
 container("xgroup", "", READ, group="stream", summary="A container for consumer groups commands")
 
 
-def _xgroup_target(ctx: ExecContext, argv: list[bytes], need_group: bool) -> tuple[Stream, Group | None]:
+def _xgroup_stream(ctx: ExecContext, argv: list[bytes]) -> Stream:
     s = _write(ctx, argv[2])
     if s is None:
         raise KEY_MUST_EXIST
+    return s
+
+
+def _xgroup_group(ctx: ExecContext, argv: list[bytes]) -> tuple[Stream, Group]:
+    s = _xgroup_stream(ctx, argv)
     g = s.groups.get(argv[3])
-    if g is None and need_group:
+    if g is None:
         raise ErrorReply(b"NOGROUP No such consumer group '" + argv[3] + b"' for key name '" + argv[2] + b"'")
     return s, g
 
@@ -752,18 +757,17 @@ def xgroup_setid(ctx: ExecContext, argv: list[bytes]):
         entries_read = _entries_read(argv[6])
     elif len(argv) != 5:
         raise errors.subcommand_syntax(argv)
-    s, g = _xgroup_target(ctx, argv, True)
-    last = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
-    g.last_id = last  # type: ignore[union-attr]
-    g.entries_read = entries_read  # type: ignore[union-attr]
+    s, g = _xgroup_group(ctx, argv)
+    g.last_id = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
+    g.entries_read = entries_read
     return OK
 
 
 @subcommand("xgroup", "destroy", 4, "write", 2, 2, 1, WRITE, group="stream", since="5.0.0")
 def xgroup_destroy(ctx: ExecContext, argv: list[bytes]):
     """Destroy a consumer group."""
-    s, g = _xgroup_target(ctx, argv, False)
-    if g is None:
+    s = _xgroup_stream(ctx, argv)
+    if argv[3] not in s.groups:
         return 0
     del s.groups[argv[3]]
     s.wakes += 1  # its blocked readers get NOGROUP, as Redis signals them
@@ -773,19 +777,19 @@ def xgroup_destroy(ctx: ExecContext, argv: list[bytes]):
 @subcommand("xgroup", "createconsumer", 5, "write denyoom", 2, 2, 1, WRITE, group="stream", since="6.2.0")
 def xgroup_createconsumer(ctx: ExecContext, argv: list[bytes]):
     """Create a consumer in a consumer group."""
-    _, g = _xgroup_target(ctx, argv, True)
+    _, g = _xgroup_group(ctx, argv)
     name = argv[4]
-    if name in g.consumers:  # type: ignore[union-attr]
+    if name in g.consumers:
         return 0
-    g.consumers[name] = Consumer(name, ctx.now_ms)  # type: ignore[union-attr]
+    g.consumers[name] = Consumer(name, ctx.now_ms)
     return 1
 
 
 @subcommand("xgroup", "delconsumer", 5, "write", 2, 2, 1, WRITE, group="stream", since="5.0.0")
 def xgroup_delconsumer(ctx: ExecContext, argv: list[bytes]):
     """Delete a consumer from a consumer group."""
-    _, g = _xgroup_target(ctx, argv, True)
-    pending = g.delete_consumer(argv[4])  # type: ignore[union-attr]
+    _, g = _xgroup_group(ctx, argv)
+    pending = g.delete_consumer(argv[4])
     return pending
 
 
@@ -949,32 +953,26 @@ def xclaim(ctx: ExecContext, argv: list[bytes]):
     for a in argv[5:last_id_arg + 1]:
         i = strict_id(a)
         nack = g.pel.get(i)
-        if i not in s.entries:
+        if i not in s.entries:  # deleted since: its pending entry goes too
             if nack is not None:
                 g.remove_pending(i)
             continue
-        fresh = False
-        if force and nack is None:
-            fresh = True
-        if nack is None and not fresh:
+        if nack is None and not force:
             continue
-        if not fresh and min_idle and now - nack.delivery_time < min_idle:  # type: ignore[union-attr]
+        if nack is not None and min_idle and now - nack.delivery_time < min_idle:
             continue
         if consumer is None:
-            consumer = g.consumers.get(name)
-            if consumer is None:
-                consumer = g.consumers[name] = Consumer(name, now)
-            consumer.seen_time = now
-        if fresh:
+            consumer = _consumer(g, name, now)
+        if nack is None:  # FORCE: pending from now on, as if delivered once
             nack = Nack(consumer, now, 1)
             g.add_pending(i, nack)
         else:
-            g.move_pending(i, nack, consumer)  # type: ignore[arg-type]
-        nack.delivery_time = deliverytime  # type: ignore[union-attr]
+            g.move_pending(i, nack, consumer)
+        nack.delivery_time = deliverytime
         if retrycount >= 0:
-            nack.delivery_count = retrycount  # type: ignore[union-attr]
+            nack.delivery_count = retrycount
         elif not justid:
-            nack.delivery_count += 1  # type: ignore[union-attr]
+            nack.delivery_count += 1
         out.append(_claimed_reply(s, i, justid))
     return out
 
@@ -1031,22 +1029,19 @@ def xautoclaim(ctx: ExecContext, argv: list[bytes]):
         if min_idle and now - nack.delivery_time < min_idle:
             continue
         if consumer is None:
-            consumer = g.consumers.get(name)
-            if consumer is None:
-                consumer = g.consumers[name] = Consumer(name, now)
-            consumer.seen_time = now
+            consumer = _consumer(g, name, now)
         g.move_pending(i, nack, consumer)
         nack.delivery_time = now
         if not justid:
             nack.delivery_count += 1
         claimed.append(_claimed_reply(s, i, justid))
         count -= 1
-    if last_seen is None:
-        k = bisect_left(g.pel_ids, start)
-        cursor = 0
-    else:
+    # The cursor: the first pending ID after the last one looked at (0-0 at the end).
+    cursor = 0
+    if last_seen is not None:
         k = bisect_left(g.pel_ids, last_seen + 1)
-        cursor = g.pel_ids[k] if k < len(g.pel_ids) else 0
+        if k < len(g.pel_ids):
+            cursor = g.pel_ids[k]
     return [format_id(cursor), claimed, deleted]
 
 
