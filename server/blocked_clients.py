@@ -58,8 +58,10 @@ class BlockedClients:
         self.node = node
         self.parked: list[Parked] = []
         # Deadlines of clients proposed again, keyed by (connection, request), so a client
-        # that blocks again keeps its original timeout.
-        self._retrying: dict[tuple[int, int], float] = {}
+        # that blocks again keeps its original timeout. Keyed by the connection itself, not
+        # its id(): a new connection at a closed one's address must not inherit its deadline.
+        # An entry goes when the command blocks again or is answered (``settled``).
+        self.retrying: dict[tuple[ClientConnection, int], float] = {}
 
     def __len__(self) -> int:
         return len(self.parked)
@@ -75,7 +77,12 @@ class BlockedClients:
         self.parked.append(Parked(conn, seq, db, argv, tuple(blocked.keys), versions, first_deadline))
 
     def deadline_of(self, conn: ClientConnection, seq: int) -> float | None:
-        return self._retrying.pop((id(conn), seq), None)
+        return self.retrying.pop((conn, seq), None)
+
+    def settled(self, conn: ClientConnection, seq: int) -> None:
+        """Request ``seq`` of ``conn`` was answered (a client proposed again was served);
+        callers check ``retrying`` is not empty first."""
+        self.retrying.pop((conn, seq), None)
 
     def after_apply(self) -> None:
         """Propose again every parked client that one of its keys may now serve, oldest
@@ -104,11 +111,13 @@ class BlockedClients:
                 still.append(p)
         self.parked = still
         for p in retry:
-            self._retrying[(id(p.conn), p.seq)] = p.deadline
+            self.retrying[(p.conn, p.seq)] = p.deadline
             self.node.propose(p.conn, p.db, p.argv, p.seq)
 
     def expire(self) -> None:
         """Answer the clients whose timeout ran out."""
+        if self.retrying:  # a proposal lost with its connection leaves its entry behind
+            self.retrying = {k: d for k, d in self.retrying.items() if not k[0].closing}
         if not self.parked:
             return
         now = time.monotonic()

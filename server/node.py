@@ -515,6 +515,8 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
+                                if self.blocked.retrying:
+                                    self.blocked.settled(conn, seq)
                                 if len(item) > 2 and conn.session.extra:
                                     db = conn.session.extra.pop("exec_db", None)
                                     if db is not None and type(reply) is list:
