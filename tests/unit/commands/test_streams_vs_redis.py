@@ -295,6 +295,10 @@ command getkeys xadd s * a b
 eval "local r = redis.call('xread','block','0','streams','r','0') return r" 0
 eval "return redis.pcall('xreadgroup','group','g','c','block','0','streams','r','>')" 0
 eval "return redis.call('xread','count','1','streams','r','0')" 0
+eval "return redis.call('xread','streams','r','r2','0','0')" 0
+eval "return redis.call('xinfo','stream','r')" 0
+eval "return redis.call('xrange','r','-','+')" 0
+eval "local r = redis.call('xread','streams','nokey','0') return r" 0
 """
 
 GROUPS = r"""
