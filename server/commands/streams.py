@@ -304,8 +304,7 @@ def xtrim(ctx: ExecContext, argv: list[bytes]):
 
 @command("xdel", -3, "write fast", 1, 1, 1, WRITE, group="stream", since="5.0.0")
 def xdel(ctx: ExecContext, argv: list[bytes]):
-    """Removes the specified entries from the stream. Returns the number of items actually deleted, that may be
-    different from the number of IDs passed in case certain IDs do not exist."""
+    """Removes the specified entries from the stream, and returns how many existed"""
     key = argv[1]
     s = _write(ctx, key)
     if s is None:
@@ -406,8 +405,7 @@ def xrange(ctx: ExecContext, argv: list[bytes]):
 
 @command("xrevrange", -4, "readonly", 1, 1, 1, READ, group="stream", since="5.0.0")
 def xrevrange(ctx: ExecContext, argv: list[bytes]):
-    """Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order
-    (from greater to smaller IDs) compared to XRANGE"""
+    """Return a range of elements in a stream, in reverse order (from greater to smaller IDs)"""
     return _range(ctx, argv, True)
 
 
@@ -638,15 +636,13 @@ def _streams_reply(served: list[tuple[bytes, list]]) -> Raw:
 
 @command("xread", -4, "readonly blocking movablekeys", 0, 0, 0, READ, group="stream", since="5.0.0")
 def xread(ctx: ExecContext, argv: list[bytes]):
-    """Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for
-    each stream. Can block."""
+    """Return elements of streams with IDs greater than the ones given for each stream. Can block."""
     return _xread(ctx, argv, False)
 
 
 @command("xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, WRITE, group="stream", since="5.0.0")
 def xreadgroup(ctx: ExecContext, argv: list[bytes]):
-    """Return new entries from a stream using a consumer group, or access the history of the pending entries for a
-    given consumer. Can block."""
+    """Return new entries through a consumer group, or a consumer's pending entries. Can block."""
     return _xread(ctx, argv, True)
 
 
@@ -821,9 +817,7 @@ def xgroup_help(ctx: ExecContext, argv: list[bytes]):
 # -- XACK / XPENDING / XCLAIM / XAUTOCLAIM ------------------------------------------------------
 @command("xack", -4, "write fast", 1, 1, 1, WRITE, group="stream", since="5.0.0")
 def xack(ctx: ExecContext, argv: list[bytes]):
-    """Marks a pending message as correctly processed, effectively removing it from the pending entries list of
-    the consumer group. Return value of the command is the number of messages successfully acknowledged, that is,
-    the IDs we were actually able to resolve in the PEL."""
+    """Marks pending messages as processed, removing them from the group's pending entries list"""
     key = argv[1]
     s = _write(ctx, key)
     g = s.groups.get(argv[2]) if s is not None else None
@@ -839,8 +833,7 @@ def xack(ctx: ExecContext, argv: list[bytes]):
 
 @command("xpending", -3, "readonly", 1, 1, 1, READ, group="stream", since="5.0.0")
 def xpending(ctx: ExecContext, argv: list[bytes]):
-    """Return information and entries from a stream consumer group pending entries list, that are messages fetched
-    but never acknowledged."""
+    """Return a summary or the entries of a consumer group's pending entries list"""
     argc = len(argv)
     if argc != 3 and not 6 <= argc <= 9:
         raise errors.SYNTAX
@@ -901,8 +894,7 @@ def _claimed_reply(s: Stream, i: int, justid: bool):
 
 @command("xclaim", -6, "write fast", 1, 1, 1, WRITE, group="stream", since="5.0.0")
 def xclaim(ctx: ExecContext, argv: list[bytes]):
-    """Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the
-    specified consumer."""
+    """Changes (or acquires) ownership of messages in a consumer group, as if delivered to the consumer"""
     key = argv[1]
     s = _write(ctx, key)
     g = _group_or_nogroup(s, key, argv[2])
@@ -979,8 +971,7 @@ def xclaim(ctx: ExecContext, argv: list[bytes]):
 
 @command("xautoclaim", -6, "write fast", 1, 1, 1, WRITE, group="stream", since="6.2.0")
 def xautoclaim(ctx: ExecContext, argv: list[bytes]):
-    """Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the
-    specified consumer."""
+    """Transfers pending messages idle long enough to a consumer, scanning the group's pending list"""
     min_idle = max(parse_int(argv[4], ErrorReply("ERR Invalid min-idle-time argument for XAUTOCLAIM")), 0)
     start, ex = _interval_id(argv[5], 0)
     if ex:
