@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from resp.types import ErrorReply
 from server.commands.glob import compile_glob
 from server.commands.registry import COMMANDS, Command, keys_of
+from server.commands.streams import stream_read_keys
 
 __all__ = [
     "NOAUTH",
@@ -182,6 +183,8 @@ _MOVABLE: dict[bytes, Callable[[list[bytes]], list[bytes]]] = {
     b"bzmpop": _numkeys_at(2),
     b"georadius": _georadius_store(6),
     b"georadiusbymember": _georadius_store(5),
+    b"xread": stream_read_keys,
+    b"xreadgroup": stream_read_keys,
 }
 
 

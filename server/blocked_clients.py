@@ -20,6 +20,7 @@ from resp.encoder import encode
 from resp.types import NULL_ARRAY, ErrorReply
 from server.keyspace import List
 from server.sortedset import ZSet
+from server.stream import Stream
 
 if TYPE_CHECKING:
     from server.connection import ClientConnection
@@ -31,10 +32,17 @@ if TYPE_CHECKING:
 _POPS: dict[bytes, type] = {
     **dict.fromkeys((b"blpop", b"brpop", b"blmove", b"brpoplpush", b"blmpop"), List),
     **dict.fromkeys((b"bzpopmin", b"bzpopmax", b"bzmpop"), ZSet),
+    **dict.fromkeys((b"xread", b"xreadgroup", b"raftis.xread-woken"), Stream),
 }
 
 
 UNBLOCKED = ErrorReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+
+
+def _mark(db: Any, key: bytes) -> tuple[int, int]:
+    """What tells a parked client that ``key`` may serve it now: the key's version (any write
+    WATCH sees) and, for a stream, its count of the other changes that wake readers."""
+    return db.version(key), getattr(db.data.get(key), "wakes", 0)
 
 
 @dataclass(slots=True)
@@ -44,7 +52,7 @@ class Parked:
     db: int
     argv: list[bytes]
     keys: tuple[bytes, ...]
-    versions: tuple[int, ...]
+    versions: tuple[tuple[int, int], ...]  # _mark of each key
     deadline: float  # monotonic; 0 = never
 
 
@@ -53,8 +61,10 @@ class BlockedClients:
         self.node = node
         self.parked: list[Parked] = []
         # Deadlines of clients proposed again, keyed by (connection, request), so a client
-        # that blocks again keeps its original timeout.
-        self._retrying: dict[tuple[int, int], float] = {}
+        # that blocks again keeps its original timeout. Keyed by the connection itself, not
+        # its id(): a new connection at a closed one's address must not inherit its deadline.
+        # An entry goes when the command blocks again or is answered (``settled``).
+        self.retrying: dict[tuple[ClientConnection, int], float] = {}
 
     def __len__(self) -> int:
         return len(self.parked)
@@ -62,13 +72,20 @@ class BlockedClients:
     def park(self, conn: ClientConnection, seq: int, db: int, argv: list[bytes], blocked: Any,
              first_deadline: float | None = None) -> None:
         database = self.node.keyspace.dbs[db]
-        versions = tuple(database.version(k) for k in blocked.keys)
+        versions = tuple(_mark(database, k) for k in blocked.keys)
         if first_deadline is None:
             first_deadline = time.monotonic() + blocked.timeout_ms / 1000 if blocked.timeout_ms else 0.0
+        if blocked.argv is not None:
+            argv = blocked.argv
         self.parked.append(Parked(conn, seq, db, argv, tuple(blocked.keys), versions, first_deadline))
 
     def deadline_of(self, conn: ClientConnection, seq: int) -> float | None:
-        return self._retrying.pop((id(conn), seq), None)
+        return self.retrying.pop((conn, seq), None)
+
+    def settled(self, conn: ClientConnection, seq: int) -> None:
+        """Request ``seq`` of ``conn`` was answered (a client proposed again was served);
+        callers check ``retrying`` is not empty first."""
+        self.retrying.pop((conn, seq), None)
 
     def after_apply(self) -> None:
         """Propose again every parked client that one of its keys may now serve, oldest
@@ -83,7 +100,7 @@ class BlockedClients:
             if p.conn.closing:
                 continue
             db = dbs[p.db]
-            versions = tuple(db.version(k) for k in p.keys)
+            versions = tuple(_mark(db, k) for k in p.keys)
             if versions == p.versions:
                 still.append(p)
                 continue
@@ -97,11 +114,13 @@ class BlockedClients:
                 still.append(p)
         self.parked = still
         for p in retry:
-            self._retrying[(id(p.conn), p.seq)] = p.deadline
+            self.retrying[(p.conn, p.seq)] = p.deadline
             self.node.propose(p.conn, p.db, p.argv, p.seq)
 
     def expire(self) -> None:
         """Answer the clients whose timeout ran out."""
+        if self.retrying:  # a proposal lost with its connection leaves its entry behind
+            self.retrying = {k: d for k, d in self.retrying.items() if not k[0].closing}
         if not self.parked:
             return
         now = time.monotonic()

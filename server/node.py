@@ -34,6 +34,7 @@ from server.commands.arguments import string2ll
 from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
 from server.commands.registry import CONN, READ, WRITE, keys_of, lookup_internal
+from server.commands.streams import xread_blocks
 from server.config import NodeConfig
 from server.errors import (
     CLUSTERDOWN,
@@ -308,6 +309,8 @@ class Node:
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
             return _Route.QUEUE
         kind = cmd.kind
+        if name == b"xread" and xread_blocks(argv):
+            kind = WRITE  # XREAD BLOCK waits like the other blocking commands: through the log
         tx = name in TX_NAMES
         if kind == CONN and not tx and (not session.forward_multi or name in NOT_QUEUED):
             return _Route.CONN  # QUIT and RESET end a relayed transaction here (forget_relay)
@@ -525,6 +528,8 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
+                                if self.blocked.retrying:
+                                    self.blocked.settled(conn, seq)
                                 session = conn.session
                                 if len(item) > 2 and session.extra:
                                     db = session.extra.pop("exec_db", None)

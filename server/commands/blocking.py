@@ -33,6 +33,9 @@ class Blocked:
 
     keys: tuple[bytes, ...]
     timeout_ms: int
+    # The command to propose again when a key changes, when it is not the one that blocked:
+    # XREAD's ``$`` becomes the stream's last ID at the time it blocked.
+    argv: list[bytes] | None = None
 
 
 TIMEOUT_NOT_FLOAT = ErrorReply("ERR timeout is not a float or out of range")

@@ -133,6 +133,7 @@ NOTES: dict[str, str] = {
     "client|unblock": ("wakes a client blocked on this node; blocking commands wait on the leader, so on a "
                        "follower, whose clients' blocking commands wait there, it finds none (0)"),
     "client|reply": "as Redis; a connection costs nothing extra unless it turns replies off",
+    "xread": "with BLOCK it goes through the log, like the other blocking commands",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 

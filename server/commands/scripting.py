@@ -13,6 +13,7 @@ from resp.parser import string2ll
 from resp.types import OK, ErrorReply, SimpleString
 from server import scripting
 from server.commands.registry import CONN, READ, WRITE, command, container, lookup, subcommand
+from server.commands.streams import xread_blocks
 from server.transactions import _select_index
 
 _NOT_ALLOWED = ErrorReply("ERR This Redis command is not allowed from script")
@@ -71,6 +72,8 @@ def _call(ctx: Any, argv: list[bytes], readonly_script: bool) -> Any:
         return cmd
     if "noscript" in cmd.flags:
         return _NOT_ALLOWED
+    if cmd.name in _STREAM_READS and xread_blocks(argv):
+        return ErrorReply(b"ERR " + cmd.name + b" command is not allowed with BLOCK option from scripts")
     kind = cmd.kind
     if kind == CONN:
         name = cmd.name
@@ -99,6 +102,9 @@ def _call(ctx: Any, argv: list[bytes], readonly_script: bool) -> Any:
         return cmd.run(ctx, argv)
     except ErrorReply as err:
         return err
+
+
+_STREAM_READS = (b"xread", b"xreadgroup")  # Redis refuses their BLOCK form in scripts (it never blocks there)
 
 
 def _cache(ctx: Any, body: bytes) -> bytes:

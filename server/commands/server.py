@@ -160,7 +160,9 @@ def command_getkeys(session: Session, argv: list[bytes]):
         if COMMANDS.get(target[0].lower()) is None:
             return ErrorReply("ERR Invalid command specified")
         return ErrorReply("ERR Invalid number of arguments specified for command")
-    keys = keys_of(cmd, target)
+    from server.auth import command_keys  # server.auth imports the command table
+
+    keys = command_keys(cmd, target) or keys_of(cmd, target)
     if not keys:
         return ErrorReply("ERR The command has no key arguments")
     return keys

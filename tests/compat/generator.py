@@ -78,6 +78,9 @@ class SequenceGenerator:
             families.append((2, self.sorts))
         if supported(b"geoadd"):
             families.append((3, self.geo))
+        if supported(b"xadd"):
+            families.append((6, self.streams))
+        self.stream_ms = 1  # explicit stream IDs gather around this, which only rises
         self.families = families
         self.weights = [w for w, _ in families]
 
@@ -560,6 +563,147 @@ class SequenceGenerator:
         ]
         return rng.choice(shapes)()
 
+    # Keys of their own, so streams grow and get groups, plus the shared keys now and then
+    # (wrong types, and streams the other families then meet).
+    STREAM_KEYS = [b"s1", b"s1", b"s2", b"s3"]
+    GROUPS = [b"g1", b"g1", b"g2", b"nog"]
+    CONSUMERS = [b"c1", b"c2", b"c3"]
+
+    def _skey(self) -> bytes:
+        return self.k() if self.maybe(0.1) else self.pick(self.STREAM_KEYS)
+
+    def _sid(self, forms: str = "plain") -> bytes:
+        """An explicit ID near the rising base: new ones, existing ones, too small ones; for
+        ``forms`` "add" also ``ms-*`` and bare ``ms``; "range" also ``-``, ``+`` and ``(id``."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.04:
+            return self.pick([b"x", b"0-0", b"-1", b"1-x", b"18446744073709551615-18446744073709551615",
+                              b"18446744073709551616", b""])
+        ms = max(self.stream_ms + rng.randint(-4, 1), 0)
+        seq = rng.choice([0, 0, 1, 2])
+        if forms == "add" and r < 0.3:
+            return b"%d-*" % ms if r < 0.2 else b"%d" % ms
+        if forms == "range" and r < 0.35:
+            if r < 0.15:
+                return self.pick([b"-", b"+"])
+            return b"(%d-%d" % (ms, seq)
+        return b"%d-%d" % (ms, seq)
+
+    def _trim_args(self) -> list[bytes]:
+        rng = self.rng
+        if self.maybe(0.5):
+            args = [b"MAXLEN", *rng.choice([[], [b"="], [b"~"]]), self.pick([b"0", b"1", b"3", b"10", b"-1", b"x"])]
+        else:
+            args = [b"MINID", *rng.choice([[], [b"="], [b"~"]]), self._sid()]
+        if self.maybe(0.15):
+            args += [b"LIMIT", self.pick([b"0", b"1", b"5", b"-1"])]
+        return args
+
+    def streams(self) -> list[Step]:
+        rng = self.rng
+        key = self._skey()
+        group = self.pick(self.GROUPS)
+        consumer = self.pick(self.CONSUMERS)
+        if self.maybe(0.12):  # a short scenario, so groups exist and have entries to hand out
+            self.stream_ms += 2
+            gid = self.pick([b"0", b"$"])
+            steps = [Step([b"XGROUP", b"CREATE", key, group, gid, b"MKSTREAM"])]
+            for _ in range(rng.randint(1, 3)):
+                self.stream_ms += 1
+                steps.append(Step([b"XADD", key, b"%d-*" % self.stream_ms, self.pick(FIELDS), self.pick(VALUES)]))
+            steps.append(Step([b"XREADGROUP", b"GROUP", group, consumer, b"COUNT", self.pick([b"1", b"2", b"5"]),
+                               b"STREAMS", key, b">"]))
+            steps.append(Step([b"XPENDING", key, group]))
+            other = self.pick(self.CONSUMERS)
+            steps.append(rng.choice([
+                Step([b"XAUTOCLAIM", key, group, other, b"0", b"0", b"COUNT", b"1"]),
+                Step([b"XCLAIM", key, group, other, b"0", self._sid(), self._sid(), b"JUSTID"]),
+                Step([b"XACK", key, group, self._sid(), self._sid()]),
+                Step([b"XINFO", b"GROUPS", key]),
+                Step([b"XINFO", b"STREAM", key, b"FULL"], "near"),
+            ]))
+            return steps
+        r = rng.random()
+        if r < 0.3:
+            self.stream_ms += rng.choice([0, 1, 1, 2])
+            opts: list[bytes] = []
+            if self.maybe(0.05):
+                opts.append(b"NOMKSTREAM")
+            if self.maybe(0.2):
+                opts += self._trim_args()
+            fields = [x for _ in range(rng.choice([1, 1, 2])) for x in (self.pick(FIELDS), self.pick(VALUES))]
+            if self.maybe(0.02):
+                fields = fields[:1]  # odd: wrong arity
+            return self.one(b"XADD", key, *opts, self._sid("add"), *fields)
+        if r < 0.36:
+            return self.one(b"XLEN", key) if r < 0.34 else self.one(b"XINFO", b"GROUPS", key)
+        if r < 0.46:
+            name = self.pick([b"XRANGE", b"XREVRANGE"])
+            count = [b"COUNT", self.pick(SMALL)] if self.maybe(0.4) else []
+            return self.one(name, key, self._sid("range"), self._sid("range"), *count)
+        if r < 0.5:
+            return self.one(b"XDEL", key, *[self._sid() for _ in range(rng.randint(1, 3))])
+        if r < 0.53:
+            return self.one(b"XTRIM", key, *self._trim_args())
+        if r < 0.6:
+            keys = [key] + ([self._skey()] if self.maybe(0.3) else [])
+            opts = [b"COUNT", self.pick(SMALL)] if self.maybe(0.4) else []
+            if self.maybe(0.1):  # blocks a millisecond when nothing is there (at once in MULTI)
+                opts += [b"BLOCK", self.pick([b"1", b"x", b"-1"])]
+            ids = [self.pick([b"$", b"0"]) if self.maybe(0.3) else self._sid() for _ in keys]
+            return self.one(b"XREAD", *opts, b"STREAMS", *keys, *ids)
+        if r < 0.68:
+            sub = rng.random()
+            if sub < 0.5:
+                opts = rng.choice([[b"MKSTREAM"], [b"MKSTREAM"], [], [b"ENTRIESREAD", self.pick(SMALL)]])
+                return self.one(b"XGROUP", b"CREATE", key, group, self.pick([b"$", b"0"]) if self.maybe(0.5)
+                                else self._sid(), *opts)
+            if sub < 0.65:
+                extra = [b"ENTRIESREAD", self.pick(SMALL)] if self.maybe(0.3) else []
+                return self.one(b"XGROUP", b"SETID", key, group, self.pick([b"$", b"0"]) if self.maybe(0.5)
+                                else self._sid(), *extra)
+            if sub < 0.7:
+                return self.one(b"XGROUP", b"DESTROY", key, group)
+            return self.one(b"XGROUP", self.pick([b"CREATECONSUMER", b"DELCONSUMER"]), key, group, consumer)
+        if r < 0.8:
+            opts = [b"COUNT", self.pick(SMALL)] if self.maybe(0.4) else []
+            if self.maybe(0.15):
+                opts.append(b"NOACK")
+            if self.maybe(0.05):
+                opts += [b"BLOCK", b"1"]
+            ident = b">" if self.maybe(0.7) else self.pick([b"0", self._sid()])
+            return self.one(b"XREADGROUP", b"GROUP", group, consumer, *opts, b"STREAMS", key, ident)
+        if r < 0.85:
+            return self.one(b"XACK", key, group, *[self._sid() for _ in range(rng.randint(1, 3))])
+        if r < 0.9:
+            if self.maybe(0.5):
+                return self.one(b"XPENDING", key, group)
+            extra = [consumer] if self.maybe(0.3) else []
+            idle = [b"IDLE", self.pick([b"0", b"100000"])] if self.maybe(0.2) else []
+            return self.one(b"XPENDING", key, group, *idle, self._sid("range"), self._sid("range"),
+                            self.pick(SMALL), *extra, mode="near")
+        if r < 0.95:
+            if self.maybe(0.5):
+                opts = []
+                for opt in rng.sample([b"JUSTID", b"FORCE", b"RETRYCOUNT", b"LASTID", b"IDLE"], rng.randint(0, 2)):
+                    opts += [opt] if opt in (b"JUSTID", b"FORCE") else [opt, self._sid() if opt == b"LASTID"
+                                                                        else self.pick([b"0", b"5", b"x"])]
+                return self.one(b"XCLAIM", key, group, consumer, self.pick([b"0", b"0", b"100000", b"x"]),
+                                *[self._sid() for _ in range(rng.randint(1, 3))], *opts)
+            opts = [b"COUNT", self.pick([b"1", b"2", b"100", b"0"])] if self.maybe(0.5) else []
+            if self.maybe(0.3):
+                opts.append(b"JUSTID")
+            return self.one(b"XAUTOCLAIM", key, group, consumer, self.pick([b"0", b"100000"]),
+                            self._sid("range"), *opts)
+        if r < 0.97:
+            full = rng.choice([[], [b"FULL"], [b"FULL", b"COUNT", self.pick(SMALL)]])
+            return self.one(b"XINFO", b"STREAM", key, *full, mode="near")
+        if r < 0.98:
+            return self.one(b"XINFO", b"CONSUMERS", key, group, mode="near")
+        return self.one(b"XSETID", key, self._sid(), *([b"ENTRIESADDED", self.pick(SMALL)] if self.maybe(0.3)
+                                                       else []))
+
     def scans(self) -> list[Step]:
         rng = self.rng
         opts = rng.choice([[], [b"COUNT", b"2"], [b"MATCH", b"*"], [b"MATCH", b"{t}*", b"COUNT", b"1"],
@@ -571,7 +715,7 @@ class SequenceGenerator:
                                          [self.k(), b"0", b"MATCH"]]))
         if r < 0.4:
             scan_opts = opts + rng.choice([[], [b"TYPE", self.pick([b"string", b"hash", b"list", b"set", b"zset",
-                                                                    b"nosuch"])]])
+                                                                    b"stream", b"nosuch"])]])
             return [Step([b"SCAN", b"0", *scan_opts], fullscan=True)]
         family = [b"SSCAN", b"HSCAN"] + ([b"ZSCAN"] if supported(b"zscan") else [])
         return [Step([self.pick(family), self.k(), b"0", *opts], fullscan=True)]

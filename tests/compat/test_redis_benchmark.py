@@ -17,10 +17,10 @@ import pytest
 from server.commands import COMMANDS
 
 # redis-benchmark's -t names and the command each needs (its default list, in its order).
+# redis-benchmark 7.0 has no XADD test (7.2 adds one), so streams are not in it.
 TESTS = [("ping", "ping"), ("set", "set"), ("get", "get"), ("incr", "incr"), ("lpush", "lpush"),
          ("rpush", "rpush"), ("lpop", "lpop"), ("rpop", "rpop"), ("sadd", "sadd"), ("hset", "hset"),
-         ("spop", "spop"), ("zadd", "zadd"), ("zpopmin", "zpopmin"), ("lrange", "lrange"), ("mset", "mset"),
-         ("xadd", "xadd")]
+         ("spop", "spop"), ("zadd", "zadd"), ("zpopmin", "zpopmin"), ("lrange", "lrange"), ("mset", "mset")]
 
 
 def supported_tests() -> list[str]:

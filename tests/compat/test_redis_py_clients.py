@@ -49,6 +49,21 @@ def exercise(r, other, *, transactions: bool = True) -> None:
     assert [_text(x) for x in r.blpop([p + "l"], timeout=1)] == [p + "l", "b"]
     # sets
     assert r.sadd(p + "set", "x", "y") == 2 and r.sismember(p + "set", "x")
+    # streams: entries, a consumer group, and a blocking read that times out
+    st = p + "st"
+    assert _text(r.xadd(st, {"a": "1"}, id="1-1")) == "1-1"
+    assert _text(r.xadd(st, {"b": "2"}, id="2-1", maxlen=10, approximate=True)) == "2-1"
+    assert [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in r.xrange(st)] == [
+        ("1-1", {"a": "1"}), ("2-1", {"b": "2"})]
+    assert r.xgroup_create(st, "g", id="0") is True
+    got = r.xreadgroup("g", "alice", {st: ">"}, count=1)
+    # RESP2: [[key, entries]]; RESP3: {key: [entries]} (as redis-py parses them from redis-server)
+    entries = next(iter(got.values()))[0] if isinstance(got, dict) else got[0][1]
+    assert [_text(i) for i, _ in entries] == ["1-1"]
+    assert r.xpending(st, "g")["pending"] == 1
+    assert r.xack(st, "g", "1-1") == 1 and r.xlen(st) == 2
+    assert r.xinfo_stream(st)["entries-added"] == 2
+    assert not r.xread({st: "$"}, block=100)
     # pipeline (no transaction)
     pipe = r.pipeline(transaction=False)
     for _ in range(50):

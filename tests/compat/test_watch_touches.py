@@ -11,8 +11,9 @@ import shlex
 from tests.compat.targets import RawConn
 
 SETUP = ["SET s abc", "SET n 5", "HSET h f 1", "RPUSH l a b c", "SADD st a b", "ZADD z 1 a 2 b",
-         "SET t x EX 1000"]
-KEYS = [b"s", b"n", b"h", b"l", b"st", b"z", b"t", b"st2", b"st3", b"z3", b"q"]
+         "SET t x EX 1000", "XADD x 1-1 a 1", "XADD x 2-1 b 2", "XGROUP CREATE x g 0",
+         "XREADGROUP GROUP g c COUNT 1 STREAMS x >"]
+KEYS = [b"s", b"n", b"h", b"l", b"st", b"z", b"t", b"st2", b"st3", b"z3", b"q", b"x", b"x2"]
 # Mostly writes that change nothing (Redis does not signal those), and some that do.
 CASES = [
     "SETNX s x", "SETRANGE s 0 ''", "SETRANGE s 1 b", "APPEND s ''", "GETEX s", "GETEX s PERSIST",
@@ -25,6 +26,14 @@ CASES = [
     "INCRBYFLOAT n 0", "INCRBY n 0", "SET s abc", "SET s abc NX", "SET s abc XX", "SET s abc GET",
     "SINTERSTORE st nokey", "SINTERSTORE st3 nokey", "ZUNIONSTORE z3 1 nokey", "LMOVE nokey l LEFT RIGHT",
     "SPOP nokey", "HINCRBYFLOAT h f 0", "EXPIREAT t 1", "PEXPIRE s 0",
+    "XADD x 3-1 a 1", "XADD x 1-1 a 1", "XADD x2 NOMKSTREAM * a 1", "XTRIM x MAXLEN 10", "XTRIM x MAXLEN 1",
+    "XTRIM x MAXLEN ~ 1", "XDEL x 9-9", "XDEL x 1-1", "XSETID x 2-1", "XSETID x 5-1", "XGROUP CREATE x g2 0",
+    "XGROUP CREATE x g 0", "XGROUP CREATE x2 g 0 MKSTREAM", "XGROUP SETID x g 0", "XGROUP SETID x g 1-1",
+    "XGROUP DESTROY x nog", "XGROUP DESTROY x g", "XGROUP CREATECONSUMER x g d", "XGROUP CREATECONSUMER x g c",
+    "XGROUP DELCONSUMER x g nobody", "XGROUP DELCONSUMER x g c", "XREADGROUP GROUP g c STREAMS x >",
+    "XREADGROUP GROUP g c STREAMS x 0", "XREADGROUP GROUP g c STREAMS x 5-1", "XREADGROUP GROUP g d NOACK STREAMS x >",
+    "XACK x g 9-9", "XACK x g 1-1", "XCLAIM x g d 0 1-1", "XCLAIM x g d 100000 1-1", "XCLAIM x g d 0 9-9",
+    "XAUTOCLAIM x g d 0 0", "XAUTOCLAIM x g d 100000 0", "XREAD STREAMS x 0",
 ]
 
 

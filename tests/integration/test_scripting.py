@@ -13,21 +13,6 @@ def _local(c, nid):
     return r
 
 
-def _restart_from_snapshots(c):
-    """Every node compacts its log into a snapshot, then the whole cluster restarts: what
-    comes back comes from the snapshots, not from the log."""
-    for nid in c.nodes:
-        c.nodes[nid].client().execute_command("RAFT.SNAPSHOT")
-        wait_for(lambda nid=nid: int(c.raft_info(nid)["snapshot_index"]) > 0, what="a snapshot")
-    for nid in c.nodes:
-        c.kill(nid)
-    for nid in c.nodes:
-        c.start_node(nid)
-    for nid in c.nodes:
-        c.wait_serving(nid)
-    c.leader()
-
-
 def test_a_script_leaves_the_same_state_on_every_node(cluster_factory):
     c = cluster_factory(3).start()
     lead, fol = c.leader(), c.follower()
@@ -62,7 +47,7 @@ def test_evalsha_through_any_node_and_after_a_restart_from_snapshots(cluster_fac
     assert c.nodes[other].client().evalsha(sha, 1, "n", 5) == 5
     assert c.nodes[lead].client().evalsha(sha, 1, "n", 2) == 7
     assert c.nodes[other].client().script_exists(sha, "0" * 40) == [True, False]
-    _restart_from_snapshots(c)
+    c.restart_from_snapshots()
     assert c.nodes[fol].client().evalsha(sha, 1, "n", 1) == 8
     c.nodes[lead].client().script_flush()
     try:
@@ -105,7 +90,7 @@ def test_functions_through_any_node_and_after_a_restart_from_snapshots(cluster_f
     assert c.nodes[fol].client().fcall_ro("peek", 1, "n") == b"7"
     listed = c.nodes[other].client().function_list()
     assert [lib[:2] for lib in listed] == [[b"library_name", b"counters"]]
-    _restart_from_snapshots(c)
+    c.restart_from_snapshots()
     assert c.nodes[fol].client().fcall("bump", 1, "n", 1) == 8
     c.nodes[lead].client().function_delete("counters")
     try:

@@ -33,6 +33,9 @@ def test_key_patterns_and_movable_keys():
     assert check(u, "LMPOP", "2", "app:a", "app:b", "LEFT") is None
     assert "keys" in str(check(u, "LMPOP", "2", "app:a", "secret", "LEFT"))
     assert check(u, "SINTERCARD", "1", "app:s") is None
+    assert check(u, "XREAD", "COUNT", "1", "STREAMS", "app:a", "tmp1", "0", "$") is None
+    assert "keys" in str(check(u, "XREAD", "STREAMS", "app:a", "secret", "0", "0"))
+    assert "keys" in str(check(u, "XREADGROUP", "GROUP", "g", "streams", "STREAMS", "secret", ">"))
     assert check(u, "PING") is None  # no keys
     assert check(u, "GEORADIUS", "app:g", "0", "0", "1", "km", "STORE", "app:out") is None
     assert "keys" in str(check(u, "GEORADIUS", "app:g", "0", "0", "1", "km", "STOREDIST", "secret"))
