@@ -309,7 +309,7 @@ class Node:
         if session.multi is not None and name not in TX_NAMES and name not in NOT_QUEUED:
             return _Route.QUEUE
         kind = cmd.kind
-        if name == b"xread" and xread_blocks(argv):
+        if kind == READ and name == b"xread" and xread_blocks(argv):
             kind = WRITE  # XREAD BLOCK waits like the other blocking commands: through the log
         tx = name in TX_NAMES
         if kind == CONN and not tx and (not session.forward_multi or name in NOT_QUEUED):
@@ -474,6 +474,7 @@ class Node:
     # -- applying committed entries ---------------------------------------------------------
     def apply_entries(self, entries: list[Entry]) -> None:
         ctx = self.ctx
+        retrying = self.blocked.retrying  # re-proposed blocked clients (not rebound while applying)
         for e in entries:
             if e.type == EntryType.CONF_CHANGE:
                 self.raft.on_conf_change_applied(e)
@@ -528,7 +529,7 @@ class Node:
                                 blocked.park(conn, seq, item[0], item[1], reply,
                                              blocked.deadline_of(conn, seq))
                             else:
-                                if self.blocked.retrying:
+                                if retrying:
                                     self.blocked.settled(conn, seq)
                                 session = conn.session
                                 if len(item) > 2 and session.extra:
