@@ -13,6 +13,7 @@ from resp.types import ErrorReply
 from server import errors
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
+from server.notify import GENERIC, NEW, STRING
 
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
 
@@ -68,10 +69,16 @@ def _grown(v: bytes | None, maxbit: int) -> bytes:
 
 
 def _store(ctx: ExecContext, key: bytes, old: bytes | None, new: bytes) -> None:
+    """SETBIT's and BITFIELD's change (announced as Redis does: ``setbit``)."""
     if old is None:
         ctx.db.set(key, new, ctx.index)
     else:
         ctx.db.set_keep_ttl(key, new, ctx.index)
+    notify = ctx.notify
+    if notify is not None:
+        if old is None:
+            notify(NEW, b"new", key, ctx.db_index)
+        notify(STRING, b"setbit", key, ctx.db_index)
 
 
 @command("setbit", 4, "write denyoom", 1, 1, 1, WRITE, group="bitmap", since="2.2.0",
@@ -226,8 +233,10 @@ def bitop(ctx: ExecContext, argv: list[bytes]):
     maxlen = max(len(x) for x in values)
     dest = argv[2]
     if maxlen == 0:
-        ctx.db.get_for_write(dest, ctx.now_ms, ctx.index)
-        ctx.db.delete(dest, ctx.index)
+        if ctx.db.get_for_write(dest, ctx.now_ms, ctx.index) is not None:
+            ctx.db.delete(dest, ctx.index)
+            if ctx.notify is not None:
+                ctx.notify(GENERIC, b"del", dest, ctx.db_index)
         return 0
     ints = [int.from_bytes(x.ljust(maxlen, b"\0"), "big") for x in values]
     if op == b"not":
@@ -241,7 +250,13 @@ def bitop(ctx: ExecContext, argv: list[bytes]):
                 r |= x
             else:
                 r ^= x
+    notify = ctx.notify
+    new = notify is not None and ctx.db.get_for_write(dest, ctx.now_ms, ctx.index) is None
     ctx.db.set(dest, r.to_bytes(maxlen, "big"), ctx.index)
+    if notify is not None:
+        if new:
+            notify(NEW, b"new", dest, ctx.db_index)
+        notify(STRING, b"set", dest, ctx.db_index)
     return maxlen
 
 
