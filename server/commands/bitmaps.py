@@ -68,8 +68,9 @@ def _grown(v: bytes | None, maxbit: int) -> bytes:
     return v
 
 
-def _store(ctx: ExecContext, key: bytes, old: bytes | None, new: bytes) -> None:
-    """SETBIT's and BITFIELD's change (announced as Redis does: ``setbit``)."""
+def _store(ctx: ExecContext, key: bytes, old: bytes | None, new: bytes, wrote: bool = True) -> None:
+    """SETBIT's and BITFIELD's change, announced as Redis does: ``new`` when created, then
+    ``setbit`` when a bit was written (a BITFIELD whose every write failed only creates)."""
     if old is None:
         ctx.db.set(key, new, ctx.index)
     else:
@@ -78,7 +79,8 @@ def _store(ctx: ExecContext, key: bytes, old: bytes | None, new: bytes) -> None:
     if notify is not None:
         if old is None:
             notify(NEW, b"new", key, ctx.db_index)
-        notify(STRING, b"setbit", key, ctx.db_index)
+        if wrote:
+            notify(STRING, b"setbit", key, ctx.db_index)
 
 
 @command("setbit", 4, "write denyoom", 1, 1, 1, WRITE, group="bitmap", since="2.2.0",
@@ -370,6 +372,7 @@ def _bitfield(ctx: ExecContext, argv: list[bytes], readonly_command: bool):
     old = _string_for_write(ctx, key)
     buf = bytearray(_grown(old, highest))
     changed = old is None or len(buf) != len(old)
+    wrote = False
     out: list = []
     for op, signed, bits, offset, value, mode in ops:
         if op == _GET:
@@ -385,13 +388,13 @@ def _bitfield(ctx: ExecContext, argv: list[bytes], readonly_command: bool):
             overflow, new = _overflow(value, 0, bits, signed, mode)
             reply = current
         if overflow and mode == _FAIL:
-            out.append(None)
+            out.append(None)  # not written, and (as in Redis) not a change: no WATCH abort, no event
         else:
             out.append(reply)
             _set_field(buf, offset, bits, new)
-        changed = True  # as Redis counts a change for every SET and INCRBY, failed or not
+            changed = wrote = True
     if changed:
-        _store(ctx, key, old, bytes(buf))
+        _store(ctx, key, old, bytes(buf), wrote)
     return out
 
 
