@@ -129,17 +129,14 @@ def get(ctx: ExecContext, argv: list[bytes]):
 @command("set", -3, "write denyoom", 1, 1, 1, WRITE, group="string", summary="Set the string value of a key")
 def set_(ctx: ExecContext, argv: list[bytes]):
     db = ctx.db
-    if len(argv) == 3:
-        # The plain SET: no options, no lookups beyond the store.
+    if len(argv) == 3 and ctx.notify is None:
+        # The plain SET: no options, no lookups beyond the store. (With keyspace notifications
+        # on, the general path below finds out whether the key is new.)
         key = argv[1]
-        notify = ctx.notify
-        new = notify is not None and db.get_for_write(key, ctx.now_ms, ctx.index) is None
         db.data[key] = argv[2]
         if db.expires:
             db.expires.pop(key, None)
         db.bump(key, ctx.index)
-        if notify is not None:
-            _announce(ctx, key, new, b"set")
         return OK
     flags, expire = _parse_extended(argv, True)
     key = argv[1]
