@@ -7,7 +7,10 @@ write, so a subscriber on any node, leader or follower, sees the same events in 
 
 The setting is per node and never changes state: a handler calls ``ctx.notify(flag, event,
 key, db)`` only when ``ctx.notify`` is not None, which it is while the setting is empty, so
-applying costs one attribute check per change when notifications are off.
+applying costs one attribute check per change when notifications are off. Where that check
+does not matter (commands off the hot path), ``announce(ctx, flag, event, key)`` does both in
+one line, e.g. ``announce(ctx, STREAM, b"xadd", key)`` (after ``announce(ctx, NEW, b"new",
+key)`` when the command created the key, as Redis's dbAdd does).
 
 Differences from Redis, all from reads never changing anything in Raftis: a key whose time
 has come is deleted (event ``expired``) when the ``RAFTIS.EXPIRE`` entry the leader proposes
@@ -23,7 +26,7 @@ import click
 
 __all__ = [
     "EXPIRED", "GENERIC", "HASH", "KEYEVENT", "KEYSPACE", "LIST", "NEW", "SET", "STREAM", "STRING",
-    "ZSET", "KeyspaceEvents", "Notifier", "parse_flags",
+    "ZSET", "KeyspaceEvents", "Notifier", "announce", "parse_flags",
 ]
 
 # Redis's NOTIFY_* bits (server.h).
@@ -127,3 +130,10 @@ def notifier_for(flags: int, publish: Any) -> Notifier | None:
     if not flags & (KEYSPACE | KEYEVENT) or not flags & (ALL | NEW):
         return None
     return Notifier(int(flags), publish)
+
+
+def announce(ctx: Any, flag: int, event: bytes, key: bytes) -> None:
+    """Announce ``event`` on ``key`` in the context's database, if notifications are on."""
+    notify = ctx.notify
+    if notify is not None:
+        notify(flag, event, key, ctx.db_index)

@@ -52,6 +52,16 @@ def test_channels_and_classes():
     assert sent == [(b"__keyspace@3__:k", b"lpush"), (b"__keyevent@3__:lpush", b"k")]
 
 
+def test_announce_is_one_line_for_a_command_off_the_hot_path():
+    ctx = ExecContext(Keyspace())
+    notify.announce(ctx, notify.STREAM, b"xadd", b"k")  # off: nothing, no error
+    sent: list = []
+    ctx.notify = notify.notifier_for(notify.parse_flags("Et"), lambda c, m: sent.append((c, m)))
+    ctx.select(5)
+    notify.announce(ctx, notify.STREAM, b"xadd", b"k")
+    assert sent == [(b"__keyevent@5__:xadd", b"k")]
+
+
 def _apply_all(flags: str) -> tuple[bytes, list, list]:
     ks = Keyspace()
     ctx = ExecContext(ks)
