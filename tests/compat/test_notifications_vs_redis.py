@@ -109,7 +109,8 @@ def _lua_lib() -> str:
 
 # One step: a command for the writer, ("multi", [commands]) for a transaction, ("expired",)
 # to wait until the selected database has no keys left (DBSIZE counts keys not reclaimed yet,
-# so then the expired events have been sent), or ("sleep", seconds).
+# so then the expired events have been sent), ("sleep", seconds), or ("blocked", blocking
+# command, command): another client blocks, then the writer's command serves it.
 SCRIPT: list = [
     # strings
     ("SET", "s1", "a"), ("SET", "s1", "b"), ("SET", "s2", "v", "PX", 100000, "GET"),
@@ -181,6 +182,13 @@ SCRIPT: list = [
     ("SORT", "nosl", "STORE", "sls"),
     # errors change nothing and announce nothing
     ("LPUSH", "h2", "x"), ("INCR", "ap"), ("HSET", "h2"), ("ZADD", "z", "nan", "x"),
+    # blocked clients served by a later write: the write's events, then the pop's
+    ("blocked", ("BLPOP", "bl", 0), ("RPUSH", "bl", "a")),
+    ("blocked", ("BRPOP", "bl", "bl2", 0), ("LPUSH", "bl2", "a", "b")),
+    ("blocked", ("BLMOVE", "bl3", "bl4", "LEFT", "RIGHT", 0), ("RPUSH", "bl3", "a")),
+    ("blocked", ("BLMPOP", 0, 1, "bl5", "LEFT", "COUNT", 5), ("RPUSH", "bl5", "a", "b")),
+    ("blocked", ("BZPOPMIN", "bz", 0), ("ZADD", "bz", 1, "a", 2, "b")),
+    ("blocked", ("BZMPOP", 0, 1, "bz2", "MAX", "COUNT", 9), ("ZADD", "bz2", 1, "a")),
     # transactions, scripts and functions
     ("multi", [("SET", "t1", "1"), ("LPUSH", "t2", "a", "b"), ("RPOP", "t2"), ("DEL", "t1", "t2"), ("INCR", "t3")]),
     ("multi", [("SET", "t4", "1"), ("LPUSH", "t4", "x"), ("SET", "t5", "1")]),
@@ -223,6 +231,16 @@ def run(port: int, flags: str) -> tuple[list, list, list]:
                 wait_for(lambda: w.call("DBSIZE") == 0, 10, what="the keys to expire")
             elif step[0] == "sleep":
                 time.sleep(step[1])
+            elif step[0] == "blocked":
+                b = Conn(port)
+                try:
+                    b.send(*step[1])
+                    wait_for(lambda: b"blocked_clients:1" in w.call("INFO", "clients"), 10,
+                             what="the client to block")
+                    replies.append(w.call(*step[2]))
+                    replies.append(b.one())
+                finally:
+                    b.close()
             else:
                 replies.append(w.call(*step))
             for i, sub in enumerate(subs):
@@ -281,7 +299,7 @@ def test_follower_subscribers_see_the_leaders_events(three_nodes):
             assert c.call("CONFIG", "SET", "notify-keyspace-events", "KEA") == b"OK"
         subs = [Subscriber(lp, False), Subscriber(fp, True)]
         w = conns[0]
-        steps = [s for s in SCRIPT if s[0] not in ("multi", "expired", "sleep")]
+        steps = [s for s in SCRIPT if s[0] not in ("multi", "expired", "sleep", "blocked")]
         w.call("FLUSHALL")
         for step in steps[:120]:
             w.call(*step)

@@ -72,7 +72,7 @@ def _apply_all(flags: str) -> tuple[bytes, list, list]:
     replies = []
     index = 1
     for step in SCRIPT:
-        if step[0] in ("multi", "expired", "sleep", "SELECT", "EVAL", "FUNCTION", "FCALL"):
+        if step[0] in ("multi", "expired", "sleep", "blocked", "SELECT", "EVAL", "FUNCTION", "FCALL"):
             continue
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in step]
         ctx.for_write(index, 1_000_000 + index * 10, 0)
