@@ -11,6 +11,7 @@ import time
 import click
 
 from server.config import ConfigError, NodeConfig, parse_peers, split_address
+from server.notify import KeyspaceEventsType
 from server.security_options import SECURITY_OPTIONS, security_settings
 
 
@@ -89,6 +90,10 @@ def _ops_options() -> list:
         click.option("--tracking-table-max-keys", type=click.IntRange(min=0), default=1_000_000,
                      show_default=True, help="Keys CLIENT TRACKING remembers for clients' caches; past it, "
                      "the oldest are forgotten and their clients told to drop them (0: no limit)."),
+        click.option("--notify-keyspace-events", type=KeyspaceEventsType(), default="",
+                     help="Keyspace notifications: Redis's letters (K keyspace channel, E keyevent "
+                     "channel; g $ l s h z x e t m d n A event classes), delivered at apply time to "
+                     "this node's subscribers (empty: off)."),
     ]
 
 
@@ -126,6 +131,7 @@ def _finish_config(cfg: NodeConfig, kw: dict) -> NodeConfig:
     cfg.latency_monitor_threshold = kw["latency_monitor_threshold"]
     cfg.acllog_max_len = kw["acllog_max_len"]
     cfg.tracking_table_max_keys = kw["tracking_table_max_keys"]
+    cfg.notify_keyspace_events = kw["notify_keyspace_events"]
     cfg.config_file = os.path.abspath(kw["config"]) if kw.get("config") else ""
     cfg.settings = {k: v for k, v in kw.items() if k != "config"}
     return cfg

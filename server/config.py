@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.notify import KeyspaceEvents
+
 
 class ConfigError(ValueError):
     pass
@@ -89,6 +91,7 @@ class NodeConfig:
     latency_monitor_threshold: int = 0  # milliseconds; 0 disables
     acllog_max_len: int = 128
     tracking_table_max_keys: int = 1_000_000
+    notify_keyspace_events: KeyspaceEvents = KeyspaceEvents(0)  # server.notify's bits; 0: keyspace notifications off
     config_file: str = ""  # the file given with --config (CONFIG REWRITE writes it)
     settings: dict = field(default_factory=dict)  # every setting's start-up value, by click name
     # Security and limits (server/auth.py, server/limits.py, server/tls.py; docs/security.md).

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 NUM_DATABASES = 16
+_EXPIRED = 1 << 8  # server.notify.EXPIRED (imported there from here would be a cycle)
 VERSIONS_KEPT = 65536  # recent per-key versions kept per database (see module docstring)
 
 
@@ -154,7 +155,8 @@ class Database:
     """One numbered database.  ``data`` and ``expires`` are read directly by the hot handlers;
     everything that must also keep versions or the expiry index goes through the methods."""
 
-    __slots__ = ("index", "data", "expires", "versions", "version_floor", "_expiry_heap", "touched", "flushed")
+    __slots__ = ("index", "data", "expires", "versions", "version_floor", "_expiry_heap", "touched", "flushed",
+                 "notify")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -168,6 +170,9 @@ class Database:
         # every key may have (FLUSHDB, SWAPDB).
         self.touched: Callable[[bytes], None] | None = None
         self.flushed: Callable[[], None] | None = None
+        # Keyspace notifications (server.notify.Notifier) or None: a write reclaiming an
+        # expired key announces it ("expired"), as Redis's expireIfNeeded does.
+        self.notify: Callable[[int, bytes, bytes, int], None] | None = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -228,6 +233,8 @@ class Database:
             when = self.expires.get(key)
             if when is not None and now_ms > when:
                 self.delete(key, index)
+                if self.notify is not None:
+                    self.notify(_EXPIRED, b"expired", key, self.index)
                 return None
         return v
 

@@ -52,6 +52,7 @@ from server.forwarding import LeaderLink
 from server.keyspace import Keyspace
 from server.limits import ClientGuard
 from server.monitor import Monitors
+from server.notify import notifier_for
 from server.proposals import decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
@@ -188,6 +189,7 @@ class Node:
         self.tracking = Tracking(self, getattr(cfg, "tracking_table_max_keys", 1_000_000))
         self.ctx.publish = self.pubsub.publish
         self.ctx.spublish = self.pubsub.spublish
+        self.set_keyspace_events(getattr(cfg, "notify_keyspace_events", 0))
         self.stats_commands = 0
         self.stats_connections = 0
         self.stats_rejected = 0
@@ -200,6 +202,13 @@ class Node:
         self._pause_timer: asyncio.TimerHandle | None = None
         self._paused_conns: set[ClientConnection] = set()
         self.guard = ClientGuard(self, cfg)  # authentication, ACLs and client limits
+
+    def set_keyspace_events(self, flags: int) -> None:
+        """notify-keyspace-events (server.notify): from now on, applied writes announce their
+        changes of the classes in ``flags`` to this node's subscribers."""
+        notify = self.ctx.notify = notifier_for(flags, self.pubsub.publish)
+        for db in self.keyspace.dbs:
+            db.notify = notify
 
     # -- sessions ------------------------------------------------------------------------------
     def new_session(self, conn: ClientConnection) -> Session:

@@ -25,7 +25,7 @@ import click
 TUNABLE = frozenset({
     "snapshot-threshold", "command-timeout", "log-level", "follower-mode",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "max-write-size",
-    "acllog-max-len", "tracking-table-max-keys",
+    "acllog-max-len", "tracking-table-max-keys", "notify-keyspace-events",
 })
 ALIASES = {"loglevel": "log-level"}
 # Redis's words for values Raftis spells differently.
@@ -184,6 +184,11 @@ def _set_acllog_len(node: Any, value: Any) -> None:
 @on_change("tracking-table-max-keys")
 def _set_tracking_max(node: Any, value: Any) -> None:
     node.tracking.max_keys = int(value)
+
+
+@on_change("notify-keyspace-events")
+def _set_keyspace_events(node: Any, value: Any) -> None:
+    node.set_keyspace_events(int(value))
 
 
 @on_change("latency-monitor-threshold")

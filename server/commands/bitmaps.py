@@ -13,6 +13,7 @@ from resp.types import ErrorReply
 from server import errors
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
+from server.notify import GENERIC, NEW, STRING
 
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
 
@@ -67,11 +68,19 @@ def _grown(v: bytes | None, maxbit: int) -> bytes:
     return v
 
 
-def _store(ctx: ExecContext, key: bytes, old: bytes | None, new: bytes) -> None:
+def _store(ctx: ExecContext, key: bytes, old: bytes | None, new: bytes, wrote: bool = True) -> None:
+    """SETBIT's and BITFIELD's change, announced as Redis does: ``new`` when created, then
+    ``setbit`` when a bit was written (a BITFIELD whose every write failed only creates)."""
     if old is None:
         ctx.db.set(key, new, ctx.index)
     else:
         ctx.db.set_keep_ttl(key, new, ctx.index)
+    notify = ctx.notify
+    if notify is not None:
+        if old is None:
+            notify(NEW, b"new", key, ctx.db_index)
+        if wrote:
+            notify(STRING, b"setbit", key, ctx.db_index)
 
 
 @command("setbit", 4, "write denyoom", 1, 1, 1, WRITE, group="bitmap", since="2.2.0",
@@ -226,8 +235,10 @@ def bitop(ctx: ExecContext, argv: list[bytes]):
     maxlen = max(len(x) for x in values)
     dest = argv[2]
     if maxlen == 0:
-        ctx.db.get_for_write(dest, ctx.now_ms, ctx.index)
-        ctx.db.delete(dest, ctx.index)
+        if ctx.db.get_for_write(dest, ctx.now_ms, ctx.index) is not None:
+            ctx.db.delete(dest, ctx.index)
+            if ctx.notify is not None:
+                ctx.notify(GENERIC, b"del", dest, ctx.db_index)
         return 0
     ints = [int.from_bytes(x.ljust(maxlen, b"\0"), "big") for x in values]
     if op == b"not":
@@ -241,7 +252,13 @@ def bitop(ctx: ExecContext, argv: list[bytes]):
                 r |= x
             else:
                 r ^= x
+    notify = ctx.notify
+    new = notify is not None and ctx.db.get_for_write(dest, ctx.now_ms, ctx.index) is None
     ctx.db.set(dest, r.to_bytes(maxlen, "big"), ctx.index)
+    if notify is not None:
+        if new:
+            notify(NEW, b"new", dest, ctx.db_index)
+        notify(STRING, b"set", dest, ctx.db_index)
     return maxlen
 
 
@@ -355,6 +372,7 @@ def _bitfield(ctx: ExecContext, argv: list[bytes], readonly_command: bool):
     old = _string_for_write(ctx, key)
     buf = bytearray(_grown(old, highest))
     changed = old is None or len(buf) != len(old)
+    wrote = False
     out: list = []
     for op, signed, bits, offset, value, mode in ops:
         if op == _GET:
@@ -370,13 +388,13 @@ def _bitfield(ctx: ExecContext, argv: list[bytes], readonly_command: bool):
             overflow, new = _overflow(value, 0, bits, signed, mode)
             reply = current
         if overflow and mode == _FAIL:
-            out.append(None)
+            out.append(None)  # not written, and (as in Redis) not a change: no WATCH abort, no event
         else:
             out.append(reply)
             _set_field(buf, offset, bits, new)
-        changed = True  # as Redis counts a change for every SET and INCRBY, failed or not
+            changed = wrote = True
     if changed:
-        _store(ctx, key, old, bytes(buf))
+        _store(ctx, key, old, bytes(buf), wrote)
     return out
 
 

@@ -30,6 +30,7 @@ class ExecContext:
         "in_exec",
         "publish",
         "spublish",
+        "notify",
         "monitor",
     )
 
@@ -53,6 +54,10 @@ class ExecContext:
         # where there are no subscribers to deliver to.
         self.publish = None
         self.spublish = None  # SPUBLISH's, likewise
+        # Keyspace notifications (server.notify.Notifier): ``notify(flag, event, key, db)``
+        # after a change; None while notify-keyspace-events is empty, so a handler checks
+        # ``if ctx.notify is not None`` and pays nothing more when they are off.
+        self.notify = None
         # server.monitor.Monitors while a client of this node monitors it (scripts note the
         # commands they run for it), else None.
         self.monitor = None

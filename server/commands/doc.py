@@ -86,7 +86,9 @@ NOTES: dict[str, str] = {
     "flushdb": "ASYNC/SYNC accepted; always synchronous",
     "publish": ("goes through the log: every node delivers it to its own subscribers, in log order; the reply "
                 "counts the leader's subscribers only (through a follower too)"),
-    "subscribe": "subscriptions are per node; messages published on any node reach them",
+    "subscribe": ("subscriptions are per node; messages published on any node reach them, and so do keyspace "
+                  "notifications (`notify-keyspace-events`, set per node) of writes made on any node"),
+    "psubscribe": "as SUBSCRIBE",
     "spublish": ("as PUBLISH, for shard channels: Raftis is one shard owning every slot, so a message reaches shard "
                  "subscribers on every node"),
     "ssubscribe": "as SUBSCRIBE (shard channels are a namespace of their own, as in Redis)",

@@ -33,6 +33,7 @@ from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
 from server.commands.zsets import _zadd
 from server.geohash import Shape
+from server.notify import GENERIC, NEW, ZSET
 from server.pqsort import pqsort
 from server.sortedset import ZSet
 
@@ -299,8 +300,7 @@ def _search(ctx: ExecContext, argv: list[bytes], how: str, readonly: bool):
 
     if z is None:
         if store is not None:
-            if ctx.db.get_for_write(store, ctx.now_ms, ctx.index) is not None:
-                ctx.db.delete(store, ctx.index)
+            _drop_store(ctx, store)
             return 0
         return []
 
@@ -346,10 +346,23 @@ def _search(ctx: ExecContext, argv: list[bytes], how: str, readonly: bool):
             else:
                 result.add(p.member, score)
         result.shrink_if_fits()
+        notify = ctx.notify
+        new = notify is not None and ctx.db.get_for_write(store, ctx.now_ms, ctx.index) is None
         ctx.db.set(store, result, ctx.index)
-    elif ctx.db.get_for_write(store, ctx.now_ms, ctx.index) is not None:
-        ctx.db.delete(store, ctx.index)
+        if notify is not None:
+            if new:
+                notify(NEW, b"new", store, ctx.db_index)
+            notify(ZSET, b"geosearchstore" if how == _SEARCH_STORE else b"georadiusstore", store, ctx.db_index)
+    else:
+        _drop_store(ctx, store)
     return len(found)
+
+
+def _drop_store(ctx: ExecContext, store: bytes) -> None:
+    if ctx.db.get_for_write(store, ctx.now_ms, ctx.index) is not None:
+        ctx.db.delete(store, ctx.index)
+        if ctx.notify is not None:
+            ctx.notify(GENERIC, b"del", store, ctx.db_index)
 
 
 def _radius(value: bytes, unit: bytes) -> tuple[float, float]:

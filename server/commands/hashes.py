@@ -20,6 +20,7 @@ from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
 from server.keyspace import Hash
+from server.notify import GENERIC, HASH, NEW
 
 _WRONGTYPE = errors.WRONGTYPE
 _LONG_MAX = 2**63 - 1
@@ -43,11 +44,18 @@ def _write(ctx: ExecContext, key: bytes, create: bool) -> Hash | None:
             return None
         v = Hash()
         db.set(key, v, ctx.index)
+        if ctx.notify is not None:
+            ctx.notify(NEW, b"new", key, ctx.db_index)
         return v
     if type(v) is not Hash:
         raise _WRONGTYPE
     db.bump(key, ctx.index)
     return v
+
+
+def _announce(ctx: ExecContext, key: bytes, event: bytes) -> None:
+    if ctx.notify is not None:
+        ctx.notify(HASH, event, key, ctx.db_index)
 
 
 def _drop_if_empty(ctx: ExecContext, key: bytes, h: Hash) -> None:
@@ -67,6 +75,7 @@ def hset(ctx: ExecContext, argv: list[bytes]):
         if argv[i] not in h:
             added += 1
         h[argv[i]] = argv[i + 1]
+    _announce(ctx, argv[1], b"hset")
     return added
 
 
@@ -79,6 +88,7 @@ def hmset(ctx: ExecContext, argv: list[bytes]):
     assert h is not None
     for i in range(2, len(argv), 2):
         h[argv[i]] = argv[i + 1]
+    _announce(ctx, argv[1], b"hset")
     return OK
 
 
@@ -91,6 +101,7 @@ def hsetnx(ctx: ExecContext, argv: list[bytes]):
     h = _write(ctx, argv[1], True)
     assert h is not None
     h[argv[2]] = argv[3]
+    _announce(ctx, argv[1], b"hset")
     return 1
 
 
@@ -128,6 +139,10 @@ def hdel(ctx: ExecContext, argv: list[bytes]):
     if deleted:  # as in Redis, deleting nothing does not touch the key (WATCH)
         db.bump(key, ctx.index)
         _drop_if_empty(ctx, key, h)
+        if ctx.notify is not None:
+            ctx.notify(HASH, b"hdel", key, ctx.db_index)
+            if not h:
+                ctx.notify(GENERIC, b"del", key, ctx.db_index)
     return deleted
 
 
@@ -196,6 +211,7 @@ def hincrby(ctx: ExecContext, argv: list[bytes]):
     h = _write(ctx, argv[1], True)
     assert h is not None
     h[argv[2]] = b"%d" % value
+    _announce(ctx, argv[1], b"hincrby")
     return value
 
 
@@ -218,6 +234,7 @@ def hincrbyfloat(ctx: ExecContext, argv: list[bytes]):
     h = _write(ctx, argv[1], True)
     assert h is not None
     h[argv[2]] = text
+    _announce(ctx, argv[1], b"hincrbyfloat")
     return text
 
 

@@ -22,6 +22,7 @@ from resp.types import OK, ErrorReply
 from server import errors
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
+from server.notify import NEW, STRING
 
 P = 14
 REGISTERS = 1 << P
@@ -385,7 +386,16 @@ def pfadd(ctx: ExecContext, argv: list[bytes]):
         ctx.db.set(key, bytes(hll), ctx.index)
     else:
         ctx.db.set_keep_ttl(key, bytes(hll), ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, key, v is None)
     return 1
+
+
+def _announce(ctx: ExecContext, key: bytes, new: bool) -> None:
+    """PFADD's and PFMERGE's event (Redis calls both ``pfadd``)."""
+    if new:
+        ctx.notify(NEW, b"new", key, ctx.db_index)
+    ctx.notify(STRING, b"pfadd", key, ctx.db_index)
 
 
 @command("pfcount", -2, "readonly", 1, -1, 1, READ, group="hyperloglog", since="2.8.9",
@@ -435,4 +445,6 @@ def pfmerge(ctx: ExecContext, argv: list[bytes]):
         ctx.db.set(dest, bytes(hll), ctx.index)
     else:
         ctx.db.set_keep_ttl(dest, bytes(hll), ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, dest, old is None)
     return OK

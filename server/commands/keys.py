@@ -18,6 +18,7 @@ from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command, container, subcommand
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
 from server.keyspace import Hash, List, Set, copy_value, type_name
+from server.notify import EXPIRED, GENERIC, NEW
 
 _INT_MIN = -(2**31)
 _INT_MAX = 2**31 - 1
@@ -43,6 +44,8 @@ def _delete(ctx: ExecContext, argv: list[bytes]) -> int:
         if db.get_for_write(key, ctx.now_ms, ctx.index) is not None:
             db.delete(key, ctx.index)
             deleted += 1
+            if ctx.notify is not None:
+                ctx.notify(GENERIC, b"del", key, ctx.db_index)
     return deleted
 
 
@@ -118,8 +121,12 @@ def _expire_generic(ctx: ExecContext, argv: list[bytes], basetime: int, seconds:
             return 0
     if when <= ctx.now_ms:
         db.delete(key, ctx.index)
+        event = b"del"
     else:
         db.set_expire(key, when, ctx.index)
+        event = b"expire"
+    if ctx.notify is not None:
+        ctx.notify(GENERIC, event, key, ctx.db_index)
     return 1
 
 
@@ -188,7 +195,11 @@ def persist(ctx: ExecContext, argv: list[bytes]):
     db = ctx.db
     if db.get_for_write(argv[1], ctx.now_ms, ctx.index) is None:
         return 0
-    return 1 if db.persist(argv[1], ctx.index) else 0
+    if not db.persist(argv[1], ctx.index):
+        return 0
+    if ctx.notify is not None:
+        ctx.notify(GENERIC, b"persist", argv[1], ctx.db_index)
+    return 1
 
 
 @command("raftis.expire", -3, "write internal", 2, -1, 1, WRITE, since="7.0.0")
@@ -205,6 +216,8 @@ def raftis_expire(ctx: ExecContext, argv: list[bytes]):
         if db.is_expired(key, now):
             db.delete(key, ctx.index)
             deleted += 1
+            if ctx.notify is not None:
+                ctx.notify(EXPIRED, b"expired", key, db_index)
     return deleted
 
 
@@ -307,6 +320,11 @@ def _rename(ctx: ExecContext, argv: list[bytes], nx: bool):
     if when is not None:
         db.set_expire(dst, when, ctx.index)
     db.delete(src, ctx.index)
+    notify = ctx.notify
+    if notify is not None:
+        notify(NEW, b"new", dst, ctx.db_index)
+        notify(GENERIC, b"rename_from", src, ctx.db_index)
+        notify(GENERIC, b"rename_to", dst, ctx.db_index)
     return 1 if nx else OK
 
 
@@ -353,6 +371,9 @@ def copy(ctx: ExecContext, argv: list[bytes]):
     dst_db.set(newkey, copy_value(value), ctx.index)
     if when is not None:
         dst_db.set_expire(newkey, when, ctx.index)
+    if ctx.notify is not None:
+        ctx.notify(NEW, b"new", newkey, dst_db.index)
+        ctx.notify(GENERIC, b"copy_to", newkey, dst_db.index)
     return 1
 
 
@@ -374,6 +395,10 @@ def move(ctx: ExecContext, argv: list[bytes]):
     if when is not None:
         dst_db.set_expire(key, when, ctx.index)
     src_db.delete(key, ctx.index)
+    if ctx.notify is not None:
+        ctx.notify(NEW, b"new", key, dst_db.index)
+        ctx.notify(GENERIC, b"move_from", key, src_db.index)
+        ctx.notify(GENERIC, b"move_to", key, dst_db.index)
     return 1
 
 

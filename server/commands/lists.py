@@ -20,6 +20,7 @@ from server.commands.containers import changed, read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
 from server.keyspace import List
+from server.notify import LIST, NEW
 
 _WRONGTYPE = errors.WRONGTYPE
 
@@ -82,12 +83,19 @@ def _push(ctx: ExecContext, argv: list[bytes], left: bool, create: bool) -> int:
             return 0
         lst = List()
         ctx.db.set(key, lst, ctx.index)
+        new = True
     else:
         ctx.db.bump(key, ctx.index)
+        new = False
     if left:
         lst.extendleft(argv[2:])
     else:
         lst.extend(argv[2:])
+    notify = ctx.notify
+    if notify is not None:
+        if new:
+            notify(NEW, b"new", key, ctx.db_index)
+        notify(LIST, b"lpush" if left else b"rpush", key, ctx.db_index)
     return len(lst)
 
 
@@ -127,12 +135,12 @@ def _pop(ctx: ExecContext, argv: list[bytes], left: bool):
         return NULL_ARRAY if has_count else None
     if not has_count:
         value = lst.popleft() if left else lst.pop()
-        _changed(ctx, key, lst)
+        _changed(ctx, key, lst, LIST, b"lpop" if left else b"rpop")
         return value
     if count == 0:
         return []
     out = _pop_many(lst, left, count)
-    _changed(ctx, key, lst)
+    _changed(ctx, key, lst, LIST, b"lpop" if left else b"rpop")
     return out
 
 
@@ -276,7 +284,7 @@ def lset(ctx: ExecContext, argv: list[bytes]):
     if not 0 <= index < len(lst):
         return errors.INDEX_OUT_OF_RANGE
     lst[index] = argv[3]
-    ctx.db.bump(key, ctx.index)
+    _changed(ctx, key, lst, LIST, b"lset")
     return OK
 
 
@@ -299,7 +307,7 @@ def linsert(ctx: ExecContext, argv: list[bytes]):
     except ValueError:
         return -1
     lst.insert(pos + 1 if after else pos, argv[4])
-    ctx.db.bump(key, ctx.index)
+    _changed(ctx, key, lst, LIST, b"linsert")
     return len(lst)
 
 
@@ -326,7 +334,7 @@ def lrem(ctx: ExecContext, argv: list[bytes]):
         kept.reverse()
     lst.clear()
     lst.extend(kept)
-    _changed(ctx, key, lst)
+    _changed(ctx, key, lst, LIST, b"lrem")
     return removed
 
 
@@ -349,7 +357,7 @@ def ltrim(ctx: ExecContext, argv: list[bytes]):
             lst.popleft()
         for _ in range(length - 1 - end):
             lst.pop()
-    _changed(ctx, key, lst)  # Redis signals the key even when nothing was trimmed
+    _changed(ctx, key, lst, LIST, b"ltrim")  # Redis signals the key even when nothing was trimmed
     return OK
 
 
@@ -362,6 +370,7 @@ def _move(ctx: ExecContext, src_key: bytes, dst_key: bytes, from_left: bool, to_
         return None
     dst = src if dst_key == src_key else _write(ctx, dst_key)
     value = src.popleft() if from_left else src.pop()
+    new = dst is None
     if dst is None:
         dst = List()
         db.set(dst_key, dst, ctx.index)
@@ -371,7 +380,12 @@ def _move(ctx: ExecContext, src_key: bytes, dst_key: bytes, from_left: bool, to_
         dst.appendleft(value)
     else:
         dst.append(value)
-    _changed(ctx, src_key, src)
+    notify = ctx.notify
+    if notify is not None:
+        if new:
+            notify(NEW, b"new", dst_key, ctx.db_index)
+        notify(LIST, b"lpush" if to_left else b"rpush", dst_key, ctx.db_index)
+    _changed(ctx, src_key, src, LIST, b"lpop" if from_left else b"rpop")
     return value
 
 
@@ -418,7 +432,7 @@ def _mpop(ctx: ExecContext, keys: list[bytes], left: bool, count: int):
         lst = _write(ctx, key)
         if lst:
             out = _pop_many(lst, left, count)
-            _changed(ctx, key, lst)
+            _changed(ctx, key, lst, LIST, b"lpop" if left else b"rpop")
             return [key, out]
     return None
 
@@ -439,7 +453,7 @@ def _bpop(ctx: ExecContext, argv: list[bytes], left: bool):
         lst = _write(ctx, key)
         if lst:
             value = lst.popleft() if left else lst.pop()
-            _changed(ctx, key, lst)
+            _changed(ctx, key, lst, LIST, b"lpop" if left else b"rpop")
             return [key, value]
     if in_exec(ctx):
         return NULL_ARRAY

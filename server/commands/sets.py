@@ -18,12 +18,13 @@ from itertools import islice
 from resp.types import ErrorReply, SetReply
 from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int, string2ll
-from server.commands.containers import changed, read_typed, write_typed
+from server.commands.containers import changed, created, read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
 from server.keyspace import Set
+from server.notify import GENERIC, NEW, SET
 
 _WRONGTYPE = errors.WRONGTYPE
 
@@ -65,13 +66,15 @@ def sadd(ctx: ExecContext, argv: list[bytes]):
     if s is None:
         s = Set.fromkeys(argv[2:])
         ctx.db.set(key, s, ctx.index)
+        if ctx.notify is not None:
+            created(ctx, key, SET, b"sadd")
         return len(s)
     before = len(s)
     for member in argv[2:]:
         s[member] = None
     added = len(s) - before
     if added:
-        ctx.db.bump(key, ctx.index)
+        _changed(ctx, key, s, SET, b"sadd")
     return added
 
 
@@ -88,7 +91,7 @@ def srem(ctx: ExecContext, argv: list[bytes]):
             del s[member]
             removed += 1
     if removed:
-        _changed(ctx, key, s)
+        _changed(ctx, key, s, SET, b"srem")
     return removed
 
 
@@ -137,19 +140,19 @@ def spop(ctx: ExecContext, argv: list[bytes]):
             return SetReply([])
         if count >= len(s):
             members = list(s)
-            ctx.db.delete(key, ctx.index)
-            return SetReply(members)
-        members = ctx.rng.sample(list(s), count)
-        for m in members:
-            del s[m]
-        ctx.db.bump(key, ctx.index)
+            s.clear()
+        else:
+            members = ctx.rng.sample(list(s), count)
+            for m in members:
+                del s[m]
+        _changed(ctx, key, s, SET, b"spop")
         return SetReply(members)
     s = _write(ctx, key)
     if s is None:
         return None
     member = _member_at(s, ctx.rng.randrange(len(s)))
     del s[member]
-    _changed(ctx, key, s)
+    _changed(ctx, key, s, SET, b"spop")
     return member
 
 
@@ -194,12 +197,14 @@ def smove(ctx: ExecContext, argv: list[bytes]):
     if member not in src:
         return 0
     del src[member]
-    _changed(ctx, src_key, src)
+    _changed(ctx, src_key, src, SET, b"srem")
     if dst_value is None:
         ctx.db.set(dst_key, Set.fromkeys((member,)), ctx.index)
+        if ctx.notify is not None:
+            created(ctx, dst_key, SET, b"sadd")
     elif member not in dst_value:
         dst_value[member] = None
-        ctx.db.bump(dst_key, ctx.index)
+        _changed(ctx, dst_key, dst_value, SET, b"sadd")
     return 1
 
 
@@ -246,12 +251,19 @@ def _diff(sets: list[Set | None]) -> list[bytes]:
     return [m for m in first if not any(m in s for s in others)]
 
 
-def _store(ctx: ExecContext, dst_key: bytes, members: list[bytes]) -> int:
+def _store(ctx: ExecContext, dst_key: bytes, members: list[bytes], event: bytes) -> int:
     """The *STORE commands: replace ``dst_key`` with the result, or delete it when empty."""
+    db = ctx.db
+    notify = ctx.notify
     if members:
-        ctx.db.set(dst_key, Set.fromkeys(members), ctx.index)
-    else:
-        ctx.db.delete(dst_key, ctx.index)
+        new = notify is not None and db.get_for_write(dst_key, ctx.now_ms, ctx.index) is None
+        db.set(dst_key, Set.fromkeys(members), ctx.index)
+        if notify is not None:
+            if new:
+                notify(NEW, b"new", dst_key, ctx.db_index)
+            notify(SET, event, dst_key, ctx.db_index)
+    elif db.delete(dst_key, ctx.index) and notify is not None:
+        notify(GENERIC, b"del", dst_key, ctx.db_index)
     return len(members)
 
 
@@ -286,7 +298,7 @@ def sintercard(ctx: ExecContext, argv: list[bytes]):
 @command("sinterstore", -3, "write denyoom", 1, -1, 1, WRITE, group="set")
 def sinterstore(ctx: ExecContext, argv: list[bytes]):
     """Intersect multiple sets and store the resulting set in a key"""
-    return _store(ctx, argv[1], _inter(_sources(ctx, argv[2:], True)))
+    return _store(ctx, argv[1], _inter(_sources(ctx, argv[2:], True)), b"sinterstore")
 
 
 @command("sunion", -2, "readonly", 1, -1, 1, READ, group="set")
@@ -298,7 +310,7 @@ def sunion(ctx: ExecContext, argv: list[bytes]):
 @command("sunionstore", -3, "write denyoom", 1, -1, 1, WRITE, group="set")
 def sunionstore(ctx: ExecContext, argv: list[bytes]):
     """Add multiple sets and store the resulting set in a key"""
-    return _store(ctx, argv[1], _union(_sources(ctx, argv[2:], True)))
+    return _store(ctx, argv[1], _union(_sources(ctx, argv[2:], True)), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", 1, -1, 1, READ, group="set")
@@ -310,7 +322,7 @@ def sdiff(ctx: ExecContext, argv: list[bytes]):
 @command("sdiffstore", -3, "write denyoom", 1, -1, 1, WRITE, group="set")
 def sdiffstore(ctx: ExecContext, argv: list[bytes]):
     """Subtract multiple sets and store the resulting set in a key"""
-    return _store(ctx, argv[1], _diff(_sources(ctx, argv[2:], True)))
+    return _store(ctx, argv[1], _diff(_sources(ctx, argv[2:], True)), b"sdiffstore")
 
 
 # --- scanning -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from server.commands.arguments import _strtod_exact
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
 from server.keyspace import Hash, List, Set
+from server.notify import GENERIC, LIST, NEW
 from server.sortedset import ZSet
 
 NOT_DOUBLE = ErrorReply("ERR One or more scores can't be converted into double")
@@ -139,11 +140,18 @@ def _sort(ctx: ExecContext, argv: list[bytes], readonly: bool):
             return chosen
         return [_by_pattern(ctx, g, e) for e in chosen for g in gets]
     out = List(chosen if not gets else (_by_pattern(ctx, g, e) or b"" for e in chosen for g in gets))
+    notify = ctx.notify
     if out:
+        new = notify is not None and ctx.db.get_for_write(store, ctx.now_ms, ctx.index) is None
         ctx.db.set(store, out, ctx.index)
-    else:
-        ctx.db.get_for_write(store, ctx.now_ms, ctx.index)
+        if notify is not None:
+            if new:
+                notify(NEW, b"new", store, ctx.db_index)
+            notify(LIST, b"sortstore", store, ctx.db_index)
+    elif ctx.db.get_for_write(store, ctx.now_ms, ctx.index) is not None:
         ctx.db.delete(store, ctx.index)
+        if notify is not None:
+            notify(GENERIC, b"del", store, ctx.db_index)
     return len(out)
 
 

@@ -20,6 +20,7 @@ from server.commands.arguments import (
 )
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
+from server.notify import GENERIC, NEW, STRING
 
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
 
@@ -43,6 +44,15 @@ def _string_for_write(ctx: ExecContext, key: bytes) -> bytes | None:
     if v is None or type(v) is bytes:
         return v
     raise _WRONGTYPE
+
+
+def _announce(ctx: ExecContext, key: bytes, new: bool, event: bytes) -> None:
+    """A string write's keyspace notifications ("new" first when it created the key); called
+    only while ``ctx.notify`` is set."""
+    notify = ctx.notify
+    if new:
+        notify(NEW, b"new", key, ctx.db_index)
+    notify(STRING, event, key, ctx.db_index)
 
 
 def _parse_extended(argv: list[bytes], is_set: bool) -> tuple[int, bytes | None]:
@@ -119,8 +129,9 @@ def get(ctx: ExecContext, argv: list[bytes]):
 @command("set", -3, "write denyoom", 1, 1, 1, WRITE, group="string", summary="Set the string value of a key")
 def set_(ctx: ExecContext, argv: list[bytes]):
     db = ctx.db
-    if len(argv) == 3:
-        # The plain SET: no options, no lookups beyond the store.
+    if len(argv) == 3 and ctx.notify is None:
+        # The plain SET: no options, no lookups beyond the store. (With keyspace notifications
+        # on, the general path below finds out whether the key is new.)
         key = argv[1]
         db.data[key] = argv[2]
         if db.expires:
@@ -142,6 +153,10 @@ def set_(ctx: ExecContext, argv: list[bytes]):
         db.set(key, argv[2], ctx.index)
     if when is not None:
         db.set_expire(key, when, ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, key, not found, b"set")
+        if when is not None:
+            ctx.notify(GENERIC, b"expire", key, ctx.db_index)
     return old if flags & _GET else OK
 
 
@@ -158,10 +173,16 @@ def getex(ctx: ExecContext, argv: list[bytes]):
         when = _expire_ms(ctx, expire, flags, b"getex")
         if flags & (_EXAT | _PXAT) and when <= ctx.now_ms:
             db.delete(key, ctx.index)
+            event = b"del"
         else:
             db.set_expire(key, when, ctx.index)
-    elif flags & _PERSIST:
-        db.persist(key, ctx.index)
+            event = b"expire"
+    elif flags & _PERSIST and db.persist(key, ctx.index):
+        event = b"persist"
+    else:
+        return v
+    if ctx.notify is not None:
+        ctx.notify(GENERIC, event, key, ctx.db_index)
     return v
 
 
@@ -171,6 +192,8 @@ def getdel(ctx: ExecContext, argv: list[bytes]):
     v = _string_for_write(ctx, argv[1])
     if v is not None:
         ctx.db.delete(argv[1], ctx.index)
+        if ctx.notify is not None:
+            ctx.notify(GENERIC, b"del", argv[1], ctx.db_index)
     return v
 
 
@@ -179,6 +202,8 @@ def getset(ctx: ExecContext, argv: list[bytes]):
     """Set the string value of a key and return its old value"""
     old = _string_for_write(ctx, argv[1])
     ctx.db.set(argv[1], argv[2], ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, argv[1], old is None, b"set")
     return old
 
 
@@ -189,15 +214,20 @@ def setnx(ctx: ExecContext, argv: list[bytes]):
     if db.get_for_write(argv[1], ctx.now_ms, ctx.index) is not None:
         return 0
     db.set(argv[1], argv[2], ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, argv[1], True, b"set")
     return 1
 
 
 def _setex(ctx: ExecContext, argv: list[bytes], unit: int, name: bytes):
     when = _expire_ms(ctx, argv[2], unit, name)
     db = ctx.db
-    db.get_for_write(argv[1], ctx.now_ms, ctx.index)
+    new = db.get_for_write(argv[1], ctx.now_ms, ctx.index) is None
     db.set(argv[1], argv[3], ctx.index)
     db.set_expire(argv[1], when, ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, argv[1], new, b"set")
+        ctx.notify(GENERIC, b"expire", argv[1], ctx.db_index)
     return OK
 
 
@@ -232,6 +262,12 @@ def mset(ctx: ExecContext, argv: list[bytes]):
         return errors.wrong_arity(b"mset")
     db = ctx.db
     index = ctx.index
+    if ctx.notify is not None:
+        for i in range(1, len(argv), 2):
+            new = db.get_for_write(argv[i], ctx.now_ms, index) is None
+            db.set(argv[i], argv[i + 1], index)
+            _announce(ctx, argv[i], new, b"set")
+        return OK
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1], index)
     return OK
@@ -248,6 +284,8 @@ def msetnx(ctx: ExecContext, argv: list[bytes]):
             return 0
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1], ctx.index)
+        if ctx.notify is not None:
+            _announce(ctx, argv[i], True, b"set")
     return 1
 
 
@@ -266,6 +304,8 @@ def _incr(ctx: ExecContext, key: bytes, incr: int):
         return errors.OVERFLOW
     value += incr
     db.set_keep_ttl(key, b"%d" % value, ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, key, v is None, b"incrby")
     return value
 
 
@@ -307,6 +347,8 @@ def incrbyfloat(ctx: ExecContext, argv: list[bytes]):
         return errors.NAN_OR_INFINITY
     text = format_long_double(result)
     ctx.db.set_keep_ttl(argv[1], text, ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, argv[1], v is None, b"incrbyfloat")
     return text
 
 
@@ -321,10 +363,13 @@ def append(ctx: ExecContext, argv: list[bytes]):
     v = _string_for_write(ctx, argv[1])
     if v is None:
         ctx.db.set(argv[1], argv[2], ctx.index)
-        return len(argv[2])
-    _check_length(len(v) + len(argv[2]))
-    nv = v + argv[2]
-    ctx.db.set_keep_ttl(argv[1], nv, ctx.index)
+        nv = argv[2]
+    else:
+        _check_length(len(v) + len(argv[2]))
+        nv = v + argv[2]
+        ctx.db.set_keep_ttl(argv[1], nv, ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, argv[1], v is None, b"append")
     return len(nv)
 
 
@@ -377,6 +422,7 @@ def setrange(ctx: ExecContext, argv: list[bytes]):
         return errors.OFFSET_OUT_OF_RANGE
     value = argv[3]
     v = _string_for_write(ctx, argv[1])
+    new = v is None
     if v is None:
         if not value:
             return 0
@@ -391,4 +437,6 @@ def setrange(ctx: ExecContext, argv: list[bytes]):
     else:
         nv = v[:offset] + value + v[offset + len(value) :]
     ctx.db.set_keep_ttl(argv[1], nv, ctx.index)
+    if ctx.notify is not None:
+        _announce(ctx, argv[1], new, b"setrange")
     return len(nv)

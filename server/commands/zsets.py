@@ -32,6 +32,7 @@ from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
 from server.keyspace import Set
+from server.notify import GENERIC, NEW, ZSET
 from server.sortedset import ZSet
 
 _WRONGTYPE = errors.WRONGTYPE
@@ -76,12 +77,19 @@ RANDMEMBER_RANGE = ErrorReply(f"ERR value is out of range, value must between {-
 
 
 
-def _store(ctx: ExecContext, key: bytes, z: ZSet) -> int:
+def _store(ctx: ExecContext, key: bytes, z: ZSet, event: bytes) -> int:
     """Replace ``key`` with ``z`` (dropping any TTL), or delete it when ``z`` is empty."""
+    db = ctx.db
+    notify = ctx.notify
     if z:
-        ctx.db.set(key, z, ctx.index)
-    else:
-        ctx.db.delete(key, ctx.index)
+        new = notify is not None and db.get_for_write(key, ctx.now_ms, ctx.index) is None
+        db.set(key, z, ctx.index)
+        if notify is not None:
+            if new:
+                notify(NEW, b"new", key, ctx.db_index)
+            notify(ZSET, event, key, ctx.db_index)
+    elif db.delete(key, ctx.index) and notify is not None:
+        notify(GENERIC, b"del", key, ctx.db_index)
     return len(z)
 
 
@@ -345,6 +353,11 @@ def _zadd(ctx: ExecContext, argv: list[bytes], incr: bool):
             ctx.db.set(key, z, ctx.index)
         else:
             ctx.db.bump(key, ctx.index)
+        notify = ctx.notify
+        if notify is not None:
+            if created:
+                notify(NEW, b"new", key, ctx.db_index)
+            notify(ZSET, b"zincr" if incr else b"zadd", key, ctx.db_index)
     if incr:
         return Double(score) if processed else None
     return added + updated if ch else added
@@ -376,7 +389,7 @@ def zrem(ctx: ExecContext, argv: list[bytes]):
             if not z:
                 break
     if deleted:
-        _changed(ctx, key, z)
+        _changed(ctx, key, z, ZSET, b"zrem")
     return deleted
 
 
@@ -514,7 +527,7 @@ def _zrange(
         dst = ZSet(compact=not (by == _RANK and len(items) > 128))
         for s, m in items:
             dst.add(m, s)
-        return _store(ctx, argv[1], dst)
+        return _store(ctx, argv[1], dst, b"zrangestore")
     if withscores:
         return _with_scores([(m, s) for s, m in items])
     return [m for _, m in items]
@@ -577,7 +590,7 @@ def zremrangebyrank(ctx: ExecContext, argv: list[bytes]):
     if span is None:
         return 0
     removed = z.delete_range(span[0], span[1] + 1)
-    _changed(ctx, key, z)
+    _changed(ctx, key, z, ZSET, b"zremrangebyrank")
     return removed
 
 
@@ -592,7 +605,7 @@ def zremrangebyscore(ctx: ExecContext, argv: list[bytes]):
     start, stop = _score_span(z, spec)
     removed = z.delete_range(start, stop)
     if removed:
-        _changed(ctx, key, z)
+        _changed(ctx, key, z, ZSET, b"zremrangebyscore")
     return removed
 
 
@@ -608,7 +621,7 @@ def zremrangebylex(ctx: ExecContext, argv: list[bytes]):
     for _, member in gone:
         z.remove(member)
     if gone:
-        _changed(ctx, key, z)
+        _changed(ctx, key, z, ZSET, b"zremrangebylex")
     return len(gone)
 
 
@@ -617,7 +630,7 @@ def zremrangebylex(ctx: ExecContext, argv: list[bytes]):
 
 def _pop(ctx: ExecContext, key: bytes, z: ZSet, from_max: bool, count: int) -> list[tuple[bytes, float]]:
     out = [z.pop(from_max) for _ in range(min(count, len(z)))]
-    _changed(ctx, key, z)
+    _changed(ctx, key, z, ZSET, b"zpopmax" if from_max else b"zpopmin")
     return out
 
 
@@ -917,7 +930,7 @@ def _setop(
     if store:
         z = ZSet.from_pairs(result.items(), compact=False)
         z.shrink_if_fits()
-        return _store(ctx, argv[1], z)
+        return _store(ctx, argv[1], z, b"z%sstore" % op.encode())
     pairs = sorted((s, m) for m, s in result.items())
     if withscores:
         return _with_scores([(m, s) for s, m in pairs])

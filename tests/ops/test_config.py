@@ -70,7 +70,7 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
     port, other = free_ports(2)
     conf = tmp_path / "node.conf"
     conf.write_text(f"# test node\nport {other}\nsnapshot-threshold 65536\ncommand-timeout 7\n"
-                    "slowlog-max-len 5\n")
+                    "slowlog-max-len 5\nnotify-keyspace-events \"KEx$\"\n")
     node = single(["--config", str(conf)])
     node.port = port  # --port on the command line wins over the file's
     node.start()
@@ -81,6 +81,11 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
     assert got["port"] == str(port) and got["snapshot-threshold"] == "65536" and got["command-timeout"] == "7"
     assert got["slowlog-max-len"] == "5" and got["loglevel"] == got["log-level"] == "info"
     assert got["save"] == "" and got["appendonly"] == "yes"
+    assert got["notify-keyspace-events"] == "$xKE"  # Redis's spelling of the same classes
+    assert r.config_set("notify-keyspace-events", "KEA")
+    with pytest.raises(Exception, match="'notify-keyspace-events'. - Invalid event class character"):
+        r.config_set("notify-keyspace-events", "KEQ")
+    assert r.config_get("notify-keyspace-events") == {"notify-keyspace-events": "AKE"}
 
     assert r.config_set("snapshot-threshold", 200000)
     assert r.config_set("loglevel", "notice")  # Redis's word for info
@@ -117,6 +122,7 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
     text = conf.read_text()
     assert text.startswith("# test node\n")
     assert "snapshot-threshold 200000" in text and "log-level warning" in text
+    assert "notify-keyspace-events AKE" in text
     assert f"port {port}" in text  # the running value
 
     node.stop()
@@ -126,6 +132,7 @@ def test_flags_override_the_file_and_config_commands(single, tmp_path):
     again.start(with_ports=False, extra=["--dir", node.dir])
     got = again.client().config_get("*")
     assert got["snapshot-threshold"] == "200000" and got["log-level"] == "warning"
+    assert got["notify-keyspace-events"] == "AKE"
 
 
 def test_config_rewrite_without_a_file(single):
