@@ -28,6 +28,7 @@ from server.commands.blocking import BLOCKING_COMMANDS, Blocked, in_exec
 from server.commands.containers import read_typed, write_typed
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command, container, subcommand
+from server.notify import NEW, STREAM, announce
 from server.stream import (
     INVALID_ENTRIES_READ,
     MAX_ID,
@@ -261,6 +262,7 @@ def xadd(ctx: ExecContext, argv: list[bytes]):
             return None
         s = Stream()
         ctx.db.set(key, s, ctx.index)
+        announce(ctx, NEW, b"new", key)
     if s.last_id == MAX_ID:
         raise XADD_EXHAUSTED
     last = s.last_id
@@ -282,8 +284,9 @@ def xadd(ctx: ExecContext, argv: list[bytes]):
         if new <= last:
             raise XADD_ID_SMALL
     s.append(new, tuple(argv[field_pos:]))
-    if t.maxlen is not None or t.minid is not None:
-        s.trim(t.maxlen, t.minid, t.approx, t.limit)
+    announce(ctx, STREAM, b"xadd", key)
+    if (t.maxlen is not None or t.minid is not None) and s.trim(t.maxlen, t.minid, t.approx, t.limit):
+        announce(ctx, STREAM, b"xtrim", key)
     _changed(ctx, key)
     return format_id(new)
 
@@ -299,6 +302,7 @@ def xtrim(ctx: ExecContext, argv: list[bytes]):
     n = s.trim(t.maxlen, t.minid, t.approx, t.limit)
     if n:
         _changed(ctx, key)
+        announce(ctx, STREAM, b"xtrim", key)
     return n
 
 
@@ -318,6 +322,7 @@ def xdel(ctx: ExecContext, argv: list[bytes]):
             deleted += 1
     if deleted:
         _changed(ctx, key)
+        announce(ctx, STREAM, b"xdel", key)
     return deleted
 
 
@@ -363,6 +368,7 @@ def xsetid(ctx: ExecContext, argv: list[bytes]):
         s.entries_added = entries_added
     if max_deleted:
         s.max_deleted = max_deleted
+    announce(ctx, STREAM, b"xsetid", key)
     return OK
 
 
@@ -497,6 +503,14 @@ def _consumer(group: Group, name: bytes, now: int) -> Consumer:
     return consumer
 
 
+def _reader(ctx: ExecContext, key: bytes, group: Group, name: bytes) -> Consumer:
+    """XREADGROUP's consumer; one it creates is announced, as Redis does (XCLAIM's and
+    XAUTOCLAIM's are not)."""
+    if name not in group.consumers:
+        announce(ctx, STREAM, b"xgroup-createconsumer", key)
+    return _consumer(group, name, ctx.now_ms)
+
+
 def _serve_new(s: Stream, group: Group | None, consumer: Consumer | None, after: int, count: int, noack: bool,
                now: int) -> list:
     """Entries above ``after``; for a group, delivered: its last ID and read counter move on
@@ -560,11 +574,11 @@ def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
         if group is not None:
             # The consumer is created (or its seen time refreshed) only when served.
             if gt is not None:  # the consumer's history: always served
-                consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
+                consumer = _reader(ctx, r.keys[j], group, r.consumer)  # type: ignore[arg-type]
                 served.append((r.keys[j], _history(s, group, consumer, gt + 1 if gt != MAX_ID else MAX_ID,
                                                    r.count, now)))
             elif len(s) and s.last_valid_id() > group.last_id:
-                consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
+                consumer = _reader(ctx, r.keys[j], group, r.consumer)  # type: ignore[arg-type]
                 served.append((r.keys[j], _serve_new(s, group, consumer, group.last_id, r.count, r.noack, now)))
         elif len(s) and s.last_valid_id() > gt:  # type: ignore[operator]
             served.append((r.keys[j], _serve_new(s, None, None, gt, r.count, False, now)))  # type: ignore[arg-type]
@@ -604,7 +618,7 @@ def xread_woken(ctx: ExecContext, argv: list[bytes]):
             gt = strict_id(arg)
         if s.last_id > gt:
             if group is not None:
-                consumer = _consumer(group, r.consumer, now)  # type: ignore[arg-type]
+                consumer = _reader(ctx, key, group, r.consumer)  # type: ignore[arg-type]
             return _streams_reply([(key, _serve_new(s, group, consumer, gt, r.count, r.noack, now))])
     if in_exec(ctx):
         return NULL_ARRAY
@@ -737,9 +751,11 @@ def xgroup_create(ctx: ExecContext, argv: list[bytes]):
     if s is None:
         s = Stream()
         ctx.db.set(key, s, ctx.index)
+        announce(ctx, NEW, b"new", key)
     if argv[3] in s.groups:
         raise BUSYGROUP
     s.groups[argv[3]] = Group(last, entries_read)
+    announce(ctx, STREAM, b"xgroup-create", key)
     return OK
 
 
@@ -756,6 +772,7 @@ def xgroup_setid(ctx: ExecContext, argv: list[bytes]):
     s, g = _xgroup_group(ctx, argv)
     g.last_id = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
     g.entries_read = entries_read
+    announce(ctx, STREAM, b"xgroup-setid", argv[2])
     return OK
 
 
@@ -767,6 +784,7 @@ def xgroup_destroy(ctx: ExecContext, argv: list[bytes]):
         return 0
     del s.groups[argv[3]]
     s.wakes += 1  # its blocked readers get NOGROUP, as Redis signals them
+    announce(ctx, STREAM, b"xgroup-destroy", argv[2])
     return 1
 
 
@@ -778,6 +796,7 @@ def xgroup_createconsumer(ctx: ExecContext, argv: list[bytes]):
     if name in g.consumers:
         return 0
     g.consumers[name] = Consumer(name, ctx.now_ms)
+    announce(ctx, STREAM, b"xgroup-createconsumer", argv[2])
     return 1
 
 
@@ -785,7 +804,10 @@ def xgroup_createconsumer(ctx: ExecContext, argv: list[bytes]):
 def xgroup_delconsumer(ctx: ExecContext, argv: list[bytes]):
     """Delete a consumer from a consumer group."""
     _, g = _xgroup_group(ctx, argv)
+    existed = argv[4] in g.consumers
     pending = g.delete_consumer(argv[4])
+    if existed:
+        announce(ctx, STREAM, b"xgroup-delconsumer", argv[2])
     return pending
 
 

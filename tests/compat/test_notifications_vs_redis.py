@@ -180,6 +180,22 @@ SCRIPT: list = [
     ("PFMERGE", "p4", "p", "p3"), ("PFMERGE", "p4", "p"),
     ("RPUSH", "sl", 3, 1, 2), ("SORT", "sl", "STORE", "sls"), ("SORT", "sl"), ("SORT", "nosl", "STORE", "sls"),
     ("SORT", "nosl", "STORE", "sls"),
+    # streams
+    ("XADD", "x1", "1-1", "f", "v"), ("XADD", "x1", "MAXLEN", "1", "2-1", "f", "v"),
+    ("XADD", "x1", "MAXLEN", "5", "3-1", "f", "v"), ("XADD", "nox", "NOMKSTREAM", "*", "f", "v"),
+    ("XADD", "x1", "1-1", "f", "v"), ("XDEL", "x1", "3-1", "9-9"), ("XDEL", "x1", "9-9"),
+    ("XTRIM", "x1", "MAXLEN", 0), ("XTRIM", "x1", "MAXLEN", 0), ("XSETID", "x1", "10-1"),
+    ("XGROUP", "CREATE", "x1", "g", "$"), ("XGROUP", "CREATE", "x1", "g", "$"),
+    ("XGROUP", "CREATE", "x2", "g", "$", "MKSTREAM"), ("XGROUP", "SETID", "x1", "g", 0),
+    ("XGROUP", "CREATECONSUMER", "x1", "g", "c1"), ("XGROUP", "CREATECONSUMER", "x1", "g", "c1"),
+    ("XADD", "x1", "11-1", "a", "b"), ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "x1", ">"),
+    ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "x1", ">"), ("XACK", "x1", "g", "11-1"),
+    ("XCLAIM", "x1", "g", "c3", 0, "11-1"), ("XAUTOCLAIM", "x1", "g", "c4", 0, 0),
+    ("XGROUP", "DELCONSUMER", "x1", "g", "c1"), ("XGROUP", "DELCONSUMER", "x1", "g", "nosuch"),
+    ("XGROUP", "DESTROY", "x1", "g"), ("XGROUP", "DESTROY", "x1", "g"), ("XADD", "x1", "12-1", "x", "y"),
+    ("XGROUP", "CREATE", "x1", "g2", 0), ("XREADGROUP", "GROUP", "g2", "c9", "NOACK", "STREAMS", "x1", ">"),
+    ("XDEL", "x1", "11-1", "12-1"), ("DEL", "x1"), ("XADD", "x3", "MINID", 5, "1-1", "a", "b"),
+    ("XGROUP", "CREATE", "x4", "g3", "$", "MKSTREAM"),
     # errors change nothing and announce nothing
     ("LPUSH", "h2", "x"), ("INCR", "ap"), ("HSET", "h2"), ("ZADD", "z", "nan", "x"),
     # blocked clients served by a later write: the write's events, then the pop's
@@ -189,6 +205,8 @@ SCRIPT: list = [
     ("blocked", ("BLMPOP", 0, 1, "bl5", "LEFT", "COUNT", 5), ("RPUSH", "bl5", "a", "b")),
     ("blocked", ("BZPOPMIN", "bz", 0), ("ZADD", "bz", 1, "a", 2, "b")),
     ("blocked", ("BZMPOP", 0, 1, "bz2", "MAX", "COUNT", 9), ("ZADD", "bz2", 1, "a")),
+    ("blocked", ("XREADGROUP", "GROUP", "g3", "c5", "BLOCK", 0, "STREAMS", "x4", ">"),
+     ("XADD", "x4", "1-1", "a", "b")),
     # transactions, scripts and functions
     ("multi", [("SET", "t1", "1"), ("LPUSH", "t2", "a", "b"), ("RPOP", "t2"), ("DEL", "t1", "t2"), ("INCR", "t3")]),
     ("multi", [("SET", "t4", "1"), ("LPUSH", "t4", "x"), ("SET", "t5", "1")]),
