@@ -1,0 +1,824 @@
+"""Redis 7.0's DUMP payload: one value serialised as in an RDB file, then a footer.
+
+``payload = type byte | object | rdb version (2 bytes LE, 10) | CRC64 of all before (8 bytes LE)``
+
+``dump(value)`` writes the encoding Redis 7.0 would choose with its default thresholds
+(strings as integers or LZF when that is shorter; lists as quicklist 2 of 8 KB listpack
+nodes; sets as an intset when they fit one; hashes and sorted sets as a listpack when they
+fit one), so for those encodings the bytes equal redis-server's.  Hashtable-encoded sets and
+hashes are written in insertion order; Redis writes its dict's order, and both load the same.
+
+``load(payload)`` accepts what Redis 7.0 writes and the older encodings it still reads
+(plain lists, ziplists, quicklist 1, plain sets and zsets, SET_LISTPACK of 7.2).  Decoding
+is strict and linear: every length read is bounded by the bytes left, every listpack,
+ziplist and intset is checked whole (sizes, back lengths, terminators, order of intsets),
+and the failure is ``PayloadError`` (the caller answers ``ERR Bad data format``), or
+``VersionError`` for a wrong version or checksum.  Streams and module values are not
+supported in either direction (``UnsupportedType``).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+from resp.parser import string2ll
+from server.keyspace import Hash, List, Set
+from server.sortedset import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet
+
+__all__ = ["PayloadError", "UnsupportedType", "VersionError", "crc64", "dump", "load"]
+
+RDB_VERSION = 10
+
+# Object types (rdb.h).
+T_STRING = 0
+T_LIST = 1
+T_SET = 2
+T_ZSET = 3
+T_HASH = 4
+T_ZSET_2 = 5
+T_HASH_ZIPMAP = 9
+T_LIST_ZIPLIST = 10
+T_SET_INTSET = 11
+T_ZSET_ZIPLIST = 12
+T_HASH_ZIPLIST = 13
+T_LIST_QUICKLIST = 14
+T_HASH_LISTPACK = 16
+T_ZSET_LISTPACK = 17
+T_LIST_QUICKLIST_2 = 18
+T_SET_LISTPACK = 20
+
+# Redis 7.0 defaults that decide the encoding DUMP writes.
+SET_MAX_INTSET_ENTRIES = 512
+HASH_MAX_LISTPACK_ENTRIES = 128
+HASH_MAX_LISTPACK_VALUE = 64
+LIST_NODE_BYTES = 8192  # list-max-listpack-size -2
+
+# LZF is pure Python here: one DUMP compresses at most this many input bytes and writes the
+# rest raw (Redis reads both), so a DUMP of a huge value costs linear time with a small factor.
+LZF_BUDGET = 1 << 20
+
+
+class PayloadError(Exception):
+    """The payload is malformed (``ERR Bad data format``)."""
+
+
+class VersionError(Exception):
+    """Wrong RDB version or checksum (``ERR DUMP payload version or checksum are wrong``)."""
+
+
+class UnsupportedType(Exception):
+    """A value or payload type this server does not serialise (streams, modules)."""
+
+
+# --- CRC64 (Jones polynomial, reflected; Redis's crc64.c) -------------------------------------
+def _crc64_table() -> list[int]:
+    poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 bit-reversed
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc64_table()
+
+
+def crc64(data: bytes, crc: int = 0) -> int:
+    table = _CRC_TABLE
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+# --- LZF (liblzf 3.6 as configured in Redis: HLOG 16, VERY_FAST) ------------------------------
+_HSIZE = 1 << 16
+_MAX_LIT = 1 << 5
+_MAX_OFF = 1 << 13
+_MAX_REF = (1 << 8) + (1 << 3)
+
+
+def lzf_compress(data: bytes, out_len: int) -> bytes | None:
+    """liblzf's ``lzf_compress`` with a zeroed hash table; None when the output would not
+    fit in ``out_len`` bytes."""
+    n = len(data)
+    if not n or out_len <= 0:
+        return None
+    htab = [0] * _HSIZE  # offsets + 1 (0: empty), like liblzf's offsets from in_data
+    out = bytearray(1)  # out[lit_pos] is the current literal run's header
+    lit = 0
+    lit_pos = 0
+    ip = 0
+    in_end = n
+    hval = (data[0] << 8) | data[1] if n >= 2 else 0
+    while ip < in_end - 2:
+        hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
+        slot = ((hval >> 8) - hval * 5) & 0xFFFF
+        ref = htab[slot] - 1
+        htab[slot] = ip + 1
+        off = ip - ref - 1
+        if (
+            ref > 0
+            and 0 <= off < _MAX_OFF
+            and data[ref + 2] == data[ip + 2]
+            and data[ref] == data[ip]
+            and data[ref + 1] == data[ip + 1]
+        ):
+            length = 2
+            maxlen = in_end - ip - length
+            if maxlen > _MAX_REF:
+                maxlen = _MAX_REF
+            if len(out) + 3 + 1 >= out_len and len(out) - (0 if lit else 1) + 3 + 1 >= out_len:
+                return None
+            out[lit_pos] = lit - 1 & 0xFF
+            if not lit:
+                del out[-1]
+            # liblzf's loop: 16 unrolled steps that do not look at maxlen (so a match may
+            # run up to two bytes past it, still inside the input), then a checked one.
+            matched = True
+            if maxlen > 16:
+                for _ in range(16):
+                    length += 1
+                    if data[ref + length] != data[ip + length]:
+                        matched = False
+                        break
+            if matched:
+                while True:
+                    length += 1
+                    if length >= maxlen or data[ref + length] != data[ip + length]:
+                        break
+            length -= 2
+            ip += 1
+            if length < 7:
+                out.append((off >> 8) + (length << 5))
+            else:
+                out.append((off >> 8) + (7 << 5))
+                out.append(length - 7)
+            out.append(off & 0xFF)
+            lit = 0
+            lit_pos = len(out)
+            out.append(0)
+            ip += length + 1
+            if ip >= in_end - 2:
+                break
+            ip -= 2
+            hval = (data[ip] << 8) | data[ip + 1]
+            hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
+            htab[((hval >> 8) - hval * 5) & 0xFFFF] = ip + 1
+            ip += 1
+            hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
+            htab[((hval >> 8) - hval * 5) & 0xFFFF] = ip + 1
+            ip += 1
+        else:
+            if len(out) >= out_len:
+                return None
+            lit += 1
+            out.append(data[ip])
+            ip += 1
+            if lit == _MAX_LIT:
+                out[lit_pos] = lit - 1
+                lit = 0
+                lit_pos = len(out)
+                out.append(0)
+    if len(out) + 3 > out_len:
+        return None
+    while ip < in_end:
+        lit += 1
+        out.append(data[ip])
+        ip += 1
+        if lit == _MAX_LIT:
+            out[lit_pos] = lit - 1
+            lit = 0
+            lit_pos = len(out)
+            out.append(0)
+    out[lit_pos] = lit - 1 & 0xFF
+    if not lit:
+        del out[-1]
+    return bytes(out)
+
+
+def lzf_decompress(data: bytes, expected: int) -> bytes:
+    """Exactly ``expected`` bytes or ``PayloadError``; never writes past ``expected``."""
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        ctrl = data[i]
+        i += 1
+        if ctrl < 32:
+            run = ctrl + 1
+            if i + run > n or len(out) + run > expected:
+                raise PayloadError("lzf literal overrun")
+            out += data[i : i + run]
+            i += run
+            continue
+        length = ctrl >> 5
+        if length == 7:
+            if i >= n:
+                raise PayloadError("lzf truncated")
+            length += data[i]
+            i += 1
+        if i >= n:
+            raise PayloadError("lzf truncated")
+        start = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
+        i += 1
+        length += 2
+        if start < 0 or len(out) + length > expected:
+            raise PayloadError("lzf back reference out of range")
+        dist = len(out) - start
+        if dist >= length:
+            out += out[start : start + length]
+        else:  # overlapping copy: the pattern of the last ``dist`` bytes repeats
+            pattern = bytes(out[start:])
+            reps, rest = divmod(length, dist)
+            out += pattern * reps + pattern[:rest]
+    if len(out) != expected:
+        raise PayloadError("lzf length mismatch")
+    return bytes(out)
+
+
+# --- writing ------------------------------------------------------------------------------------
+def _len(n: int) -> bytes:
+    if n < 64:
+        return bytes((n,))
+    if n < 16384:
+        return bytes((0x40 | (n >> 8), n & 0xFF))
+    if n <= 0xFFFFFFFF:
+        return b"\x80" + n.to_bytes(4, "big")
+    return b"\x81" + n.to_bytes(8, "big")
+
+
+def _int_encoding(v: int) -> bytes | None:
+    if -(2**7) <= v < 2**7:
+        return b"\xc0" + v.to_bytes(1, "little", signed=True)
+    if -(2**15) <= v < 2**15:
+        return b"\xc1" + v.to_bytes(2, "little", signed=True)
+    if -(2**31) <= v < 2**31:
+        return b"\xc2" + v.to_bytes(4, "little", signed=True)
+    return None
+
+
+class _Writer:
+    __slots__ = ("parts", "lzf_left")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.lzf_left = LZF_BUDGET
+
+    def string(self, s: bytes) -> None:
+        """``rdbSaveRawString``: an integer when the text is one, else LZF when that saves
+        at least 4 bytes of a string over 20, else raw."""
+        n = len(s)
+        if n <= 11:
+            v = string2ll(s)
+            if v is not None:
+                enc = _int_encoding(v)
+                if enc is not None:
+                    self.parts.append(enc)
+                    return
+        if n > 20 and n <= self.lzf_left:
+            self.lzf_left -= n
+            packed = lzf_compress(s, n - 4)
+            if packed is not None:
+                self.parts.append(b"\xc3" + _len(len(packed)) + _len(n) + packed)
+                return
+        self.parts.append(_len(n) + s)
+
+    def raw(self, b: bytes) -> None:
+        self.parts.append(b)
+
+
+def _d2string(score: float) -> bytes:
+    """Redis 7.0's ``d2string`` (how a listpack stores a score)."""
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    if score == 0:
+        return b"-0" if math.copysign(1.0, score) < 0 else b"0"
+    if -4503599627370495 < score < 4503599627370496 and score == int(score):
+        return str(int(score)).encode()
+    return b"%.17g" % score
+
+
+def _backlen(n: int) -> bytes:
+    if n <= 127:
+        return bytes((n,))
+    if n < 16383:
+        return bytes((n >> 7, (n & 127) | 128))
+    if n < 2097151:
+        return bytes((n >> 14, ((n >> 7) & 127) | 128, (n & 127) | 128))
+    if n < 268435455:
+        return bytes((n >> 21, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128))
+    return bytes(
+        (n >> 28, ((n >> 21) & 127) | 128, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128)
+    )
+
+
+def lp_entry(s: bytes) -> bytes:
+    """One listpack entry (encoding, data, back length) as ``lpInsertString`` writes it."""
+    v = string2ll(s) if len(s) <= 20 else None
+    if v is not None:
+        if 0 <= v <= 127:
+            enc = bytes((v,))
+        elif -4096 <= v <= 4095:
+            u = v & 0x1FFF
+            enc = bytes((0xC0 | (u >> 8), u & 0xFF))
+        elif -(2**15) <= v < 2**15:
+            enc = b"\xf1" + v.to_bytes(2, "little", signed=True)
+        elif -(2**23) <= v < 2**23:
+            enc = b"\xf2" + v.to_bytes(3, "little", signed=True)
+        elif -(2**31) <= v < 2**31:
+            enc = b"\xf3" + v.to_bytes(4, "little", signed=True)
+        else:
+            enc = b"\xf4" + v.to_bytes(8, "little", signed=True)
+    else:
+        n = len(s)
+        if n < 64:
+            enc = bytes((0x80 | n,)) + s
+        elif n < 4096:
+            enc = bytes((0xE0 | (n >> 8), n & 0xFF)) + s
+        else:
+            enc = b"\xf0" + n.to_bytes(4, "little") + s
+    return enc + _backlen(len(enc))
+
+
+def _listpack(entries: list[bytes], count: int) -> bytes:
+    body = b"".join(entries)
+    total = 6 + len(body) + 1
+    return struct.pack("<IH", total, count if count < 65535 else 65535) + body + b"\xff"
+
+
+def _quicklist_nodes(items: Any) -> list[list[bytes]]:
+    """Split a list into listpack nodes the way RPUSH fills them (``_quicklistNodeAllowInsert``
+    with fill -2: a node takes an element while its size plus the element's length plus 8
+    stays within 8 KB)."""
+    nodes: list[list[bytes]] = []
+    cur: list[bytes] = []
+    size = 0
+    for item in items:
+        sz = len(item)
+        entry = lp_entry(item)
+        if cur:
+            if size + sz + 8 <= LIST_NODE_BYTES:  # SIZE_ESTIMATE_OVERHEAD
+                cur.append(entry)
+                size += len(entry)
+                continue
+            nodes.append(cur)
+        cur = [entry]
+        size = 7 + len(entry)
+    if cur:
+        nodes.append(cur)
+    return nodes
+
+
+def _intset(members: list[int]) -> bytes:
+    lo, hi = members[0], members[-1]
+    if -(2**15) <= lo and hi < 2**15:
+        width, fmt = 2, "h"
+    elif -(2**31) <= lo and hi < 2**31:
+        width, fmt = 4, "i"
+    else:
+        width, fmt = 8, "q"
+    return struct.pack(f"<II{len(members)}{fmt}", width, len(members), *members)
+
+
+def dump(value: Any) -> bytes:
+    """The DUMP payload of a stored value (``UnsupportedType`` for streams)."""
+    w = _Writer()
+    t = type(value)
+    if t is bytes:
+        w.raw(b"\x00")
+        w.string(value)
+    elif t is List:
+        w.raw(bytes((T_LIST_QUICKLIST_2,)))
+        nodes = _quicklist_nodes(value)
+        w.raw(_len(len(nodes)))
+        for node in nodes:
+            w.raw(b"\x02")  # QUICKLIST_NODE_CONTAINER_PACKED
+            w.string(_listpack(node, len(node)))
+    elif t is Set:
+        ints = [string2ll(m) for m in value] if len(value) <= SET_MAX_INTSET_ENTRIES else [None]
+        if None not in ints:
+            w.raw(bytes((T_SET_INTSET,)))
+            w.string(_intset(sorted(ints)))  # type: ignore[type-var]
+        else:
+            w.raw(bytes((T_SET,)) + _len(len(value)))
+            for m in value:
+                w.string(m)
+    elif t is Hash:
+        small = len(value) <= HASH_MAX_LISTPACK_ENTRIES and all(
+            len(k) <= HASH_MAX_LISTPACK_VALUE and len(v) <= HASH_MAX_LISTPACK_VALUE for k, v in value.items()
+        )
+        if small:
+            w.raw(bytes((T_HASH_LISTPACK,)))
+            entries = []
+            for k, v in value.items():
+                entries.append(lp_entry(k))
+                entries.append(lp_entry(v))
+            w.string(_listpack(entries, len(entries)))
+        else:
+            w.raw(bytes((T_HASH,)) + _len(len(value)))
+            for k, v in value.items():
+                w.string(k)
+                w.string(v)
+    elif t is ZSet:
+        if value.compact:
+            w.raw(bytes((T_ZSET_LISTPACK,)))
+            entries = []
+            for score, member in value.order:
+                entries.append(lp_entry(member))
+                entries.append(lp_entry(_d2string(score)))
+            w.string(_listpack(entries, len(entries)))
+        else:
+            # Redis writes the skiplist from the tail so loading inserts at the head.
+            w.raw(bytes((T_ZSET_2,)) + _len(len(value)))
+            for score, member in reversed(value.order):
+                w.string(member)
+                w.raw(struct.pack("<d", score))
+    else:
+        raise UnsupportedType(type(value).__name__)
+    body = b"".join(w.parts) + RDB_VERSION.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")
+
+
+# --- reading ------------------------------------------------------------------------------------
+class _Reader:
+    __slots__ = ("buf", "pos", "end")
+
+    def __init__(self, buf: bytes, end: int) -> None:
+        self.buf = buf
+        self.pos = 0
+        self.end = end
+
+    def take(self, n: int) -> bytes:
+        p = self.pos
+        if n < 0 or p + n > self.end:
+            raise PayloadError("truncated")
+        self.pos = p + n
+        return self.buf[p : p + n]
+
+    def byte(self) -> int:
+        if self.pos >= self.end:
+            raise PayloadError("truncated")
+        b = self.buf[self.pos]
+        self.pos += 1
+        return b
+
+    def length(self) -> tuple[int, bool]:
+        """``rdbLoadLenByRef``: (value, is_encoded)."""
+        b = self.byte()
+        kind = b >> 6
+        if kind == 0:
+            return b & 0x3F, False
+        if kind == 1:
+            return ((b & 0x3F) << 8) | self.byte(), False
+        if kind == 3:
+            return b & 0x3F, True
+        if b == 0x80:
+            return int.from_bytes(self.take(4), "big"), False
+        if b == 0x81:
+            return int.from_bytes(self.take(8), "big"), False
+        raise PayloadError("unknown length encoding")
+
+    def count(self) -> int:
+        n, encoded = self.length()
+        if encoded:
+            raise PayloadError("encoded length where a count belongs")
+        if n > self.end - self.pos:  # every element takes at least one byte
+            raise PayloadError("count larger than the payload")
+        return n
+
+    def string(self) -> bytes:
+        n, encoded = self.length()
+        if not encoded:
+            return self.take(n)
+        if n == 0:
+            return str(int.from_bytes(self.take(1), "little", signed=True)).encode()
+        if n == 1:
+            return str(int.from_bytes(self.take(2), "little", signed=True)).encode()
+        if n == 2:
+            return str(int.from_bytes(self.take(4), "little", signed=True)).encode()
+        if n == 3:
+            clen, e1 = self.length()
+            ulen, e2 = self.length()
+            if e1 or e2 or ulen == 0:
+                raise PayloadError("bad lzf header")
+            packed = self.take(clen)
+            if ulen > 132 * clen + 64:  # LZF cannot expand more than that
+                raise PayloadError("lzf length out of range")
+            return lzf_decompress(packed, ulen)
+        raise PayloadError("unknown string encoding")
+
+    def binary_double(self) -> float:
+        return struct.unpack("<d", self.take(8))[0]
+
+    def text_double(self) -> float:
+        n = self.byte()
+        if n == 253:
+            return math.nan
+        if n == 254:
+            return math.inf
+        if n == 255:
+            return -math.inf
+        return _parse_float(self.take(n))
+
+
+def _parse_float(b: bytes) -> float:
+    try:
+        return float(b)
+    except ValueError:
+        raise PayloadError("bad double") from None
+
+
+def _bad(msg: str) -> PayloadError:
+    return PayloadError(msg)
+
+
+def lp_decode(lp: bytes) -> list[bytes]:
+    """Every entry of a listpack, validated whole."""
+    n = len(lp)
+    if n < 7 or struct.unpack_from("<I", lp)[0] != n or lp[-1] != 0xFF:
+        raise _bad("bad listpack header")
+    declared = struct.unpack_from("<H", lp, 4)[0]
+    out: list[bytes] = []
+    p = 6
+    end = n - 1
+    while p < end:
+        start = p
+        b = lp[p]
+        if b < 0x80:
+            val: bytes = str(b).encode()
+            p += 1
+        elif b < 0xC0:
+            ln = b & 0x3F
+            p += 1
+            if p + ln > end:
+                raise _bad("listpack string overrun")
+            val = lp[p : p + ln]
+            p += ln
+        elif b < 0xE0:
+            if p + 2 > end:
+                raise _bad("listpack truncated")
+            u = ((b & 0x1F) << 8) | lp[p + 1]
+            val = str(u - 0x2000 if u >= 0x1000 else u).encode()
+            p += 2
+        elif b < 0xF0:
+            if p + 2 > end:
+                raise _bad("listpack truncated")
+            ln = ((b & 0x0F) << 8) | lp[p + 1]
+            p += 2
+            if p + ln > end:
+                raise _bad("listpack string overrun")
+            val = lp[p : p + ln]
+            p += ln
+        elif b == 0xF0:
+            if p + 5 > end:
+                raise _bad("listpack truncated")
+            ln = struct.unpack_from("<I", lp, p + 1)[0]
+            p += 5
+            if p + ln > end:
+                raise _bad("listpack string overrun")
+            val = lp[p : p + ln]
+            p += ln
+        elif 0xF1 <= b <= 0xF4:
+            width = (2, 3, 4, 8)[b - 0xF1]
+            if p + 1 + width > end:
+                raise _bad("listpack truncated")
+            val = str(int.from_bytes(lp[p + 1 : p + 1 + width], "little", signed=True)).encode()
+            p += 1 + width
+        else:
+            raise _bad("bad listpack entry encoding")
+        back = _backlen(p - start)
+        if lp[p : p + len(back)] != back or p + len(back) > end:
+            raise _bad("bad listpack back length")
+        p += len(back)
+        out.append(val)
+    if p != end:
+        raise _bad("listpack overrun")
+    if declared != 65535 and declared != len(out):
+        raise _bad("listpack count mismatch")
+    return out
+
+
+def zl_decode(zl: bytes) -> list[bytes]:
+    """Every entry of a ziplist (Redis < 7), validated whole."""
+    n = len(zl)
+    if n < 11 or struct.unpack_from("<I", zl)[0] != n or zl[-1] != 0xFF:
+        raise _bad("bad ziplist header")
+    tail, declared = struct.unpack_from("<IH", zl, 4)
+    out: list[bytes] = []
+    p = 10
+    end = n - 1
+    prev_len = 0
+    last = 10
+    while p < end:
+        start = p
+        if zl[p] < 254:
+            prevlen = zl[p]
+            p += 1
+        elif zl[p] == 254:
+            if p + 5 > end:
+                raise _bad("ziplist truncated")
+            prevlen = struct.unpack_from("<I", zl, p + 1)[0]
+            p += 5
+        else:
+            raise _bad("bad ziplist prevlen")
+        if prevlen != prev_len:
+            raise _bad("ziplist prevlen mismatch")
+        if p >= end:
+            raise _bad("ziplist truncated")
+        b = zl[p]
+        kind = b >> 6
+        if kind < 3:
+            if kind == 0:
+                ln = b & 0x3F
+                p += 1
+            elif kind == 1:
+                if p + 2 > end:
+                    raise _bad("ziplist truncated")
+                ln = ((b & 0x3F) << 8) | zl[p + 1]
+                p += 2
+            else:
+                if b != 0x80 or p + 5 > end:
+                    raise _bad("bad ziplist string encoding")
+                ln = int.from_bytes(zl[p + 1 : p + 5], "big")
+                p += 5
+            if p + ln > end:
+                raise _bad("ziplist string overrun")
+            val = zl[p : p + ln]
+            p += ln
+        else:
+            width = {0xC0: 2, 0xD0: 4, 0xE0: 8, 0xF0: 3, 0xFE: 1}.get(b)
+            if width is not None:
+                if p + 1 + width > end:
+                    raise _bad("ziplist truncated")
+                val = str(int.from_bytes(zl[p + 1 : p + 1 + width], "little", signed=True)).encode()
+                p += 1 + width
+            elif 0xF1 <= b <= 0xFD:
+                val = str((b & 0x0F) - 1).encode()
+                p += 1
+            else:
+                raise _bad("bad ziplist entry encoding")
+        prev_len = p - start
+        last = start
+        out.append(val)
+    if p != end:
+        raise _bad("ziplist overrun")
+    if tail != last:
+        raise _bad("ziplist tail mismatch")
+    if declared != 65535 and declared != len(out):
+        raise _bad("ziplist count mismatch")
+    return out
+
+
+def _intset_decode(blob: bytes) -> list[bytes]:
+    if len(blob) < 8:
+        raise _bad("bad intset header")
+    width, count = struct.unpack_from("<II", blob)
+    fmt = {2: "h", 4: "i", 8: "q"}.get(width)
+    if fmt is None or 8 + width * count != len(blob):
+        raise _bad("bad intset size")
+    values = struct.unpack_from(f"<{count}{fmt}", blob, 8)
+    for i in range(1, count):
+        if values[i - 1] >= values[i]:
+            raise _bad("intset out of order")
+    return [str(v).encode() for v in values]
+
+
+def _pairs(items: list[bytes]) -> list[tuple[bytes, bytes]]:
+    if len(items) % 2:
+        raise _bad("odd number of entries")
+    it = iter(items)
+    return list(zip(it, it, strict=True))
+
+
+def _new_set(members: Any) -> Set:
+    s = Set()
+    for m in members:
+        if m in s:
+            raise _bad("duplicate set member")
+        s[m] = None
+    if not s:
+        raise _bad("empty set")
+    return s
+
+
+def _new_hash(pairs: Any) -> Hash:
+    h = Hash()
+    for k, v in pairs:
+        if k in h:
+            raise _bad("duplicate hash field")
+        h[k] = v
+    if not h:
+        raise _bad("empty hash")
+    return h
+
+
+def _new_zset(pairs: list[tuple[bytes, float]]) -> ZSet:
+    scores: dict[bytes, float] = {}
+    for m, s in pairs:
+        if math.isnan(s):
+            raise _bad("zset score is NaN")
+        if m in scores:
+            raise _bad("duplicate zset member")
+        scores[m] = s
+    if not scores:
+        raise _bad("empty zset")
+    compact = len(scores) <= LISTPACK_ENTRIES and all(len(m) <= LISTPACK_VALUE for m in scores)
+    if compact:
+        scores = {m: (0.0 if s == 0.0 else s) for m, s in scores.items()}
+    return ZSet.from_pairs(scores.items(), compact)
+
+
+def _lp_zset(items: list[bytes]) -> ZSet:
+    return _new_zset([(m, _parse_float(s)) for m, s in _pairs(items)])
+
+
+def _load_object(r: _Reader, t: int) -> Any:
+    if t == T_STRING:
+        return r.string()
+    if t == T_LIST:
+        n = r.count()
+        items = List(r.string() for _ in range(n))
+        if not items:
+            raise _bad("empty list")
+        return items
+    if t in (T_LIST_QUICKLIST, T_LIST_QUICKLIST_2):
+        nodes = r.count()
+        items = List()
+        for _ in range(nodes):
+            if t == T_LIST_QUICKLIST_2:
+                container, encoded = r.length()
+                if encoded or container not in (1, 2):
+                    raise _bad("bad quicklist container")
+                if container == 1:  # PLAIN: one element as a string
+                    items.append(r.string())
+                    continue
+                items.extend(lp_decode(r.string()))
+            else:
+                node = zl_decode(r.string())
+                if not node:
+                    raise _bad("empty ziplist node")
+                items.extend(node)
+        if not items:
+            raise _bad("empty list")
+        return items
+    if t == T_LIST_ZIPLIST:
+        items = List(zl_decode(r.string()))
+        if not items:
+            raise _bad("empty list")
+        return items
+    if t == T_SET:
+        n = r.count()
+        return _new_set(r.string() for _ in range(n))
+    if t == T_SET_INTSET:
+        return _new_set(_intset_decode(r.string()))
+    if t == T_SET_LISTPACK:
+        return _new_set(lp_decode(r.string()))
+    if t == T_HASH:
+        n = r.count()
+        return _new_hash((r.string(), r.string()) for _ in range(n))
+    if t == T_HASH_LISTPACK:
+        return _new_hash(_pairs(lp_decode(r.string())))
+    if t == T_HASH_ZIPLIST:
+        return _new_hash(_pairs(zl_decode(r.string())))
+    if t in (T_ZSET, T_ZSET_2):
+        n = r.count()
+        pairs = []
+        for _ in range(n):
+            m = r.string()
+            pairs.append((m, r.binary_double() if t == T_ZSET_2 else r.text_double()))
+        return _new_zset(pairs)
+    if t == T_ZSET_LISTPACK:
+        return _lp_zset(lp_decode(r.string()))
+    if t == T_ZSET_ZIPLIST:
+        return _lp_zset(zl_decode(r.string()))
+    if t in (15, 19, 21):
+        raise UnsupportedType("stream")
+    if t in (6, 7):
+        raise UnsupportedType("module")
+    raise _bad("unknown type")
+
+
+def verify(payload: bytes) -> None:
+    """``verifyDumpPayload``: version not newer than ours and the CRC64 matches."""
+    if len(payload) < 10:
+        raise VersionError
+    version = payload[-10] | (payload[-9] << 8)
+    if version > RDB_VERSION:
+        raise VersionError
+    if crc64(payload[:-8]) != int.from_bytes(payload[-8:], "little"):
+        raise VersionError
+
+
+def load(payload: bytes) -> Any:
+    """The value a DUMP payload holds (``VersionError``, ``PayloadError``, ``UnsupportedType``)."""
+    verify(payload)
+    r = _Reader(payload, len(payload) - 10)
+    t = r.byte()
+    try:
+        return _load_object(r, t)
+    except (struct.error, ValueError, OverflowError) as e:  # belt and braces: never escapes
+        raise PayloadError(str(e)) from None
