@@ -401,6 +401,8 @@ def test_decoder_reads_old_encodings(redis):
         bytes((rdb.T_ZSET_ZIPLIST,)) + s(ziplist([b"a", b"1", b"b", b"2.5"])),
         bytes((rdb.T_ZSET, 2)) + s(b"a") + b"\x031.5" + s(b"b") + b"\xfe",
         bytes((rdb.T_SET, 2)) + s(b"a") + s(b"b"),
+        bytes((rdb.T_HASH_ZIPMAP,))
+        + s(b"\x02\x01f\x02\x00v1\x03big" + bytes((254, 0x2C, 1, 0, 0, 2)) + b"x" * 300 + b"ab\xff"),
     ]
     for i, body in enumerate(cases):
         payload = _with_crc(body + struct.pack("<H", 9))
