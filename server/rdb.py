@@ -528,6 +528,8 @@ class _Reader:
 
 
 def _parse_float(b: bytes) -> float:
+    if b"_" in b:  # Python's float() takes "1_0"; strtod does not
+        raise PayloadError("bad double")
     try:
         return float(b)
     except ValueError:
@@ -794,10 +796,7 @@ def _load_object(r: _Reader, t: int) -> Any:
                     continue
                 items.extend(lp_decode(r.string()))
             else:
-                node = zl_decode(r.string())
-                if not node:
-                    raise _bad("empty ziplist node")
-                items.extend(node)
+                items.extend(zl_decode(r.string()))  # an empty node is skipped, as Redis does
         if not items:
             raise _bad("empty list")
         return items
