@@ -14,23 +14,29 @@ hashes are written in insertion order; Redis writes its dict's order, and both l
 is strict and linear: every length read is bounded by the bytes left, every listpack,
 ziplist and intset is checked whole (sizes, back lengths, terminators, order of intsets),
 and the failure is ``PayloadError`` (the caller answers ``ERR Bad data format``), or
-``VersionError`` for a wrong version or checksum.  Streams and module values are not
-supported in either direction (``UnsupportedType``).
+``VersionError`` for a wrong version or checksum.  Streams are written as
+RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0), with their consumer groups; a stream node that holds
+deleted entries is written with its live entries only, since Raftis does not keep deleted
+entries (Redis loads it to the same stream; only the node's byte size differs).  Module
+values are not supported (``UnsupportedType``).
 """
 
 from __future__ import annotations
 
 import math
 import struct
+from bisect import bisect_left
 from typing import Any
 
 from resp.parser import string2ll
 from server.keyspace import Hash, List, Set
 from server.sortedset import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet
+from server.stream import INVALID_ENTRIES_READ, SEQ_MASK, Consumer, Group, Nack, Node, Stream
 
 __all__ = ["PayloadError", "UnsupportedType", "VersionError", "crc64", "dump", "load"]
 
 RDB_VERSION = 10
+_LLONG_MAX = 2**63 - 1
 
 # Object types (rdb.h).
 T_STRING = 0
@@ -48,7 +54,14 @@ T_LIST_QUICKLIST = 14
 T_HASH_LISTPACK = 16
 T_ZSET_LISTPACK = 17
 T_LIST_QUICKLIST_2 = 18
+T_STREAM_LISTPACKS = 15
+T_STREAM_LISTPACKS_2 = 19
 T_SET_LISTPACK = 20
+T_STREAM_LISTPACKS_3 = 21
+
+# Stream entry flags (t_stream.c).
+_FLAG_DELETED = 1
+_FLAG_SAMEFIELDS = 2
 
 # Redis 7.0 defaults that decide the encoding DUMP writes.
 SET_MAX_INTSET_ENTRIES = 512
@@ -71,7 +84,7 @@ class VersionError(Exception):
 
 
 class UnsupportedType(Exception):
-    """A value or payload type this server does not serialise (streams, modules)."""
+    """A value or payload type this server does not serialise (module values)."""
 
 
 # --- CRC64 (Jones polynomial, reflected; Redis's crc64.c) -------------------------------------
@@ -386,8 +399,79 @@ def _intset(members: list[int]) -> bytes:
     return struct.pack(f"<II{len(members)}{fmt}", width, len(members), *members)
 
 
+def _lp_int(v: int) -> bytes:
+    return lp_entry(b"%d" % v)
+
+
+def _stream_id(i: int) -> bytes:
+    return i.to_bytes(16, "big")
+
+
+def _ms_time(ms: int) -> bytes:
+    return struct.pack("<q", ms)
+
+
+def _dump_stream(w: _Writer, s: Stream) -> None:
+    """RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0).  A node is written as Redis built it when
+    none of its entries was deleted; a node with deleted entries (whose contents Raftis no
+    longer has) is written with its live entries only, which Redis loads to the same stream."""
+    w.raw(bytes((T_STREAM_LISTPACKS_2,)) + _len(len(s.nodes)))
+    ids, entries = s.ids, s.entries
+    pos = 0
+    for k, node in enumerate(s.nodes):
+        end = bisect_left(ids, s.firsts[k + 1]) if k + 1 < len(s.nodes) else len(ids)
+        master = node.first
+        mms, mseq = master >> 64, master & SEQ_MASK
+        fields = node.fields
+        out = [_lp_int(end - pos), _lp_int(0), _lp_int(len(fields))]
+        out.extend(lp_entry(f) for f in fields)
+        out.append(_lp_int(0))
+        for i in ids[pos:end]:
+            flat = entries[i]
+            ms_diff = _wrap64((i >> 64) - mms)
+            seq_diff = _wrap64((i & SEQ_MASK) - mseq)
+            n = len(flat) // 2
+            if flat[0::2] == fields:
+                out += (_lp_int(_FLAG_SAMEFIELDS), _lp_int(ms_diff), _lp_int(seq_diff))
+                out.extend(lp_entry(v) for v in flat[1::2])
+                out.append(_lp_int(n + 3))
+            else:
+                out += (_lp_int(0), _lp_int(ms_diff), _lp_int(seq_diff), _lp_int(n))
+                out.extend(lp_entry(x) for x in flat)
+                out.append(_lp_int(2 * n + 4))
+        pos = end
+        w.string(_stream_id(master))
+        w.string(_listpack(out, len(out)))
+    w.raw(_len(len(ids)))
+    for i in (s.last_id, s.first_id, s.max_deleted):
+        w.raw(_len(i >> 64) + _len(i & SEQ_MASK))
+    w.raw(_len(s.entries_added))
+    w.raw(_len(len(s.groups)))
+    for name in sorted(s.groups):
+        g = s.groups[name]
+        w.string(name)
+        w.raw(_len(g.last_id >> 64) + _len(g.last_id & SEQ_MASK))
+        w.raw(_len(g.entries_read & 0xFFFFFFFFFFFFFFFF))
+        w.raw(_len(len(g.pel_ids)))
+        for i in g.pel_ids:
+            nack = g.pel[i]
+            w.raw(_stream_id(i) + _ms_time(nack.delivery_time) + _len(nack.delivery_count))
+        consumers = g.sorted_consumers()
+        w.raw(_len(len(consumers)))
+        for c in consumers:
+            w.string(c.name)
+            w.raw(_ms_time(c.seen_time) + _len(len(c.pel)))
+            w.raw(b"".join(_stream_id(i) for i in c.pel))
+
+
+def _wrap64(v: int) -> int:
+    """A difference as the C code stores it (int64_t)."""
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
 def dump(value: Any) -> bytes:
-    """The DUMP payload of a stored value (``UnsupportedType`` for streams)."""
+    """The DUMP payload of a stored value."""
     w = _Writer()
     t = type(value)
     if t is bytes:
@@ -439,6 +523,8 @@ def dump(value: Any) -> bytes:
             for score, member in reversed(value.order):
                 w.string(member)
                 w.raw(struct.pack("<d", score))
+    elif t is Stream:
+        _dump_stream(w, value)
     else:
         raise UnsupportedType(type(value).__name__)
     body = b"".join(w.parts) + RDB_VERSION.to_bytes(2, "little")
@@ -483,6 +569,12 @@ class _Reader:
         if b == 0x81:
             return int.from_bytes(self.take(8), "big"), False
         raise PayloadError("unknown length encoding")
+
+    def plain_length(self) -> int:
+        n, encoded = self.length()
+        if encoded:
+            raise PayloadError("encoded length where a number belongs")
+        return n
 
     def count(self) -> int:
         n, encoded = self.length()
@@ -774,6 +866,142 @@ def _lp_zset(items: list[bytes]) -> ZSet:
     return _new_zset([(m, _parse_float(s)) for m, s in _pairs(items)])
 
 
+def _lp_number(items: list[bytes], i: int) -> int:
+    if i >= len(items):
+        raise _bad("stream listpack truncated")
+    v = string2ll(items[i])
+    if v is None:
+        raise _bad("stream listpack: not an integer")
+    return v
+
+
+def _load_stream_node(s: Stream, master: int, lp: bytes) -> None:
+    items = lp_decode(lp)
+    live = _lp_number(items, 0)
+    deleted = _lp_number(items, 1)
+    nfields = _lp_number(items, 2)
+    if live <= 0 or deleted < 0 or nfields < 0 or 3 + nfields >= len(items):
+        raise _bad("bad stream master entry")
+    fields = tuple(items[3 : 3 + nfields])
+    if items[3 + nfields] != b"0":
+        raise _bad("bad stream master entry terminator")
+    mms, mseq = master >> 64, master & SEQ_MASK
+    p = 4 + nfields
+    seen_live = seen_deleted = 0
+    last = master
+    while p < len(items):
+        flags = _lp_number(items, p)
+        ms = (mms + _lp_number(items, p + 1)) & SEQ_MASK
+        seq = (mseq + _lp_number(items, p + 2)) & SEQ_MASK
+        p += 3
+        if flags & ~(_FLAG_DELETED | _FLAG_SAMEFIELDS):
+            raise _bad("bad stream entry flags")
+        if flags & _FLAG_SAMEFIELDS:
+            if p + nfields > len(items):
+                raise _bad("stream entry truncated")
+            flat = tuple(x for pair in zip(fields, items[p : p + nfields], strict=True) for x in pair)
+            p += nfields
+            lp_count = nfields + 3
+        else:
+            n = _lp_number(items, p)
+            p += 1
+            if n <= 0 or p + 2 * n > len(items):
+                raise _bad("stream entry truncated")
+            flat = tuple(items[p : p + 2 * n])
+            p += 2 * n
+            lp_count = 2 * n + 4
+        if _lp_number(items, p) != lp_count:
+            raise _bad("bad stream entry lp-count")
+        p += 1
+        id_ = ms << 64 | seq
+        if (s.ids and id_ <= s.ids[-1]) or id_ < master or (seen_live + seen_deleted and id_ <= last):
+            raise _bad("stream entries out of order")
+        last = id_
+        if flags & _FLAG_DELETED:
+            seen_deleted += 1
+        else:
+            seen_live += 1
+            s.ids.append(id_)
+            s.entries[id_] = flat
+    if seen_live != live or seen_deleted != deleted:
+        raise _bad("stream node counts mismatch")
+    if s.nodes and master <= s.nodes[-1].last:
+        raise _bad("stream nodes out of order")
+    s.nodes.append(Node(master, last, live, deleted, len(lp), fields))
+    s.firsts.append(master)
+
+
+def _load_id(r: _Reader) -> int:
+    ms = r.plain_length()
+    seq = r.plain_length()
+    if ms > SEQ_MASK or seq > SEQ_MASK:
+        raise _bad("stream ID out of range")
+    return ms << 64 | seq
+
+
+def _load_stream(r: _Reader, t: int) -> Stream:
+    s = Stream()
+    for _ in range(r.count()):
+        key = r.string()
+        if len(key) != 16:
+            raise _bad("bad stream node key")
+        _load_stream_node(s, int.from_bytes(key, "big"), r.string())
+    if r.plain_length() != len(s.ids):
+        raise _bad("stream length mismatch")
+    s.last_id = _load_id(r)
+    if s.nodes and s.nodes[-1].last > s.last_id:
+        raise _bad("stream last ID below an entry")
+    if t >= T_STREAM_LISTPACKS_2:
+        _load_id(r)  # first_id: derived from the entries here
+        s.max_deleted = _load_id(r)
+        s.entries_added = r.plain_length()
+        if s.entries_added > _LLONG_MAX:  # a long long in replies
+            raise _bad("stream entries_added out of range")
+    else:
+        s.entries_added = len(s.ids)
+    for _ in range(r.count()):
+        name = r.string()
+        if name in s.groups:
+            raise _bad("duplicate consumer group")
+        g = Group(_load_id(r), INVALID_ENTRIES_READ)
+        if t >= T_STREAM_LISTPACKS_2:
+            g.entries_read = _wrap64(r.plain_length())  # a long long; -1: not known
+            if g.entries_read < INVALID_ENTRIES_READ:
+                raise _bad("stream group entries_read out of range")
+        else:
+            g.entries_read = s.estimate_read(g.last_id)
+        owners: dict[int, Consumer | None] = {}
+        pending: list[tuple[int, int, int]] = []
+        for _ in range(r.count()):
+            id_ = int.from_bytes(r.take(16), "big")
+            when = struct.unpack("<q", r.take(8))[0]
+            count = r.plain_length()
+            if count > _LLONG_MAX:
+                raise _bad("delivery count out of range")
+            pending.append((id_, when, count))
+            if id_ in owners:
+                raise _bad("duplicate pending entry")
+            owners[id_] = None
+        for _ in range(r.count()):
+            cname = r.string()
+            if cname in g.consumers:
+                raise _bad("duplicate consumer")
+            c = Consumer(cname, struct.unpack("<q", r.take(8))[0])
+            g.consumers[cname] = c
+            for _ in range(r.count()):
+                id_ = int.from_bytes(r.take(16), "big")
+                if id_ not in owners or owners[id_] is not None:
+                    raise _bad("consumer pending entry not in the group's")
+                owners[id_] = c
+        for id_, when, count in sorted(pending):
+            c = owners[id_]
+            if c is None:
+                raise _bad("pending entry without a consumer")
+            g.add_pending(id_, Nack(c, when, count))
+        s.groups[name] = g
+    return s
+
+
 def _load_object(r: _Reader, t: int) -> Any:
     if t == T_STRING:
         return r.string()
@@ -832,8 +1060,8 @@ def _load_object(r: _Reader, t: int) -> Any:
         return _lp_zset(lp_decode(r.string()))
     if t == T_ZSET_ZIPLIST:
         return _lp_zset(zl_decode(r.string()))
-    if t in (15, 19, 21):
-        raise UnsupportedType("stream")
+    if t in (T_STREAM_LISTPACKS, T_STREAM_LISTPACKS_2):
+        return _load_stream(r, t)
     if t in (6, 7):
         raise UnsupportedType("module")
     raise _bad("unknown type")

@@ -5,10 +5,11 @@ commands, migration scripts, RIOT and the like).
 RESTORE is a WRITE: the payload travels in the log and every node decodes it at apply time,
 which is deterministic (decoding depends on the bytes alone).  Its TTL is relative to the
 entry's timestamp, as Redis's is to the time of the command.  Differences from Redis 7.0:
-IDLETIME and FREQ are validated but do nothing (Raftis keeps no LRU or LFU data); streams
-are not serialised (DUMP of a stream and RESTORE of a stream payload answer an error); and a
-malformed payload is always rejected whole, where Redis without ``sanitize-dump-payload``
-may accept some corrupt listpacks (duplicate fields, unsorted intsets) unchecked.
+IDLETIME and FREQ are validated but do nothing (Raftis keeps no LRU or LFU data); a stream
+node that holds deleted entries is dumped with its live entries only (Raftis does not keep
+deleted entries); and a malformed payload is always rejected whole, where Redis without
+``sanitize-dump-payload`` may accept some corrupt listpacks (duplicate fields, unsorted
+intsets) unchecked.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ BAD_DATA_FORMAT = ErrorReply("ERR Bad data format")
 INVALID_TTL = ErrorReply("ERR Invalid TTL value, must be >= 0")
 INVALID_IDLETIME = ErrorReply("ERR Invalid IDLETIME value, must be >= 0")
 INVALID_FREQ = ErrorReply("ERR Invalid FREQ value, must be >= 0 and <= 255")
-DUMP_STREAM = ErrorReply("ERR DUMP of stream values is not supported")
-RESTORE_STREAM = ErrorReply("ERR RESTORE of stream values is not supported")
 
 
 @command("dump", 2, "readonly", 1, 1, 1, READ, since="2.6.0")
@@ -35,10 +34,7 @@ def dump_(ctx: ExecContext, argv: list[bytes]):
     value = ctx.db.get(argv[1], ctx.now_ms)
     if value is None:
         return None
-    try:
-        return dump(value)
-    except UnsupportedType:
-        return DUMP_STREAM
+    return dump(value)
 
 
 @command("restore", -4, "write denyoom", 1, 1, 1, WRITE, since="2.6.0", acl="@dangerous")
@@ -78,9 +74,7 @@ def restore(ctx: ExecContext, argv: list[bytes]):
         value = load(argv[3])
     except VersionError:
         return BAD_PAYLOAD_VERSION
-    except UnsupportedType as e:
-        return RESTORE_STREAM if str(e) == "stream" else BAD_DATA_FORMAT
-    except PayloadError:
+    except (PayloadError, UnsupportedType):  # UnsupportedType: a module value
         return BAD_DATA_FORMAT
 
     if replace:

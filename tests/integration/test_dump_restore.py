@@ -1,4 +1,4 @@
-"""DUMP and RESTORE on a three-node cluster: a RESTORE sent to a follower goes through the log,
+"""DUMP and RESTORE (streams and consumer groups too) on a three-node cluster: a RESTORE sent to a follower goes through the log,
 every node decodes the payload to the same value, and the values survive a restart from
 snapshots."""
 
@@ -21,6 +21,12 @@ def _state(r):
         r.zrange("z", 0, -1, withscores=True),
         r.zrange("zbig", 0, -1, withscores=True),
         r.pttl("s") > 0,
+        r.xrange("st"),
+        r.xinfo_groups("st"),
+        [
+            (p["message_id"], p["consumer"], p["times_delivered"])
+            for p in r.xpending_range("st", "g", "-", "+", 10)
+        ],
     )
 
 
@@ -35,7 +41,11 @@ def test_restore_through_a_follower_is_the_same_everywhere_and_survives_restart(
     src.hset("h0", mapping={f"f{i}": "v" * (i % 80) for i in range(200)})
     src.zadd("z0", {"a": 1.5, "b": -3, "c": 1e100})
     src.zadd("zbig0", {f"m{i}": i / 3 for i in range(300)})
-    dumps = {k: src.dump(k + "0") for k in ("s", "l", "set", "iset", "h", "z", "zbig")}
+    for i in range(1, 150):
+        src.xadd("st0", {"f": i, "g": "x" * (i % 7)}, id=f"{i}-1")
+    src.xgroup_create("st0", "g", id="0")
+    src.xreadgroup("g", "alice", {"st0": ">"}, count=3)
+    dumps = {k: src.dump(k + "0") for k in ("s", "l", "set", "iset", "h", "z", "zbig", "st")}
 
     r = c.nodes[fol].client()
     for k, payload in dumps.items():
@@ -50,7 +60,8 @@ def test_restore_through_a_follower_is_the_same_everywhere_and_survives_restart(
         local = _local(c, nid)
         wait_for(lambda local=local: local.get("done") == b"1", what=f"node {nid} to apply the restores")
         states.append(_state(local))
-        assert local.dump("l") == dumps["l"] and local.dump("z") == dumps["z"]
+        for k in ("l", "z", "iset", "h"):
+            assert local.dump(k) == dumps[k], k
     assert states[0] == states[1] == states[2]
     assert states[0][0] == b"compressible " * 50
     assert len(states[0][1]) == 2000
