@@ -7,6 +7,11 @@
 nodes; sets as an intset when they fit one; hashes and sorted sets as a listpack when they
 fit one), so for those encodings the bytes equal redis-server's.  Hashtable-encoded sets and
 hashes are written in insertion order; Redis writes its dict's order, and both load the same.
+The encoding follows the value as it is now (as OBJECT ENCODING does here): a hash that grew
+past the listpack limits and shrank again is a listpack here, a hashtable in Redis; a list's
+nodes are packed as RPUSH would fill them, whatever history built the list.  LZF uses
+liblzf's compressor with a zeroed hash table (Redis's is left uninitialised, which in
+principle can make its output vary).
 
 ``load(payload)`` accepts what Redis 7.0 writes and the older encodings it still reads
 (plain lists, ziplists, zipmaps, quicklist 1, plain sets and zsets, SET_LISTPACK of
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from bisect import bisect_left
 from typing import Any
 
@@ -71,7 +77,7 @@ LIST_NODE_BYTES = 8192  # list-max-listpack-size -2
 
 # LZF is pure Python here (about 1 s per MB): one DUMP compresses at most this many input bytes
 # and writes the rest raw, which Redis reads as well, so a DUMP of a huge value costs little
-# more than its CRC64 (also pure Python: about 0.2 s per MB, for DUMP and RESTORE alike).
+# more than its CRC64 (also pure Python: about 0.12 s per MB, for DUMP and RESTORE alike).
 LZF_BUDGET = 256 * 1024
 
 
@@ -100,11 +106,32 @@ def _crc64_table() -> list[int]:
 
 
 _CRC_TABLE = _crc64_table()
+# Slicing-by-8: _CRC_SLICES[k][b] is byte b's contribution when 7 - k bytes follow it in a
+# block of 8, so one step consumes 8 bytes (about 1.5 times faster than a byte at a time).
+_CRC_SLICES = [_CRC_TABLE]
+for _ in range(7):
+    _prev = _CRC_SLICES[-1]
+    _CRC_SLICES.append([(_prev[i] >> 8) ^ _CRC_TABLE[_prev[i] & 0xFF] for i in range(256)])
 
 
 def crc64(data: bytes, crc: int = 0) -> int:
     table = _CRC_TABLE
-    for b in data:
+    head = len(data) & ~7 if sys.byteorder == "little" else 0
+    if head:
+        t0, t1, t2, t3, t4, t5, t6, t7 = _CRC_SLICES
+        for x in memoryview(data)[:head].cast("Q"):  # 8 bytes, little-endian
+            x ^= crc
+            crc = (
+                t7[x & 0xFF]
+                ^ t6[(x >> 8) & 0xFF]
+                ^ t5[(x >> 16) & 0xFF]
+                ^ t4[(x >> 24) & 0xFF]
+                ^ t3[(x >> 32) & 0xFF]
+                ^ t2[(x >> 40) & 0xFF]
+                ^ t1[(x >> 48) & 0xFF]
+                ^ t0[x >> 56]
+            )
+    for b in data[head:]:
         crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc
 

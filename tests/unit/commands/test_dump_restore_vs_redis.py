@@ -528,3 +528,10 @@ def test_lzf_round_trip_and_bounds():
 
 def test_crc64_matches_redis_check_value():
     assert rdb.crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+    rnd = random.Random(64)
+    for n in (*range(20), 1000, 4097):
+        data = bytes(rnd.randrange(256) for _ in range(n))
+        crc = 0
+        for b in data:  # the byte-at-a-time definition
+            crc = rdb._CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+        assert rdb.crc64(data) == crc, n
