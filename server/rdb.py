@@ -74,6 +74,7 @@ SET_MAX_INTSET_ENTRIES = 512
 HASH_MAX_LISTPACK_ENTRIES = 128
 HASH_MAX_LISTPACK_VALUE = 64
 LIST_NODE_BYTES = 8192  # list-max-listpack-size -2
+MAX_STRING = 512 * 1024 * 1024
 
 # LZF is pure Python here (about 1 s per MB): one DUMP compresses at most this many input bytes
 # and writes the rest raw, which Redis reads as well, so a DUMP of a huge value costs little
@@ -627,7 +628,9 @@ class _Reader:
             if e1 or e2 or ulen == 0:
                 raise PayloadError("bad lzf header")
             packed = self.take(clen)
-            if ulen > 132 * clen + 64:  # LZF cannot expand more than that
+            # LZF expands at most 88 times (3 bytes -> 264); no string exceeds 512 MB
+            # (proto-max-bulk-len), so a lying header cannot ask for a huge buffer.
+            if ulen > 88 * clen + 64 or ulen > MAX_STRING:
                 raise PayloadError("lzf length out of range")
             return lzf_decompress(packed, ulen)
         raise PayloadError("unknown string encoding")

@@ -524,6 +524,13 @@ def test_lzf_round_trip_and_bounds():
         rdb.lzf_decompress(b"\x20\x05", 10)
     with pytest.raises(rdb.PayloadError):
         rdb.lzf_decompress(b"\x02abc", 2)
+    # a header announcing 2 GB from 3 bytes is refused before anything is allocated
+    lying = b"\x00\xc3\x03\x80" + (1 << 31).to_bytes(4, "big") + b"\x01ab"
+    with pytest.raises(rdb.PayloadError):
+        rdb.load(_with_crc(lying + b"\x0a\x00"))
+    # and a count larger than the bytes that follow it
+    with pytest.raises(rdb.PayloadError):
+        rdb.load(_with_crc(b"\x01\x81" + (1 << 60).to_bytes(8, "big") + b"\x01a\x0a\x00"))
 
 
 def test_crc64_matches_redis_check_value():
