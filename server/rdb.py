@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import math
 import struct
-import sys
 from bisect import bisect_left
 from typing import Any
 
 from resp.parser import string2ll
+from server.crc64 import crc64
 from server.keyspace import Hash, List, Set
+from server.listpack import intset, intset_decode, listpack, lp_decode, lp_entry, zipmap_decode, zl_decode
+from server.lzf import lzf_compress, lzf_decompress
 from server.sortedset import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet
 from server.stream import INVALID_ENTRIES_READ, SEQ_MASK, Consumer, Group, Nack, Node, Stream
 
-__all__ = ["PayloadError", "UnsupportedType", "VersionError", "crc64", "dump", "load"]
+__all__ = ["PayloadError", "UnsupportedType", "VersionError", "dump", "load", "verify"]
 
 RDB_VERSION = 10
 _LLONG_MAX = 2**63 - 1
@@ -57,13 +59,12 @@ T_SET_INTSET = 11
 T_ZSET_ZIPLIST = 12
 T_HASH_ZIPLIST = 13
 T_LIST_QUICKLIST = 14
+T_STREAM_LISTPACKS = 15
 T_HASH_LISTPACK = 16
 T_ZSET_LISTPACK = 17
 T_LIST_QUICKLIST_2 = 18
-T_STREAM_LISTPACKS = 15
 T_STREAM_LISTPACKS_2 = 19
-T_SET_LISTPACK = 20
-T_STREAM_LISTPACKS_3 = 21
+T_SET_LISTPACK = 20  # Redis 7.2 (its STREAM_LISTPACKS_3, 21, comes only in RDB 11 payloads)
 
 # Stream entry flags (t_stream.c).
 _FLAG_DELETED = 1
@@ -92,195 +93,6 @@ class VersionError(Exception):
 
 class UnsupportedType(Exception):
     """A value or payload type this server does not serialise (module values)."""
-
-
-# --- CRC64 (Jones polynomial, reflected; Redis's crc64.c) -------------------------------------
-def _crc64_table() -> list[int]:
-    poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 bit-reversed
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc64_table()
-# Slicing-by-8: _CRC_SLICES[k][b] is byte b's contribution when 7 - k bytes follow it in a
-# block of 8, so one step consumes 8 bytes (about 1.5 times faster than a byte at a time).
-_CRC_SLICES = [_CRC_TABLE]
-for _ in range(7):
-    _prev = _CRC_SLICES[-1]
-    _CRC_SLICES.append([(_prev[i] >> 8) ^ _CRC_TABLE[_prev[i] & 0xFF] for i in range(256)])
-
-
-def crc64(data: bytes, crc: int = 0) -> int:
-    table = _CRC_TABLE
-    head = len(data) & ~7 if sys.byteorder == "little" else 0
-    if head:
-        t0, t1, t2, t3, t4, t5, t6, t7 = _CRC_SLICES
-        for x in memoryview(data)[:head].cast("Q"):  # 8 bytes, little-endian
-            x ^= crc
-            crc = (
-                t7[x & 0xFF]
-                ^ t6[(x >> 8) & 0xFF]
-                ^ t5[(x >> 16) & 0xFF]
-                ^ t4[(x >> 24) & 0xFF]
-                ^ t3[(x >> 32) & 0xFF]
-                ^ t2[(x >> 40) & 0xFF]
-                ^ t1[(x >> 48) & 0xFF]
-                ^ t0[x >> 56]
-            )
-    for b in data[head:]:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-# --- LZF (liblzf 3.6 as configured in Redis: HLOG 16, VERY_FAST) ------------------------------
-_HSIZE = 1 << 16
-_MAX_LIT = 1 << 5
-_MAX_OFF = 1 << 13
-_MAX_REF = (1 << 8) + (1 << 3)
-
-
-def lzf_compress(data: bytes, out_len: int) -> bytes | None:
-    """liblzf's ``lzf_compress`` with a zeroed hash table; None when the output would not
-    fit in ``out_len`` bytes."""
-    n = len(data)
-    if not n or out_len <= 0:
-        return None
-    htab = [0] * _HSIZE  # offsets + 1 (0: empty), like liblzf's offsets from in_data
-    out = bytearray(1)  # out[lit_pos] is the current literal run's header
-    lit = 0
-    lit_pos = 0
-    ip = 0
-    in_end = n
-    hval = (data[0] << 8) | data[1] if n >= 2 else 0
-    while ip < in_end - 2:
-        hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-        slot = ((hval >> 8) - hval * 5) & 0xFFFF
-        ref = htab[slot] - 1
-        htab[slot] = ip + 1
-        off = ip - ref - 1
-        if (
-            ref > 0
-            and 0 <= off < _MAX_OFF
-            and data[ref + 2] == data[ip + 2]
-            and data[ref] == data[ip]
-            and data[ref + 1] == data[ip + 1]
-        ):
-            length = 2
-            maxlen = in_end - ip - length
-            if maxlen > _MAX_REF:
-                maxlen = _MAX_REF
-            if len(out) + 3 + 1 >= out_len and len(out) - (0 if lit else 1) + 3 + 1 >= out_len:
-                return None
-            out[lit_pos] = lit - 1 & 0xFF
-            if not lit:
-                del out[-1]
-            # liblzf's loop: 16 unrolled steps that do not look at maxlen (so a match may
-            # run up to two bytes past it, still inside the input), then a checked one.
-            matched = True
-            if maxlen > 16:
-                for _ in range(16):
-                    length += 1
-                    if data[ref + length] != data[ip + length]:
-                        matched = False
-                        break
-            if matched:
-                while True:
-                    length += 1
-                    if length >= maxlen or data[ref + length] != data[ip + length]:
-                        break
-            length -= 2
-            ip += 1
-            if length < 7:
-                out.append((off >> 8) + (length << 5))
-            else:
-                out.append((off >> 8) + (7 << 5))
-                out.append(length - 7)
-            out.append(off & 0xFF)
-            lit = 0
-            lit_pos = len(out)
-            out.append(0)
-            ip += length + 1
-            if ip >= in_end - 2:
-                break
-            ip -= 2
-            hval = (data[ip] << 8) | data[ip + 1]
-            hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-            htab[((hval >> 8) - hval * 5) & 0xFFFF] = ip + 1
-            ip += 1
-            hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-            htab[((hval >> 8) - hval * 5) & 0xFFFF] = ip + 1
-            ip += 1
-        else:
-            if len(out) >= out_len:
-                return None
-            lit += 1
-            out.append(data[ip])
-            ip += 1
-            if lit == _MAX_LIT:
-                out[lit_pos] = lit - 1
-                lit = 0
-                lit_pos = len(out)
-                out.append(0)
-    if len(out) + 3 > out_len:
-        return None
-    while ip < in_end:
-        lit += 1
-        out.append(data[ip])
-        ip += 1
-        if lit == _MAX_LIT:
-            out[lit_pos] = lit - 1
-            lit = 0
-            lit_pos = len(out)
-            out.append(0)
-    out[lit_pos] = lit - 1 & 0xFF
-    if not lit:
-        del out[-1]
-    return bytes(out)
-
-
-def lzf_decompress(data: bytes, expected: int) -> bytes:
-    """Exactly ``expected`` bytes or ``PayloadError``; never writes past ``expected``."""
-    out = bytearray()
-    i = 0
-    n = len(data)
-    while i < n:
-        ctrl = data[i]
-        i += 1
-        if ctrl < 32:
-            run = ctrl + 1
-            if i + run > n or len(out) + run > expected:
-                raise PayloadError("lzf literal overrun")
-            out += data[i : i + run]
-            i += run
-            continue
-        length = ctrl >> 5
-        if length == 7:
-            if i >= n:
-                raise PayloadError("lzf truncated")
-            length += data[i]
-            i += 1
-        if i >= n:
-            raise PayloadError("lzf truncated")
-        start = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
-        i += 1
-        length += 2
-        if start < 0 or len(out) + length > expected:
-            raise PayloadError("lzf back reference out of range")
-        dist = len(out) - start
-        if dist >= length:
-            out += out[start : start + length]
-        else:  # overlapping copy: the pattern of the last ``dist`` bytes repeats
-            pattern = bytes(out[start:])
-            reps, rest = divmod(length, dist)
-            out += pattern * reps + pattern[:rest]
-    if len(out) != expected:
-        raise PayloadError("lzf length mismatch")
-    return bytes(out)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -345,54 +157,6 @@ def _d2string(score: float) -> bytes:
     return b"%.17g" % score
 
 
-def _backlen(n: int) -> bytes:
-    if n <= 127:
-        return bytes((n,))
-    if n < 16383:
-        return bytes((n >> 7, (n & 127) | 128))
-    if n < 2097151:
-        return bytes((n >> 14, ((n >> 7) & 127) | 128, (n & 127) | 128))
-    if n < 268435455:
-        return bytes((n >> 21, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128))
-    return bytes(
-        (n >> 28, ((n >> 21) & 127) | 128, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128)
-    )
-
-
-def lp_entry(s: bytes) -> bytes:
-    """One listpack entry (encoding, data, back length) as ``lpInsertString`` writes it."""
-    v = string2ll(s) if len(s) <= 20 else None
-    if v is not None:
-        if 0 <= v <= 127:
-            enc = bytes((v,))
-        elif -4096 <= v <= 4095:
-            u = v & 0x1FFF
-            enc = bytes((0xC0 | (u >> 8), u & 0xFF))
-        elif -(2**15) <= v < 2**15:
-            enc = b"\xf1" + v.to_bytes(2, "little", signed=True)
-        elif -(2**23) <= v < 2**23:
-            enc = b"\xf2" + v.to_bytes(3, "little", signed=True)
-        elif -(2**31) <= v < 2**31:
-            enc = b"\xf3" + v.to_bytes(4, "little", signed=True)
-        else:
-            enc = b"\xf4" + v.to_bytes(8, "little", signed=True)
-    else:
-        n = len(s)
-        if n < 64:
-            enc = bytes((0x80 | n,)) + s
-        elif n < 4096:
-            enc = bytes((0xE0 | (n >> 8), n & 0xFF)) + s
-        else:
-            enc = b"\xf0" + n.to_bytes(4, "little") + s
-    return enc + _backlen(len(enc))
-
-
-def _listpack(entries: list[bytes], count: int) -> bytes:
-    body = b"".join(entries)
-    total = 6 + len(body) + 1
-    return struct.pack("<IH", total, count if count < 65535 else 65535) + body + b"\xff"
-
-
 def _quicklist_nodes(items: Any) -> list[list[bytes]]:
     """Split a list into listpack nodes the way RPUSH fills them (``_quicklistNodeAllowInsert``
     with fill -2: a node takes an element while its size plus the element's length plus 8
@@ -414,17 +178,6 @@ def _quicklist_nodes(items: Any) -> list[list[bytes]]:
     if cur:
         nodes.append(cur)
     return nodes
-
-
-def _intset(members: list[int]) -> bytes:
-    lo, hi = members[0], members[-1]
-    if -(2**15) <= lo and hi < 2**15:
-        width, fmt = 2, "h"
-    elif -(2**31) <= lo and hi < 2**31:
-        width, fmt = 4, "i"
-    else:
-        width, fmt = 8, "q"
-    return struct.pack(f"<II{len(members)}{fmt}", width, len(members), *members)
 
 
 def _lp_int(v: int) -> bytes:
@@ -469,7 +222,7 @@ def _dump_stream(w: _Writer, s: Stream) -> None:
                 out.append(_lp_int(2 * n + 4))
         pos = end
         w.string(_stream_id(master))
-        w.string(_listpack(out, len(out)))
+        w.string(listpack(out, len(out)))
     w.raw(_len(len(ids)))
     for i in (s.last_id, s.first_id, s.max_deleted):
         w.raw(_len(i >> 64) + _len(i & SEQ_MASK))
@@ -511,12 +264,12 @@ def dump(value: Any) -> bytes:
         w.raw(_len(len(nodes)))
         for node in nodes:
             w.raw(b"\x02")  # QUICKLIST_NODE_CONTAINER_PACKED
-            w.string(_listpack(node, len(node)))
+            w.string(listpack(node, len(node)))
     elif t is Set:
         ints = [string2ll(m) for m in value] if len(value) <= SET_MAX_INTSET_ENTRIES else [None]
         if None not in ints:
             w.raw(bytes((T_SET_INTSET,)))
-            w.string(_intset(sorted(ints)))  # type: ignore[type-var]
+            w.string(intset(sorted(ints)))  # type: ignore[type-var]
         else:
             w.raw(bytes((T_SET,)) + _len(len(value)))
             for m in value:
@@ -531,7 +284,7 @@ def dump(value: Any) -> bytes:
             for k, v in value.items():
                 entries.append(lp_entry(k))
                 entries.append(lp_entry(v))
-            w.string(_listpack(entries, len(entries)))
+            w.string(listpack(entries, len(entries)))
         else:
             w.raw(bytes((T_HASH,)) + _len(len(value)))
             for k, v in value.items():
@@ -544,7 +297,7 @@ def dump(value: Any) -> bytes:
             for score, member in value.order:
                 entries.append(lp_entry(member))
                 entries.append(lp_entry(_d2string(score)))
-            w.string(_listpack(entries, len(entries)))
+            w.string(listpack(entries, len(entries)))
         else:
             # Redis writes the skiplist from the tail so loading inserts at the head.
             w.raw(bytes((T_ZSET_2,)) + _len(len(value)))
@@ -660,191 +413,6 @@ def _parse_float(b: bytes) -> float:
 
 def _bad(msg: str) -> PayloadError:
     return PayloadError(msg)
-
-
-def lp_decode(lp: bytes) -> list[bytes]:
-    """Every entry of a listpack, validated whole."""
-    n = len(lp)
-    if n < 7 or struct.unpack_from("<I", lp)[0] != n or lp[-1] != 0xFF:
-        raise _bad("bad listpack header")
-    declared = struct.unpack_from("<H", lp, 4)[0]
-    out: list[bytes] = []
-    p = 6
-    end = n - 1
-    while p < end:
-        start = p
-        b = lp[p]
-        if b < 0x80:
-            val: bytes = str(b).encode()
-            p += 1
-        elif b < 0xC0:
-            ln = b & 0x3F
-            p += 1
-            if p + ln > end:
-                raise _bad("listpack string overrun")
-            val = lp[p : p + ln]
-            p += ln
-        elif b < 0xE0:
-            if p + 2 > end:
-                raise _bad("listpack truncated")
-            u = ((b & 0x1F) << 8) | lp[p + 1]
-            val = str(u - 0x2000 if u >= 0x1000 else u).encode()
-            p += 2
-        elif b < 0xF0:
-            if p + 2 > end:
-                raise _bad("listpack truncated")
-            ln = ((b & 0x0F) << 8) | lp[p + 1]
-            p += 2
-            if p + ln > end:
-                raise _bad("listpack string overrun")
-            val = lp[p : p + ln]
-            p += ln
-        elif b == 0xF0:
-            if p + 5 > end:
-                raise _bad("listpack truncated")
-            ln = struct.unpack_from("<I", lp, p + 1)[0]
-            p += 5
-            if p + ln > end:
-                raise _bad("listpack string overrun")
-            val = lp[p : p + ln]
-            p += ln
-        elif 0xF1 <= b <= 0xF4:
-            width = (2, 3, 4, 8)[b - 0xF1]
-            if p + 1 + width > end:
-                raise _bad("listpack truncated")
-            val = str(int.from_bytes(lp[p + 1 : p + 1 + width], "little", signed=True)).encode()
-            p += 1 + width
-        else:
-            raise _bad("bad listpack entry encoding")
-        back = _backlen(p - start)
-        if lp[p : p + len(back)] != back or p + len(back) > end:
-            raise _bad("bad listpack back length")
-        p += len(back)
-        out.append(val)
-    if p != end:
-        raise _bad("listpack overrun")
-    if declared != 65535 and declared != len(out):
-        raise _bad("listpack count mismatch")
-    return out
-
-
-def zl_decode(zl: bytes) -> list[bytes]:
-    """Every entry of a ziplist (Redis < 7), validated whole."""
-    n = len(zl)
-    if n < 11 or struct.unpack_from("<I", zl)[0] != n or zl[-1] != 0xFF:
-        raise _bad("bad ziplist header")
-    tail, declared = struct.unpack_from("<IH", zl, 4)
-    out: list[bytes] = []
-    p = 10
-    end = n - 1
-    prev_len = 0
-    last = 10
-    while p < end:
-        start = p
-        if zl[p] < 254:
-            prevlen = zl[p]
-            p += 1
-        elif zl[p] == 254:
-            if p + 5 > end:
-                raise _bad("ziplist truncated")
-            prevlen = struct.unpack_from("<I", zl, p + 1)[0]
-            p += 5
-        else:
-            raise _bad("bad ziplist prevlen")
-        if prevlen != prev_len:
-            raise _bad("ziplist prevlen mismatch")
-        if p >= end:
-            raise _bad("ziplist truncated")
-        b = zl[p]
-        kind = b >> 6
-        if kind < 3:
-            if kind == 0:
-                ln = b & 0x3F
-                p += 1
-            elif kind == 1:
-                if p + 2 > end:
-                    raise _bad("ziplist truncated")
-                ln = ((b & 0x3F) << 8) | zl[p + 1]
-                p += 2
-            else:
-                if b != 0x80 or p + 5 > end:
-                    raise _bad("bad ziplist string encoding")
-                ln = int.from_bytes(zl[p + 1 : p + 5], "big")
-                p += 5
-            if p + ln > end:
-                raise _bad("ziplist string overrun")
-            val = zl[p : p + ln]
-            p += ln
-        else:
-            width = {0xC0: 2, 0xD0: 4, 0xE0: 8, 0xF0: 3, 0xFE: 1}.get(b)
-            if width is not None:
-                if p + 1 + width > end:
-                    raise _bad("ziplist truncated")
-                val = str(int.from_bytes(zl[p + 1 : p + 1 + width], "little", signed=True)).encode()
-                p += 1 + width
-            elif 0xF1 <= b <= 0xFD:
-                val = str((b & 0x0F) - 1).encode()
-                p += 1
-            else:
-                raise _bad("bad ziplist entry encoding")
-        prev_len = p - start
-        last = start
-        out.append(val)
-    if p != end:
-        raise _bad("ziplist overrun")
-    if tail != last:
-        raise _bad("ziplist tail mismatch")
-    if declared != 65535 and declared != len(out):
-        raise _bad("ziplist count mismatch")
-    return out
-
-
-def _zipmap_decode(zm: bytes) -> list[bytes]:
-    """Fields and values of a zipmap (hashes saved by Redis < 2.6)."""
-    n = len(zm)
-    if n < 2 or zm[-1] != 0xFF:
-        raise _bad("bad zipmap")
-    out: list[bytes] = []
-    p = 1
-    end = n - 1
-    while p < end:
-        for is_value in (False, True):
-            if p >= end:
-                raise _bad("zipmap truncated")
-            ln = zm[p]
-            p += 1
-            if ln == 254:
-                if p + 4 > end:
-                    raise _bad("zipmap truncated")
-                ln = struct.unpack_from("<I", zm, p)[0]
-                p += 4
-            elif ln == 255:
-                raise _bad("bad zipmap length")
-            free = 0
-            if is_value:
-                if p >= end:
-                    raise _bad("zipmap truncated")
-                free = zm[p]
-                p += 1
-            if p + ln + free > end:
-                raise _bad("zipmap overrun")
-            out.append(zm[p : p + ln])
-            p += ln + free
-    return out
-
-
-def _intset_decode(blob: bytes) -> list[bytes]:
-    if len(blob) < 8:
-        raise _bad("bad intset header")
-    width, count = struct.unpack_from("<II", blob)
-    fmt = {2: "h", 4: "i", 8: "q"}.get(width)
-    if fmt is None or 8 + width * count != len(blob):
-        raise _bad("bad intset size")
-    values = struct.unpack_from(f"<{count}{fmt}", blob, 8)
-    for i in range(1, count):
-        if values[i - 1] >= values[i]:
-            raise _bad("intset out of order")
-    return [str(v).encode() for v in values]
 
 
 def _pairs(items: list[bytes]) -> list[tuple[bytes, bytes]]:
@@ -1067,7 +635,7 @@ def _load_object(r: _Reader, t: int) -> Any:
         n = r.count()
         return _new_set(r.string() for _ in range(n))
     if t == T_SET_INTSET:
-        return _new_set(_intset_decode(r.string()))
+        return _new_set(intset_decode(r.string()))
     if t == T_SET_LISTPACK:
         return _new_set(lp_decode(r.string()))
     if t == T_HASH:
@@ -1076,7 +644,7 @@ def _load_object(r: _Reader, t: int) -> Any:
     if t == T_HASH_LISTPACK:
         return _new_hash(_pairs(lp_decode(r.string())))
     if t == T_HASH_ZIPMAP:
-        return _new_hash(_pairs(_zipmap_decode(r.string())))
+        return _new_hash(_pairs(zipmap_decode(r.string())))
     if t == T_HASH_ZIPLIST:
         return _new_hash(_pairs(zl_decode(r.string())))
     if t in (T_ZSET, T_ZSET_2):
@@ -1115,5 +683,5 @@ def load(payload: bytes) -> Any:
     t = r.byte()
     try:
         return _load_object(r, t)
-    except (struct.error, ValueError, OverflowError) as e:  # belt and braces: never escapes
+    except (struct.error, ValueError, OverflowError) as e:  # ListpackError, LzfError, ...
         raise PayloadError(str(e)) from None

@@ -12,7 +12,8 @@ import pytest
 from commands_harness import LocalExecutor
 
 from resp import ErrorReply, encode
-from server import rdb
+from resp.parser import string2ll
+from server import crc64, lzf, rdb
 
 
 def _decode(raw: bytes):
@@ -312,7 +313,7 @@ def _valid_payloads(redis) -> list[bytes]:
 
 
 def _with_crc(body: bytes) -> bytes:
-    return body + rdb.crc64(body).to_bytes(8, "little")
+    return body + crc64.crc64(body).to_bytes(8, "little")
 
 
 def test_bad_crc_and_version(redis):
@@ -384,7 +385,7 @@ def test_decoder_reads_old_encodings(redis):
         off = 10
         for it in items:
             pl = bytes((prev,)) if prev < 254 else b"\xfe" + struct.pack("<I", prev)
-            v = rdb.string2ll(it) if len(it) <= 20 else None
+            v = string2ll(it) if len(it) <= 20 else None
             if v is not None and -(2**15) <= v < 2**15:
                 enc = b"\xc0" + struct.pack("<h", v)
             else:
@@ -516,14 +517,14 @@ def test_lzf_round_trip_and_bounds():
     rnd = random.Random(5)
     for _ in range(200):
         data = bytes(rnd.choice(b"abcab") for _ in range(rnd.randint(1, 3000)))
-        packed = rdb.lzf_compress(data, len(data) + 64)
+        packed = lzf.lzf_compress(data, len(data) + 64)
         assert packed is not None
-        assert rdb.lzf_decompress(packed, len(data)) == data
+        assert lzf.lzf_decompress(packed, len(data)) == data
     # a back reference before the start, and output longer than announced
-    with pytest.raises(rdb.PayloadError):
-        rdb.lzf_decompress(b"\x20\x05", 10)
-    with pytest.raises(rdb.PayloadError):
-        rdb.lzf_decompress(b"\x02abc", 2)
+    with pytest.raises(lzf.LzfError):
+        lzf.lzf_decompress(b"\x20\x05", 10)
+    with pytest.raises(lzf.LzfError):
+        lzf.lzf_decompress(b"\x02abc", 2)
     # a header announcing 2 GB from 3 bytes is refused before anything is allocated
     lying = b"\x00\xc3\x03\x80" + (1 << 31).to_bytes(4, "big") + b"\x01ab"
     with pytest.raises(rdb.PayloadError):
@@ -534,11 +535,11 @@ def test_lzf_round_trip_and_bounds():
 
 
 def test_crc64_matches_redis_check_value():
-    assert rdb.crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+    assert crc64.crc64(b"123456789") == 0xE9C6D914C4B8D9CA
     rnd = random.Random(64)
     for n in (*range(20), 1000, 4097):
         data = bytes(rnd.randrange(256) for _ in range(n))
         crc = 0
         for b in data:  # the byte-at-a-time definition
-            crc = rdb._CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-        assert rdb.crc64(data) == crc, n
+            crc = crc64._CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+        assert crc64.crc64(data) == crc, n
