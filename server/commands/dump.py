@@ -14,18 +14,12 @@ intsets) unchecked.
 
 from __future__ import annotations
 
-from resp.types import OK, ErrorReply
+from resp.types import OK
 from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
 from server.rdb import PayloadError, UnsupportedType, VersionError, dump, load
-
-BAD_PAYLOAD_VERSION = ErrorReply("ERR DUMP payload version or checksum are wrong")
-BAD_DATA_FORMAT = ErrorReply("ERR Bad data format")
-INVALID_TTL = ErrorReply("ERR Invalid TTL value, must be >= 0")
-INVALID_IDLETIME = ErrorReply("ERR Invalid IDLETIME value, must be >= 0")
-INVALID_FREQ = ErrorReply("ERR Invalid FREQ value, must be >= 0 and <= 255")
 
 
 @command("dump", 2, "readonly", 1, 1, 1, READ, since="2.6.0")
@@ -53,12 +47,12 @@ def restore(ctx: ExecContext, argv: list[bytes]):
         elif opt == b"idletime" and more >= 1 and freq == -1:
             idle = parse_int(argv[j + 1])
             if idle < 0:
-                return INVALID_IDLETIME
+                return errors.INVALID_IDLETIME
             j += 1
         elif opt == b"freq" and more >= 1 and idle == -1:
             freq = parse_int(argv[j + 1])
             if not 0 <= freq <= 255:
-                return INVALID_FREQ
+                return errors.INVALID_FREQ
             j += 1
         else:
             return errors.SYNTAX
@@ -69,13 +63,13 @@ def restore(ctx: ExecContext, argv: list[bytes]):
         return errors.BUSYKEY
     ttl = parse_int(argv[2])
     if ttl < 0:
-        return INVALID_TTL
+        return errors.INVALID_TTL
     try:
         value = load(argv[3])
     except VersionError:
-        return BAD_PAYLOAD_VERSION
+        return errors.DUMP_PAYLOAD_VERSION
     except (PayloadError, UnsupportedType):  # UnsupportedType: a module value
-        return BAD_DATA_FORMAT
+        return errors.BAD_DATA_FORMAT
 
     if replace:
         db.get_for_write(key, ctx.now_ms, ctx.index)
