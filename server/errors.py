@@ -35,6 +35,13 @@ INVALID_CURSOR = ErrorReply("ERR invalid cursor")
 EXPIRE_NX_XX_GT_LT = ErrorReply("ERR NX and XX, GT or LT options at the same time are not compatible")
 EXPIRE_GT_LT = ErrorReply("ERR GT and LT options at the same time are not compatible")
 
+# --- DUMP / RESTORE ---------------------------------------------------------------------------
+DUMP_PAYLOAD_VERSION = ErrorReply("ERR DUMP payload version or checksum are wrong")
+BAD_DATA_FORMAT = ErrorReply("ERR Bad data format")
+INVALID_TTL = ErrorReply("ERR Invalid TTL value, must be >= 0")
+INVALID_IDLETIME = ErrorReply("ERR Invalid IDLETIME value, must be >= 0")
+INVALID_FREQ = ErrorReply("ERR Invalid FREQ value, must be >= 0 and <= 255")
+
 # --- connection ------------------------------------------------------------------------------
 NOPROTO = ErrorReply("NOPROTO unsupported protocol version")
 PROTOCOL_VERSION_NOT_INTEGER = ErrorReply("ERR Protocol version is not an integer or out of range")

@@ -38,6 +38,13 @@ NOTES: dict[str, str] = {
                "are Redis's otherwise, sparse and dense)",
     "setbit": "a string is immutable here: a change writes a new one, so its cost grows with the string's length",
     "bitfield": "as SETBIT",
+    "dump": ("Redis 7.0's format (RDB 10): the same bytes as redis-server for strings, lists, streams and the "
+             "listpack and intset encodings; hashtable sets and hashes in insertion order; LZF for at most 256 KB "
+             "of input per call, the rest raw; a stream node holding deleted entries is written with its live "
+             "entries only"),
+    "restore": ("decoded at apply time on every node; reads every encoding Redis 7.0 reads except module values; "
+                "IDLETIME and FREQ are checked but ignored (no LRU/LFU); a corrupt payload is always refused whole "
+                "(Redis keeps some unless sanitize-dump-payload is on)"),
     "acl|setuser": ("users belong to the node, as in Redis Cluster: run it on every node (or share the ACL file "
                     "and ACL LOAD); command rules are listed as given (a later rule for the same command "
                     "replacing an earlier one), where Redis 7.0 recomputes them; no selectors and no %R~/%W~ "

@@ -43,7 +43,9 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
                                   ["GEOADD", "doc:g", "200", "100", "m"], ["GEOPOS", "doc:g", "x"],
                                   ["GEORADIUS", "doc:g", "15", "37", "200", "km"], ["GEOSEARCH", "doc:g", "BYBOX"],
                                   ["GEODIST", "doc:g", "a", "b", "parsec"], ["LCS", "doc:a", "doc:b", "IDX"],
-                                  ["LCS", "doc:a", "doc:b", "LEN", "IDX"]])
+                                  ["LCS", "doc:a", "doc:b", "LEN", "IDX"], ["DUMP", "doc:none"],
+                                  ["RESTORE", "doc:r", "-1", "x"], ["RESTORE", "doc:r", "0", "x"],
+                                  ["RESTORE", "doc:r", "0", "x", "FREQ", "300"]])
 def test_help_and_unknown_replies(single_node, redis_server, argv):
     """Where Redis has the command, the reply must be Redis's; where Raftis lacks it, an error."""
     ours = RawConn(single_node.nodes[1].port)
