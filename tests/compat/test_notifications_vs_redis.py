@@ -9,58 +9,14 @@ Each server is shared by the whole test session: the setting is put back to empt
 
 from __future__ import annotations
 
-import itertools
-import socket
 import time
 
-import hiredis
 import pytest
 
 from tests.integration.cluster import wait_for
+from tests.resp_conn import Conn
 
-_tokens = itertools.count()
 PATTERN = "__key*@*__:*"
-
-
-def _encode(argv: tuple) -> bytes:
-    args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-
-
-def _plain(reply):
-    if isinstance(reply, hiredis.ReplyError):
-        return ("error", str(reply))
-    if isinstance(reply, list):
-        return [_plain(r) for r in reply]
-    return reply
-
-
-class Conn:
-    def __init__(self, port: int, resp3: bool = False) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.reader = hiredis.Reader()
-        if resp3:
-            self.call("HELLO", "3")
-
-    def send(self, *argv) -> None:
-        self.sock.sendall(_encode(argv))
-
-    def one(self):
-        while True:
-            reply = self.reader.gets()
-            if reply is not False:
-                return _plain(reply)
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed")
-            self.reader.feed(data)
-
-    def call(self, *argv):
-        self.send(*argv)
-        return self.one()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Subscriber(Conn):
@@ -73,14 +29,7 @@ class Subscriber(Conn):
         assert self.call("PSUBSCRIBE", PATTERN)[0] == b"psubscribe"
 
     def drain(self) -> list:
-        token = b"sync-%d" % next(_tokens)
-        self.send("PING", token)
-        out = []
-        while True:
-            reply = self.one()
-            if reply == token or reply == [b"pong", token]:
-                return out
-            out.append(self._message(reply))
+        return [self._message(m) for m in self.sync()]
 
     def wait_for(self, count: int, timeout: float) -> list:
         """At least ``count`` messages, waiting up to ``timeout`` seconds."""

@@ -4,40 +4,17 @@ client receives must be the same, client ids aside."""
 
 from __future__ import annotations
 
-import itertools
-import socket
 import time
 
-import hiredis
+from tests.resp_conn import Conn
 
 
-class Client:
+class Client(Conn):
+    """Each call returns its reply and what the server pushed before it (``sync``)."""
+
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.reader = hiredis.Reader()
+        super().__init__(port, timeout=5)
         self.in_multi = False
-
-    def send(self, *argv: str | int) -> None:
-        args = [str(a).encode() for a in argv]
-        self.sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-
-    def sync(self) -> list:
-        """Everything the server sent before the reply to a PING sent now (a server writes a
-        client's messages before the replies to what it sends later)."""
-        token = b"sync-%d" % next(_tokens)
-        self.send("PING", token.decode())
-        out = []
-        while True:
-            reply = self.reader.gets()
-            if reply is False:
-                data = self.sock.recv(65536)
-                if not data:
-                    return [*out, "closed"]
-                self.reader.feed(data)
-                continue
-            if reply == token or reply == [b"pong", token]:
-                return out
-            out.append(_plain(reply))
 
     def call(self, *argv: str | int) -> list:
         self.send(*argv)
@@ -48,26 +25,6 @@ class Client:
             return [self.one()]
         self.in_multi = name == "MULTI"
         return [self.one()] if self.in_multi else self.sync()
-
-    def one(self):
-        while True:
-            reply = self.reader.gets()
-            if reply is not False:
-                return _plain(reply)
-            self.reader.feed(self.sock.recv(65536))
-
-
-_tokens = itertools.count()
-
-
-def _plain(reply):
-    if isinstance(reply, hiredis.ReplyError):
-        return ("error", str(reply))
-    if isinstance(reply, list):
-        return [_plain(r) for r in reply]
-    if isinstance(reply, dict):
-        return {k: _plain(v) for k, v in reply.items()}
-    return reply
 
 
 def session(port: int) -> list:

@@ -5,14 +5,12 @@ import signal
 
 import redis
 
-from tests.compat.test_tracking_vs_redis import Client
 from tests.integration.cluster import wait_for
+from tests.resp_conn import Conn
 
 
-def _resp3(port: int) -> Client:
-    c = Client(port)
-    c.call("HELLO", 3)
-    return c
+def _resp3(port: int) -> Conn:
+    return Conn(port, resp3=True)
 
 
 def test_clients_of_every_node_are_told_of_changes(cluster_factory):
@@ -20,10 +18,10 @@ def test_clients_of_every_node_are_told_of_changes(cluster_factory):
     lead, fol = c.leader(), c.follower()
     on_leader, on_follower = _resp3(c.nodes[lead].port), _resp3(c.nodes[fol].port)
     bcast = _resp3(c.nodes[fol].port)
-    assert bcast.call("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:") == [b"OK"]
+    assert bcast.call("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:") == b"OK"
     for client in (on_leader, on_follower):
-        assert client.call("CLIENT", "TRACKING", "ON") == [b"OK"]
-        assert client.call("GET", "user:1") == [None]  # the follower relays the read
+        assert client.call("CLIENT", "TRACKING", "ON") == b"OK"
+        assert client.call("GET", "user:1") is None  # the follower relays the read
     writer = c.nodes[fol].client()
     writer.set("user:1", "a")  # through the follower
     for client in (on_leader, on_follower, bcast):
@@ -31,7 +29,7 @@ def test_clients_of_every_node_are_told_of_changes(cluster_factory):
         assert client.one() == [b"invalidate", [b"user:1"]]
     # read again on each; now the change is made through the leader
     for client in (on_leader, on_follower):
-        assert client.call("GET", "user:1") == [b"a"]
+        assert client.call("GET", "user:1") == b"a"
     c.nodes[lead].client().mset({"user:1": "b", "other": "x"})
     for client in (on_leader, on_follower, bcast):
         assert client.one() == [b"invalidate", [b"user:1"]]
@@ -50,8 +48,8 @@ def test_a_follower_that_installs_a_snapshot_tells_its_clients(cluster_factory):
     c = cluster_factory(3).start()
     lead, fol = c.leader(), c.follower()
     client = _resp3(c.nodes[fol].port)
-    assert client.call("CLIENT", "TRACKING", "ON") == [b"OK"]
-    assert client.call("GET", "k") == [None]
+    assert client.call("CLIENT", "TRACKING", "ON") == b"OK"
+    assert client.call("GET", "k") is None
     c.kill(fol, signal.SIGSTOP)  # the follower misses a write the leader then compacts away
     try:
         r = c.nodes[lead].client()

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 
-import hiredis
 import pytest
 
+from tests import resp_conn
 from tests.security.procs import start_redis_server
 
 ACL = """\
@@ -148,36 +147,17 @@ SCRIPT = [
 ]
 
 
-class Conn:
+class Conn(resp_conn.Conn):
+    """``call`` answers the ConnectionError of a connection the server closed, for comparing."""
+
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.reader = hiredis.Reader()
+        super().__init__(port, timeout=5)
 
-    def call(self, *argv: str | bytes):
-        args = [a.encode() if isinstance(a, str) else a for a in argv]
+    def call(self, *argv):
         try:
-            self.sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-            while True:
-                reply = self.reader.gets()
-                if reply is not False:
-                    return _plain(reply)
-                data = self.sock.recv(65536)
-                if not data:
-                    return ConnectionError("closed")
-                self.reader.feed(data)
-        except ConnectionError as e:  # closed by the server, with this request unread
+            return super().call(*argv)
+        except ConnectionError as e:  # closed by the server, with this request unread or not
             return e
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _plain(reply):
-    if isinstance(reply, hiredis.ReplyError):
-        return ("error", str(reply))
-    if isinstance(reply, list):
-        return [_plain(r) for r in reply]
-    return reply
 
 
 def _run(port: int, plain_port: int) -> list:
