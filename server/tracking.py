@@ -30,6 +30,7 @@ follower relays the read to the leader and applies the write before the reply co
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -167,7 +168,7 @@ class Tracking:
 
     def _evict(self, n: int) -> None:
         """Over tracking-table-max-keys: forget the oldest keys, telling their clients."""
-        for key in list(self.keys)[:n]:
+        for key in list(itertools.islice(self.keys, n)):  # not a copy of the whole table
             self._invalidate(key, None)
 
     # -- changes (apply time, on every node) ---------------------------------------------------

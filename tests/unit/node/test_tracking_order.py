@@ -49,3 +49,15 @@ async def test_an_invalidation_with_nothing_outstanding_goes_at_once(node):
     await until(lambda: out_b, "b's reply")
     assert bytes(out_a) == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
     assert node.tracking.keys == {}
+
+
+async def test_over_the_table_limit_the_oldest_key_is_forgotten_and_its_reader_told(node):
+    node.tracking.max_keys = 2  # CONFIG SET tracking-table-max-keys 2
+    a, out_a = fake_client(node)
+    a.data_received(_cmd(b"HELLO", b"3") + _cmd(b"CLIENT", b"TRACKING", b"ON"))
+    await until(lambda: out_a.endswith(b"+OK\r\n"), "tracking on")
+    out_a.clear()
+    a.data_received(_cmd(b"MGET", b"k1", b"k2") + _cmd(b"GET", b"k3"))
+    await until(lambda: out_a.count(b"invalidate") == 1 and out_a.endswith(b"k1\r\n"), "k1's invalidation")
+    assert bytes(out_a) == b"*2\r\n_\r\n_\r\n_\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk1\r\n"
+    assert list(node.tracking.keys) == [b"k2", b"k3"] and node.tracking.items == 2
