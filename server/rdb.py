@@ -79,8 +79,13 @@ MAX_STRING = 512 * 1024 * 1024
 
 # LZF is pure Python here (about 1 s per MB): one DUMP compresses at most this many input bytes
 # and writes the rest raw, which Redis reads as well, so a DUMP of a huge value costs little
-# more than its CRC64 (also pure Python: about 0.12 s per MB, for DUMP and RESTORE alike).
+# more than copying it.
 LZF_BUDGET = 256 * 1024
+
+# FUNCTION DUMP's payload: each library's code after this opcode (RDB_OPCODE_FUNCTION2); the
+# one before it (RDB_OPCODE_FUNCTION_PRE_GA) came from Redis 7.0's release candidates.
+OP_FUNCTION2 = 245
+OP_FUNCTION_PRE_GA = 246
 
 
 class PayloadError(Exception):
@@ -674,6 +679,37 @@ def verify(payload: bytes) -> None:
         raise VersionError
     if crc64(payload[:-8]) != int.from_bytes(payload[-8:], "little"):
         raise VersionError
+
+
+def dump_functions(codes: list[bytes]) -> bytes:
+    """FUNCTION DUMP: every library's code, as Redis serialises it."""
+    w = _Writer()
+    for code in codes:
+        w.raw(bytes((OP_FUNCTION2,)))
+        w.string(code)
+    body = b"".join(w.parts) + RDB_VERSION.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")
+
+
+def load_functions(payload: bytes) -> list[bytes]:
+    """The libraries' code in a FUNCTION DUMP payload (``VersionError``; ``PayloadError``
+    with Redis's reason)."""
+    verify(payload)
+    # As Redis reads it: a library's code may run into the version and checksum after the
+    # last one (and is then refused as code); only a string past the end is unreadable.
+    r = _Reader(payload, len(payload))
+    codes = []
+    while r.pos < len(payload) - 10:
+        op = r.byte()
+        if op == OP_FUNCTION_PRE_GA:
+            raise PayloadError("Pre-GA function format not supported")
+        if op != OP_FUNCTION2:
+            raise PayloadError("given type is not a function")
+        try:
+            codes.append(r.string())
+        except (PayloadError, ValueError, OverflowError) as e:  # past the end, a bad LZF stream
+            raise PayloadError("Failed loading library payload") from e
+    return codes
 
 
 def load(payload: bytes) -> Any:

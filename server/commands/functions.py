@@ -4,7 +4,8 @@ FUNCTION LOAD goes through the log like a write: every node checks the library's
 same way (``server.scripting.library_functions``) and stores it, and snapshots carry the
 libraries (``Keyspace.functions``). FCALL is a write and FCALL_RO a read, as EVAL and EVAL_RO
 are: the library's code runs again in a fresh Lua state on every node that applies the call,
-then the function, with its keys and arguments. FUNCTION DUMP and RESTORE are not supported.
+then the function, with its keys and arguments. FUNCTION DUMP and RESTORE use Redis's payload
+(``server.rdb``); RESTORE goes through the log and checks every library as LOAD does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from resp.parser import split_args, string2ll
 from resp.types import OK, ErrorReply, Map, SetReply, SimpleString
-from server import scripting
+from server import errors, rdb, scripting
 from server.commands.glob import glob_match
 from server.commands.registry import CONN, READ, WRITE, command, container, subcommand
 from server.commands.scripting import NOTBUSY, _call, _split
@@ -107,6 +108,40 @@ def fcall_ro(ctx: Any, argv: list[bytes]) -> Any:
 container("function", "", CONN, group="scripting", summary="A container for function commands")
 
 
+def _library(code: bytes) -> tuple[bytes, bytes] | ErrorReply:
+    """A library's name and the code after its metadata line, checked as Redis does first."""
+    meta = _metadata(code)
+    if isinstance(meta, ErrorReply):
+        return meta
+    engine, name, body = meta
+    if not _valid_name(name):
+        return _BAD_NAME
+    if engine.lower() != b"lua":
+        return ErrorReply(b"ERR Engine '" + engine + b"' not found")
+    return name, body
+
+
+def _functions(body: bytes) -> list | ErrorReply:
+    """What a library's code registers (it runs once, in a fresh state)."""
+    fns = scripting.library_functions(body)
+    if isinstance(fns, ErrorReply):
+        return fns
+    if not fns:
+        return ErrorReply("ERR No functions registered")
+    return fns
+
+
+def _collision(libraries: dict, new: dict) -> ErrorReply | None:
+    """A function of ``new``'s libraries that one of ``libraries`` (the others) has too."""
+    taken = {fname for lib, (_, fns) in libraries.items() if lib not in new for fname, _, _ in fns}
+    for _, fns in new.values():
+        for fname, _, _ in fns:
+            if fname in taken:
+                return ErrorReply(b"ERR Function " + fname + b" already exists")
+            taken.add(fname)
+    return None
+
+
 @subcommand("function", "load", -3, "write denyoom noscript", kind=WRITE, since="7.0.0",
             summary="Create a function with the given arguments (name, code, description)")
 def function_load(ctx: Any, argv: list[bytes]) -> Any:
@@ -120,28 +155,75 @@ def function_load(ctx: Any, argv: list[bytes]) -> Any:
             continue
         return ErrorReply(b"ERR Unknown option given: " + opt)
     code = argv[pos]
-    meta = _metadata(code)
-    if isinstance(meta, ErrorReply):
-        return meta
-    engine, name, body = meta
-    if not _valid_name(name):
-        return _BAD_NAME
-    if engine.lower() != b"lua":
-        return ErrorReply(b"ERR Engine '" + engine + b"' not found")
+    lib = _library(code)
+    if isinstance(lib, ErrorReply):
+        return lib
+    name, body = lib
     libraries = ctx.keyspace.functions
     if name in libraries and not replace:
         return ErrorReply(b"ERR Library '" + name + b"' already exists")
-    fns = scripting.library_functions(body)
+    fns = _functions(body)
     if isinstance(fns, ErrorReply):
         return fns
-    if not fns:
-        return ErrorReply("ERR No functions registered")
-    others = {fname for lib, (_, lib_fns) in libraries.items() if lib != name for fname, _, _ in lib_fns}
-    for fname, _, _ in fns:
-        if fname in others:
-            return ErrorReply(b"ERR Function " + fname + b" already exists")
+    err = _collision(libraries, {name: (code, fns)})
+    if err is not None:
+        return err
     libraries[name] = (code, fns)
     return name
+
+
+@subcommand("function", "dump", 2, "noscript", kind=READ, since="7.0.0",
+            summary="Dump all functions into a serialized binary payload")
+def function_dump(ctx: Any, argv: list[bytes]) -> Any:
+    return rdb.dump_functions([code for code, _ in ctx.keyspace.functions.values()])
+
+
+_POLICIES = (b"append", b"replace", b"flush")
+
+
+@subcommand("function", "restore", -3, "write denyoom noscript", kind=WRITE, since="7.0.0",
+            summary="Restore all the functions on the given payload")
+def function_restore(ctx: Any, argv: list[bytes]) -> Any:
+    """All the payload's libraries or none: APPEND (the default) refuses a library that is
+    there already, REPLACE replaces it, FLUSH replaces every library."""
+    if len(argv) > 4:
+        return errors.subcommand_syntax(argv)
+    policy = argv[3].lower() if len(argv) == 4 else b"append"
+    if policy not in _POLICIES:
+        return ErrorReply("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+    try:
+        codes = rdb.load_functions(argv[2])
+    except rdb.VersionError:
+        return errors.DUMP_PAYLOAD_VERSION
+    except rdb.PayloadError as e:
+        return ErrorReply(f"ERR {e}")
+    new: dict[bytes, tuple[bytes, list]] = {}
+    for code in codes:
+        lib = _library(code)
+        if isinstance(lib, ErrorReply):
+            return lib
+        name, body = lib
+        if name in new:
+            return ErrorReply(b"ERR Library '" + name + b"' already exists")
+        fns = _functions(body)
+        if isinstance(fns, ErrorReply):
+            return fns
+        err = _collision({}, {**new, name: (code, fns)})
+        if err is not None:
+            return err
+        new[name] = (code, fns)
+    libraries = ctx.keyspace.functions
+    if policy == b"flush":
+        libraries.clear()
+    else:
+        for name in new:
+            if name in libraries and policy == b"append":
+                return ErrorReply(b"ERR Library " + name + b" already exists")
+        err = _collision(libraries, new)
+        if err is not None:
+            return err
+    libraries.update(new)
+    return OK
 
 
 @subcommand("function", "delete", 3, "write noscript", kind=WRITE, since="7.0.0",

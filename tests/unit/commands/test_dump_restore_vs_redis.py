@@ -548,3 +548,24 @@ def test_crc64_matches_redis_check_value():
             for _ in range(8):
                 crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
         assert crc64.crc64(data) == crc, n
+
+
+def test_function_payload_flips_and_cuts_are_refused_cleanly():
+    """FUNCTION RESTORE's payload reader: a flipped or cut payload (with a valid checksum)
+    gives the code it finds or Redis's reasons, never another exception."""
+    base = rdb.dump_functions([b"#!lua name=x\nredis.register_function('f', function() return 1 end)",
+                               b"#!lua name=y\n" + b"-- pad\n" * 50 + b"redis.register_function('g', function() end)"])
+    assert [c[:12] for c in rdb.load_functions(base)] == [b"#!lua name=x", b"#!lua name=y"]
+    rnd = random.Random(245)
+    reasons = set()
+    for _ in range(2000):
+        body = bytearray(base[:-10])
+        for _ in range(rnd.randint(1, 4)):
+            body[rnd.randrange(len(body))] = rnd.randrange(256)
+        if rnd.random() < 0.3:
+            del body[rnd.randrange(len(body)):]
+        try:
+            rdb.load_functions(_with_crc(bytes(body) + b"\x0a\x00"))
+        except rdb.PayloadError as e:
+            reasons.add(str(e))
+    assert reasons == {"given type is not a function", "Failed loading library payload"}
