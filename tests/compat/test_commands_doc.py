@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+import server.commands  # noqa: F401  (registers every family)
 from server.commands.doc import COMMON_REDIS, DOC_PATH, _known, render
+from server.commands.registry import COMMANDS
 from tests.compat.targets import RawConn
 
 
@@ -61,6 +63,11 @@ def test_help_and_unknown_replies(single_node, redis_server, argv):
             assert mine.kind == "*" and all(x.kind == "+" for x in mine.value)
             assert mine.value[0].raw == theirs.value[0].raw
             assert [x.value for x in mine.value[-2:]] == [b"HELP", b"    Print this help."]
+            # every subcommand Redis lists that Raftis has is listed
+            listed = {x.value.split(b" ")[0] for x in mine.value[1:] if not x.value.startswith(b" ")}
+            wanted = {x.value.split(b" ")[0] for x in theirs.value[1:] if not x.value.startswith(b" ")}
+            container = COMMANDS[argv[0].lower().encode()].subcommands or {}
+            assert {w for w in wanted if w.lower() in container} <= listed
         else:
             assert mine.raw == ref.call(*argv).raw
     finally:
