@@ -49,6 +49,13 @@ _MessageShape = tuple[
     tuple[int, int, _Membership] | None, int, bytes, bool,
 ]
 _message_decoder = msgspec.msgpack.Decoder(_MessageShape)
+# The same shape with each entry's data as a view into the buffer decoded (no copy): for the
+# messages of a large batch, whose buffer is theirs alone (``batch_views``).
+_MessageViewShape = tuple[
+    int, int, int, int, int, int, int, list[tuple[int, int, int, memoryview]], bool, int, int,
+    tuple[int, int, _Membership] | None, int, bytes, bool,
+]
+_message_view_decoder = msgspec.msgpack.Decoder(_MessageViewShape)
 
 
 def _entry_fields(e: Entry) -> tuple:
@@ -100,9 +107,51 @@ def encode_message(m: Message) -> bytes:
     )
 
 
-def decode_message(buf: bytes) -> Message:
+def encode_message_parts(m: Message) -> list:
+    """``encode_message(m)`` as pieces to write one after the other, each entry's data one of
+    them as it is (not copied): for a message carrying a large entry, which the leader sends
+    to every follower, and each copy of which costs its event loop a stall."""
+    head = bytearray(_encoder.encode((int(m.type), m.to, m.from_, m.term, m.log_term, m.index, m.commit)))
+    head[0] = 0x9F  # the message's 15 fields, not these 7
+    n = len(m.entries)
+    head += _array_header(n)
+    parts: list = []
+    for e in m.entries:
+        fields = _encoder.encode((e.index, e.term, int(e.type)))
+        head += b"\x94"
+        head += memoryview(fields)[1:]
+        head += _bin_header(len(e.data))
+        parts.append(bytes(head))
+        parts.append(e.data)
+        head = bytearray()
+    tail = _encoder.encode((m.reject, m.reject_hint, m.context,
+                            None if m.snapshot is None else _meta_fields(m.snapshot), m.offset, m.data, m.done))
+    head += memoryview(tail)[1:]
+    parts.append(bytes(head))
+    return parts
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def _bin_header(size: int) -> bytes:
+    if size < 1 << 8:
+        return b"\xc4" + size.to_bytes(1, "big")
+    if size < 1 << 16:
+        return b"\xc5" + size.to_bytes(2, "big")
+    return b"\xc6" + size.to_bytes(4, "big")
+
+
+def decode_message(buf: bytes, views: bool = False) -> Message:
+    """The message in ``buf``. With ``views``, each entry's data is a memoryview into
+    ``buf`` rather than a copy (``buf`` must not change while the entries live)."""
     try:
-        f = _message_decoder.decode(buf)
+        f = (_message_view_decoder if views else _message_decoder).decode(buf)
         (ty, to, frm, term, log_term, index, commit, ents, reject, hint, ctx, snap, offset, data, done) = f
         E = Entry
         types = _ENTRY_TYPES
@@ -176,27 +225,20 @@ def decode_hard_state(buf: bytes) -> HardState:
         raise CodecError(f"malformed hard state: {e}") from e
 
 
-def batch_parts(raws: list[bytes]) -> list[bytes]:
+def batch_parts(raws: list) -> list:
     """The msgpack array of ``raws`` (what ``msgspec.msgpack.encode(raws)`` gives), as a list
     of pieces to write one after the other: the encoded messages themselves are not copied
     into one buffer. For batches holding a large message (a big entry), where each copy of
-    it costs the event loop milliseconds."""
-    n = len(raws)
-    if n < 16:
-        parts = [bytes((0x90 | n,))]
-    elif n < 1 << 16:
-        parts = [b"\xdc" + n.to_bytes(2, "big")]
-    else:
-        parts = [b"\xdd" + n.to_bytes(4, "big")]
+    it costs the event loop milliseconds. A message may itself be a list of pieces
+    (``encode_message_parts``)."""
+    parts = [_array_header(len(raws))]
     for raw in raws:
-        size = len(raw)
-        if size < 1 << 8:
-            parts.append(b"\xc4" + size.to_bytes(1, "big"))
-        elif size < 1 << 16:
-            parts.append(b"\xc5" + size.to_bytes(2, "big"))
+        if type(raw) is list:
+            parts.append(_bin_header(sum(map(len, raw))))
+            parts += raw
         else:
-            parts.append(b"\xc6" + size.to_bytes(4, "big"))
-        parts.append(raw)
+            parts.append(_bin_header(len(raw)))
+            parts.append(raw)
     return parts
 
 

@@ -219,6 +219,20 @@ class RaftNode:
                 if self._ticks_since_start >= self.config.vote_quiet_ticks:
                     self.campaign()
 
+    def heard_from(self, peer: int) -> None:
+        """The transport saw part of a message from ``peer`` arrive, one too large to cross
+        between two heartbeats (a big entry): the heartbeats queued behind it cannot show
+        the leader alive meanwhile, so its bytes arriving do. A follower then neither
+        campaigns nor, when a tick passed since it last did so, lets its leader think it
+        gone: it answers as to a heartbeat (context 0, which no read round counts), which
+        keeps check quorum from stepping the leader down while its followers read.
+        Nothing else changes: the follower refuses other candidates for longer, which a
+        read lease only gains from."""
+        if self.role == Role.FOLLOWER and peer == self.leader_id and peer != 0:
+            if self.election_elapsed:
+                self._send(Message(MT.HEARTBEAT_RESP, peer, self.id, self.term))
+            self.election_elapsed = 0
+
     def campaign_at_start(self) -> bool:
         """Call once, before any other input: a node that is its configuration's only voter
         elects itself now instead of after an election timeout, as nobody else can win (etcd

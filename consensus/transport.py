@@ -75,6 +75,10 @@ _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder()
 
 
+def _ignore(_peer_id: int) -> None:
+    pass
+
+
 class HandshakeError(Exception):
     """The other side is not a member of this cluster, or broke the protocol."""
 
@@ -93,29 +97,39 @@ def proof(secret: bytes, dialer_nonce: bytes, acceptor_nonce: bytes, dialer: int
 class FrameReader:
     """Splits a byte stream into frames. Sans-I/O: ``feed`` bytes, get ``(kind, body)``s."""
 
-    __slots__ = ("_buf", "max_frame", "_big", "_big_kind", "_big_left")
+    __slots__ = ("_buf", "max_frame", "_big", "_big_kind", "_big_at")
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self._buf = bytearray()
         self.max_frame = max_frame
-        # The body of a large frame that is still arriving, as the chunks that came: joined
-        # once when it is complete (growing one buffer would copy it again and again).
-        self._big: list[bytes] | None = None
+        # The body of a large frame that is still arriving, filled in place as its bytes come
+        # (a chunk's copy per loop turn, where growing a buffer would copy it again and again
+        # and joining the chunks at the end would stall the loop for one long copy). It is
+        # handed out as it is, a bytearray.
+        self._big: bytearray | None = None
         self._big_kind = 0
-        self._big_left = 0
+        self._big_at = 0
+
+    @property
+    def receiving(self) -> bool:
+        """Whether a large frame is partly here."""
+        return self._big is not None
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = []
-        if self._big is not None:
-            left = self._big_left
+        big = self._big
+        if big is not None:
+            at = self._big_at
+            left = len(big) - at
             if len(data) < left:
-                self._big.append(data)
-                self._big_left = left - len(data)
+                big[at:at + len(data)] = data
+                self._big_at = at + len(data)
                 return out
-            self._big.append(data[:left])
-            out.append((self._big_kind, b"".join(self._big)))
+            view = memoryview(data)
+            big[at:] = view[:left]
+            out.append((self._big_kind, big))  # type: ignore[arg-type]
             self._big = None
-            data = data[left:]
+            data = view[left:]  # type: ignore[assignment]
         buf = self._buf
         buf += data
         pos = 0
@@ -127,9 +141,11 @@ class FrameReader:
             end = pos + 4 + length
             if end > n:
                 if length > _BIG_FRAME:
-                    self._big = [bytes(buf[pos + 5:])]
+                    big = self._big = bytearray(length - 1)
+                    with memoryview(buf) as view:
+                        big[:n - pos - 5] = view[pos + 5:]
                     self._big_kind = kind
-                    self._big_left = end - n
+                    self._big_at = n - pos - 5
                     pos = n
                 break
             out.append((kind, bytes(buf[pos + 5:end])))
@@ -203,6 +219,8 @@ class _InboundProtocol(asyncio.Protocol):
             except (HandshakeError, ValueError, TypeError, msgspec.DecodeError) as e:
                 self._reject(str(e) or type(e).__name__)
                 return
+        if self.reader.receiving and self.state == "open":
+            self.pt.on_progress(self.peer_id)
 
     def _handshake_step(self, kind: int, body: bytes) -> None:
         pt = self.pt
@@ -461,6 +479,9 @@ class PeerTransport:
         self.epoch = 0
         self._server: asyncio.base_events.Server | None = None
         self.bytes_in = 0
+        # Called with a peer's id when part of a large frame from it arrives (a message that
+        # takes longer to cross than a heartbeat interval shows the peer alive meanwhile).
+        self.on_progress: Callable[[int], None] = _ignore
 
     async def listen(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()

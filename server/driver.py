@@ -49,7 +49,7 @@ from typing import Any
 
 import msgspec
 
-from consensus.codec import batch_parts, batch_views, decode_message, encode_message
+from consensus.codec import batch_parts, batch_views, decode_message, encode_message, encode_message_parts
 from consensus.messages import Entry, Message, Ready, Role, members
 from consensus.progress import ProgressState
 from storage.errors import WalFailedError, WalWriteError
@@ -192,8 +192,11 @@ class RaftDriver:
         if self.failed is not None or self._stopped:
             return
         step = self.core.step
-        for raw in _dec.decode(body) if len(body) < LARGE_MESSAGE_BYTES else batch_views(body):
-            msg = decode_message(raw)
+        large = len(body) >= LARGE_MESSAGE_BYTES
+        for raw in batch_views(body) if large else _dec.decode(body):
+            # The messages of a large batch are views into it, their entries too: the frame is
+            # this batch's alone, and copying a big entry out of it would stall the loop.
+            msg = decode_message(raw, large)
             if msg.from_ != from_id:
                 raise ValueError(f"message claims to be from node {msg.from_} on node {from_id}'s link")
             self.messages_in += 1
@@ -201,6 +204,12 @@ class RaftDriver:
         if self._held_marks:
             self._watch_lag(from_id)
         self.kick()
+
+    def on_peer_progress(self, from_id: int) -> None:
+        """Called by the transport while a large frame from a peer arrives (``heard_from``)."""
+        if self.failed is None and not self._stopped:
+            self.core.heard_from(from_id)
+            self.kick()
 
     def kick(self) -> None:
         """Make sure a Ready will be processed soon (once per loop turn at most)."""
@@ -531,24 +540,39 @@ class RaftDriver:
         self._write()
 
     def _send(self, messages: tuple[Message, ...]) -> None:
-        by_peer: dict[int, list[bytes]] = {}
+        by_peer: dict[int, list[Any]] = {}
+        in_parts: set[int] = set()
         for m in messages:
+            if m.entries and _carries_large(m.entries):
+                # Kept in pieces, the big entry's data one of them: the same bytes go to every
+                # follower, copied into no message, batch or frame.
+                raw: Any = encode_message_parts(m)
+                in_parts.add(m.to)
+            else:
+                raw = encode_message(m)
             lst = by_peer.get(m.to)
             if lst is None:
-                by_peer[m.to] = [encode_message(m)]
+                by_peer[m.to] = [raw]
             else:
-                lst.append(encode_message(m))
+                lst.append(raw)
         send = self.transport.send
         for peer, raws in by_peer.items():
             self.messages_out += len(raws)
-            if max(map(len, raws)) < LARGE_MESSAGE_BYTES:
+            if peer not in in_parts and max(map(len, raws)) < LARGE_MESSAGE_BYTES:
                 send(peer, _enc.encode(raws))
-            else:  # a big entry: not copied once more into a batch, then into a frame
+            else:  # a big message: not copied once more into a batch, then into a frame
                 self.transport.send_parts(peer, batch_parts(raws))
 
     @property
     def role(self) -> Role:
         return self.core.role
+
+
+def _carries_large(entries: tuple[Entry, ...]) -> bool:
+    for e in entries:
+        if len(e.data) >= LARGE_MESSAGE_BYTES:
+            return True
+    return False
 
 
 def _large(batch: list[Ready]) -> bool:

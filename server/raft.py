@@ -239,6 +239,7 @@ class RaftHost:
             on_fatal=self._on_fatal,
         )
         self.driver.tick_hooks.append(self._on_tick)
+        self.transport.on_progress = self.driver.on_peer_progress
         self.driver.after_advance = self._after_advance
         self._update_peers()
         self.driver.start()

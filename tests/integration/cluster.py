@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,14 @@ class Cluster:
             nid = i + 1
             self.nodes[nid] = NodeProc(nid, ports[i], ports[n + i], os.path.join(base_dir, f"node{nid}"),
                                        ["--peers", self.peers])
+
+    def advertise_raft_ports(self, ports: dict[int, int]) -> None:
+        """Before ``start``: the nodes reach each other's peer ports at these ports (a relay
+        in between, say), while each still listens on its own."""
+        self.peers = ",".join(f"{nid}=127.0.0.1:{ports.get(nid, nd.raft_port)}:{nd.port}"
+                              for nid, nd in self.nodes.items())
+        for nd in self.nodes.values():
+            nd.args = ["--peers", self.peers]
 
     def _cmd(self, nd: NodeProc) -> list[str]:
         return [sys.executable, "-m", "server.cli", "server", "--id", str(nd.node_id), "--port", str(nd.port),
@@ -215,3 +224,54 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SlowRelay:
+    """A TCP relay on loopback in front of ``target_port``: bytes towards the target pass at
+    ``rate`` bytes a second, in small pieces, like a slow network link; replies come back
+    at once. Threads, closed with ``close``."""
+
+    def __init__(self, target_port: int, rate: int) -> None:
+        self.target_port = target_port
+        self.rate = rate
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        self.socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                continue
+            self.socks += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, self.rate), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, 0), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, rate: int) -> None:
+        piece = max(1, rate // 100) if rate else 1 << 16
+        try:
+            while not self.closed:
+                data = src.recv(piece)
+                if not data:
+                    break
+                dst.sendall(data)
+                if rate:
+                    time.sleep(len(data) / rate)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.closed = True
+        for s in [self.listener, *self.socks]:
+            s.close()

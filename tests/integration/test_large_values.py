@@ -4,6 +4,8 @@ replicated without losing the leadership below it."""
 import pytest
 import redis
 
+from tests.integration.cluster import SlowRelay
+
 
 def test_a_write_over_max_write_size_is_refused_on_any_node(cluster_factory):
     c = cluster_factory(3, extra_args=["--max-write-size", "1mb"]).start()
@@ -46,3 +48,30 @@ def test_a_200mb_value_is_replicated_and_read_back_without_an_election(cluster_f
     ro = c.nodes[c.follower()].client(socket_timeout=60)
     ro.execute_command("READONLY")
     assert ro.strlen("big") == len(value)
+
+
+def test_an_entry_slower_to_cross_than_an_election_timeout_elects_nobody(cluster_factory):
+    # Every peer port behind a link of 4 MB/s: a 6 MB entry takes 1.5 s to reach a follower,
+    # and the heartbeats queued behind it as long, while an election comes after 0.3-0.6 s
+    # of silence. The bytes of the entry still arriving show the leader alive to its
+    # followers, and their reading it shows them alive to the leader: nobody campaigns and
+    # the leader does not step down. (Without that, a value too big to cross a link within
+    # an election timeout could never be written.)
+    c = cluster_factory(3)
+    relays = {nid: SlowRelay(nd.raft_port, 4 << 20) for nid, nd in c.nodes.items()}
+    try:
+        c.advertise_raft_ports({nid: r.port for nid, r in relays.items()})
+        c.start()
+        lead = c.leader()
+        term = c.raft_info(lead)["term"]
+        value = b"0123456789abcdef" * (6 << 16)
+        r = c.nodes[lead].client(socket_timeout=60)
+        for i in range(2):
+            assert r.set(f"big{i}", value)
+        assert c.raft_info(lead)["term"] == term and c.leader() == lead
+        assert all(c.raft_info(nid)["term"] == term for nid in c.nodes)
+        assert c.nodes[c.follower()].client(socket_timeout=60).strlen("big1") == len(value)
+    finally:
+        c.close()
+        for relay in relays.values():
+            relay.close()

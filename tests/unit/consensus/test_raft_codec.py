@@ -93,6 +93,34 @@ def test_batch_views_read_back_what_batch_parts_wrote(sizes):
     assert [bytes(v) for v in views] == raws
 
 
+@pytest.mark.parametrize("mtype", list(MessageType), ids=lambda t: t.name)
+def test_message_parts_join_to_the_message_and_decode_with_views(mtype):
+    m = EXAMPLES[mtype]
+    parts = codec.encode_message_parts(m)
+    assert b"".join(parts) == codec.encode_message(m)
+    assert codec.decode_message(bytearray(b"".join(parts)), views=True) == m
+
+
+@pytest.mark.parametrize("sizes", [[], [0], [3 << 20], [1, 255, 256, 65_535, 65_536, 2], [7] * 17, [0] * 70_000])
+def test_a_large_entry_is_a_part_of_its_own_and_a_view_when_decoded(sizes):
+    # The leader sends a big entry to every follower without copying it into each message;
+    # a follower takes it out of the frame without copying it either.
+    entries = tuple(Entry(100 + i, 2**40, EntryType.NORMAL, bytes([i % 256]) * n) for i, n in enumerate(sizes))
+    m = Message(MessageType.APPEND, 3, 1, 2**40, log_term=2**33, index=99, commit=2**62, entries=entries)
+    parts = codec.encode_message_parts(m)
+    for e in entries:
+        if len(e.data) > 1000:
+            assert any(p is e.data for p in parts)
+    other = codec.encode_message(Message(MessageType.HEARTBEAT, 3, 1, 5))
+    body = bytearray(b"".join(batch_parts([parts, other])))
+    assert bytes(body) == msgspec.msgpack.encode([codec.encode_message(m), other])
+    views = codec.batch_views(body)
+    back = codec.decode_message(views[0], views=True)
+    assert back == m
+    assert all(type(e.data) is memoryview for e in back.entries)
+    assert codec.decode_message(views[1], views=True) == codec.decode_message(other)
+
+
 @pytest.mark.parametrize("body", [b"", b"\x91\xa1x", b"\x91\x01", b"\x92\xc4\x01a", b"\xc4\x00"])
 def test_batch_views_refuse_what_is_not_a_list_of_byte_strings(body):
     with pytest.raises(codec.CodecError):

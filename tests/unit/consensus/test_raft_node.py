@@ -101,6 +101,58 @@ def test_leader_stickiness_ignores_votes_while_leader_is_fresh():
     assert [(m.type, m.reject) for m in flush(n)] == [(MT.VOTE_RESP, False)]
 
 
+def test_a_large_append_arriving_from_the_leader_keeps_a_follower_from_campaigning():
+    # The bytes of a big append still arriving (reported by the transport as heard_from)
+    # stand for the heartbeats queued behind it: no election, and the leader hears back
+    # once a tick (context 0: no read round counts it).
+    n = node(1, election_tick=5, heartbeat_tick=1)
+    flush(n)
+    n.step(Message(MT.HEARTBEAT, 1, 2, 2, commit=0))
+    flush(n)
+    for _ in range(40):
+        n.tick()
+        n.heard_from(2)
+        n.heard_from(2)
+        out = flush(n)
+        assert [(m.type, m.to, m.term, m.context) for m in out] == [(MT.HEARTBEAT_RESP, 2, 2, 0)]
+    assert n.role == Role.FOLLOWER and n.term == 2
+    # Still refusing another candidate: it heard from its leader.
+    n.step(Message(MT.PRE_VOTE, 1, 3, 3, log_term=9, index=99))
+    assert flush(n) == []
+    # Bytes from a node that is not its leader count for nothing.
+    for _ in range(10):
+        n.tick()
+        n.heard_from(3)
+    assert any(m.type == MT.PRE_VOTE for m in flush(n))
+
+
+def test_a_leader_and_a_candidate_ignore_heard_from():
+    n = elect_leader()
+    term = n.term
+    n.heard_from(2)
+    assert flush(n) == [] and n.role == Role.LEADER and n.term == term
+    c = node(1)
+    flush(c)
+    c.campaign()
+    flush(c)
+    c.heard_from(2)
+    assert flush(c) == [] and c.role != Role.FOLLOWER
+
+
+def test_a_leader_stays_while_its_followers_answer_a_large_append_with_heard_from():
+    n = elect_leader(election_tick=5, heartbeat_tick=1)
+    for _ in range(30):
+        n.tick()
+        flush(n)
+        n.step(Message(MT.HEARTBEAT_RESP, 1, 2, n.term))  # what heard_from on node 2 sends
+        flush(n)
+    assert n.role == Role.LEADER
+    for _ in range(11):
+        n.tick()
+        flush(n)
+    assert n.role == Role.FOLLOWER  # check quorum: nobody answered for an election timeout
+
+
 def test_a_vote_after_a_won_pre_vote_respects_a_leader_heard_since():
     # The pre-vote winner's real vote is not a transfer: a voter that heard from its leader
     # after granting the pre-vote refuses it (that leader may hold a read lease counting on

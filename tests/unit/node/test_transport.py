@@ -20,8 +20,8 @@ def test_frame_reader_splits_and_limits():
 
 @pytest.mark.parametrize("chunk", [1, 7, 4096, 65536, 3 << 20])
 def test_frame_reader_reassembles_a_large_frame_from_any_chunks(chunk):
-    # A frame over a megabyte is gathered as chunks and joined once; the frames around it,
-    # in the same chunks, come out whole and in order.
+    # A frame over a megabyte is filled in place as its chunks come (no join at the end);
+    # the frames around it, in the same chunks, come out whole and in order.
     import random
 
     big = random.Random(chunk).randbytes(3 << 20)
@@ -69,6 +69,35 @@ async def test_messages_flow_both_ways():
                 break
             await asyncio.sleep(0.02)
         assert sorted(got) == [("a", 2, b"world"), ("b", 1, b"hello")]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_large_frame_reports_progress_before_it_is_delivered():
+    # While a big batch crosses, the receiver hears from the sender (on_progress) before the
+    # batch is whole: what keeps a follower from campaigning during a long transfer.
+    a, b, got = await _pair()
+    progress = []
+    b.on_progress = lambda pid: progress.append((pid, len(got)))
+    try:
+        assert await _settle(a, b)
+        big = bytes(range(256)) * (32 << 12)  # 8 MB
+        a.send_parts(2, [b"head", big, b"tail"])
+        for _ in range(200):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        assert got == [("b", 1, b"head" + big + b"tail")]
+        assert progress and all(p == (1, 0) for p in progress)
+        # Small frames report nothing.
+        progress.clear()
+        a.send(2, b"small")
+        for _ in range(40):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert got[1] == ("b", 1, b"small") and progress == []
     finally:
         await a.close()
         await b.close()
