@@ -111,7 +111,7 @@ class MessageType(IntEnum):
     PRE_VOTE = 4  # as VOTE, with term = the term the candidate would campaign in
     PRE_VOTE_RESP = 5
     HEARTBEAT = 6  # commit: min(follower match, leader commit); context: read-index round
-    HEARTBEAT_RESP = 7  # context: echoed
+    HEARTBEAT_RESP = 7  # context: echoed; reject: not an answer, "still receiving" (RaftNode.heard_from)
     # snapshot, offset, data, done: one chunk of the snapshot's bytes.
     INSTALL_SNAPSHOT = 8
     # index: snapshot index; offset: the next offset the follower expects; done: installed;

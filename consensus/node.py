@@ -224,13 +224,13 @@ class RaftNode:
         between two heartbeats (a big entry): the heartbeats queued behind it cannot show
         the leader alive meanwhile, so its bytes arriving do. A follower then neither
         campaigns nor, when a tick passed since it last did so, lets its leader think it
-        gone: it answers as to a heartbeat (context 0, which no read round counts), which
-        keeps check quorum from stepping the leader down while its followers read.
-        Nothing else changes: the follower refuses other candidates for longer, which a
+        gone: it answers with a heartbeat response marked ``reject`` (still receiving),
+        which keeps check quorum from stepping the leader down while its followers read and
+        does nothing else (no read round counts it, no probe goes again). Nothing else changes: the follower refuses other candidates for longer, which a
         read lease only gains from."""
         if self.role == Role.FOLLOWER and peer == self.leader_id and peer != 0:
             if self.election_elapsed:
-                self._send(Message(MT.HEARTBEAT_RESP, peer, self.id, self.term))
+                self._send(Message(MT.HEARTBEAT_RESP, peer, self.id, self.term, reject=True))
             self.election_elapsed = 0
 
     def campaign_at_start(self) -> bool:
@@ -893,6 +893,10 @@ class RaftNode:
             self._handle_append_resp(m, pr)
         elif t == MT.HEARTBEAT_RESP:
             pr.recent_active = True
+            if m.reject:
+                # Sent by heard_from: alive and still receiving what it was sent. Nothing is
+                # sent again (a probe still on its way must not go twice).
+                return
             pr.probe_sent = False
             if pr.state == ProgressState.REPLICATE and pr.inflights.full():
                 # An append may have been lost; free a slot so replication can go on.

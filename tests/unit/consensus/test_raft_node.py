@@ -19,6 +19,7 @@ from consensus import (
     TooManyUncommitted,
 )
 from consensus.messages import CAMPAIGN_TRANSFER
+from consensus.progress import ProgressState
 
 MT = MessageType
 THREE = Membership(frozenset({1, 2, 3}), frozenset(), {1: "a", 2: "b", 3: "c"})
@@ -104,7 +105,7 @@ def test_leader_stickiness_ignores_votes_while_leader_is_fresh():
 def test_a_large_append_arriving_from_the_leader_keeps_a_follower_from_campaigning():
     # The bytes of a big append still arriving (reported by the transport as heard_from)
     # stand for the heartbeats queued behind it: no election, and the leader hears back
-    # once a tick (context 0: no read round counts it).
+    # once a tick (marked reject: "still receiving", not an answer to a heartbeat).
     n = node(1, election_tick=5, heartbeat_tick=1)
     flush(n)
     n.step(Message(MT.HEARTBEAT, 1, 2, 2, commit=0))
@@ -114,7 +115,7 @@ def test_a_large_append_arriving_from_the_leader_keeps_a_follower_from_campaigni
         n.heard_from(2)
         n.heard_from(2)
         out = flush(n)
-        assert [(m.type, m.to, m.term, m.context) for m in out] == [(MT.HEARTBEAT_RESP, 2, 2, 0)]
+        assert [(m.type, m.to, m.term, m.reject) for m in out] == [(MT.HEARTBEAT_RESP, 2, 2, True)]
     assert n.role == Role.FOLLOWER and n.term == 2
     # Still refusing another candidate: it heard from its leader.
     n.step(Message(MT.PRE_VOTE, 1, 3, 3, log_term=9, index=99))
@@ -141,12 +142,14 @@ def test_a_leader_and_a_candidate_ignore_heard_from():
 
 def test_a_leader_stays_while_its_followers_answer_a_large_append_with_heard_from():
     n = elect_leader(election_tick=5, heartbeat_tick=1)
+    # Node 2 still in probe, its probe on the way: the probe must not go again each tick.
+    assert n.progress[2].state == ProgressState.PROBE and n.progress[2].probe_sent
     for _ in range(30):
         n.tick()
-        flush(n)
-        n.step(Message(MT.HEARTBEAT_RESP, 1, 2, n.term))  # what heard_from on node 2 sends
-        flush(n)
-    assert n.role == Role.LEADER
+        assert all(m.type == MT.HEARTBEAT for m in flush(n))
+        n.step(Message(MT.HEARTBEAT_RESP, 1, 2, n.term, reject=True))  # what heard_from on node 2 sends
+        assert flush(n) == []
+    assert n.role == Role.LEADER and n.progress[2].probe_sent
     for _ in range(11):
         n.tick()
         flush(n)
