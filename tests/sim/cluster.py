@@ -86,6 +86,10 @@ class SimCluster:
         self.nodes: dict[int, SimNode] = {}
         self.next_id = voters + learners + 1
         self.clock_skew = 0.0  # new nodes get a tick probability in [1 - clock_skew, 1]
+        # Per step and per link with an append in flight: the chance that the receiver hears
+        # from the sender (its bytes arriving); 0: appends arrive whole, at once.
+        self.streaming = 0.0
+        self.stream_rng = random.Random(0)
         self.on_step: Callable[[], None] | None = None
         self.snapshots_installed = 0
         n = voters + learners
@@ -214,6 +218,14 @@ class SimCluster:
                 if (self.now + sn.phase) % TICK_STEPS == 0:
                     if sn.tick_prob >= 1.0 or self.rng.random() < sn.tick_prob:
                         sn.node.tick()
+        if self.streaming:
+            # Appends with entries still on their way stand for large ones whose bytes are
+            # arriving: the receiver hears from the sender (RaftNode.heard_from).
+            for (src, dst), n in self.net.appends_in_flight.items():
+                if n and (src, dst) not in self.net.blocked and self.stream_rng.random() < self.streaming:
+                    sn = self.nodes.get(dst)
+                    if sn is not None and sn.node is not None and sn.paused_until <= self.now:
+                        sn.node.heard_from(src)
         for m in self.net.due(self.now):
             sn = self.nodes.get(m.to)
             if sn is not None and sn.node is not None:

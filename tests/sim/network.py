@@ -26,6 +26,9 @@ class SimNetwork:
         self._seq = 0
         self.sent = 0
         self.delivered = 0
+        # Appends carrying entries on their way, per (from, to): a large one takes a while to
+        # cross, its bytes arriving meanwhile (SimCluster.streaming).
+        self.appends_in_flight: dict[tuple[int, int], int] = {}
 
     def send(self, m: Message, now: int) -> None:
         self.sent += 1
@@ -39,12 +42,17 @@ class SimNetwork:
             at = now + rng.randint(self.min_delay, self.max_delay)
             self._seq += 1
             heapq.heappush(self._q, (at, rng.random(), self._seq, m))
+            if m.entries:
+                link = (m.from_, m.to)
+                self.appends_in_flight[link] = self.appends_in_flight.get(link, 0) + 1
 
     def due(self, now: int) -> list[Message]:
         out = []
         q = self._q
         while q and q[0][0] <= now:
             m = heapq.heappop(q)[3]
+            if m.entries:
+                self.appends_in_flight[(m.from_, m.to)] -= 1
             if (m.from_, m.to) not in self.blocked:
                 out.append(m)
         self.delivered += len(out)

@@ -5,7 +5,9 @@ each seed gets its own mix), message delay, loss, duplication and reordering, sy
 and one-way partitions, crashes and restarts (a restart keeps only what that node had
 persisted), slow disks, membership changes (including removing the leader), leadership
 transfers, snapshots/compaction (so followers need InstallSnapshot), client proposals and
-linearizable reads. Invariants are checked after every step (checker.py).
+linearizable reads, and appends that take a while to cross (their receiver hears from the
+sender while they are on the way, as the server's transport reports a large frame arriving).
+Invariants are checked after every step (checker.py).
 
 After the safety phase comes a liveness phase: heal the network, restart every node, stop
 injecting faults; a leader must emerge and a fresh proposal must commit and be applied on
@@ -112,6 +114,7 @@ class Simulation:
         sw.config["max_read_rounds"] = side.choice([1, 2, 1000])
         sw.config["read_round_to_quorum"] = side.choice([True, False])
         leader_hold = side.choice([0, 0, 10, 40])
+        streaming = side.choice([0.0, 0.0, 0.3, 1.0])
         self.safety_steps = safety_steps
         self.liveness_steps = liveness_steps
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)
@@ -119,6 +122,8 @@ class Simulation:
                                   persist_delay=sw.persist_delay, pipeline=sw.pipeline)
         self.cluster.clock_skew = sw.clock_skew
         self.cluster.leader_hold = leader_hold
+        self.cluster.streaming = streaming
+        self.cluster.stream_rng = random.Random(seed * 104729 + 3)
         for sn in self.cluster.nodes.values():
             sn.tick_prob = 1.0 - rng.random() * sw.clock_skew
         self._payload = 0
