@@ -10,7 +10,8 @@ points and nowhere else:
   unauthenticated clients: 10 arguments, 16 KB per argument);
 - ``check(session, cmd, argv)`` for each command, only when the session is restricted
   (``session.acl`` is not ``None``) or memory is over ``maxmemory``: ``-NOAUTH``, ``-NOPERM``
-  and ``-OOM`` for commands flagged ``denyoom``;
+  and ``-OOM`` for commands flagged ``denyoom`` (and scripts and functions flagged neither
+  ``no-writes`` nor ``allow-oom``);
 - ``output_over(conn, size)`` when a write leaves more than the connection's smallest hard
   output limit queued: decides by the client's class (normal or pub/sub).
 
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from resp.types import ErrorReply
 from server.auth import NOAUTH, AclError, User, UserDirectory
+from server.commands.functions import denies_oom
 from server.monitor import MonitorGate
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ UNAUTH_MAX_BULK = 16384
 
 MAXCLIENTS = b"-ERR max number of clients reached\r\n"
 OOM = ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+# Refused over maxmemory by their script's or function's flags (server.commands.functions.denies_oom).
+_SCRIPT_CALLS = (b"eval", b"evalsha", b"fcall")
 DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set "
     b"for the default user. In this mode connections are only accepted from the loopback interface. If you "
@@ -300,7 +304,8 @@ class ClientGuard:
             err = acl.check(cmd, argv)
             if err is not None:
                 return err
-        if self.over_memory and "denyoom" in cmd.flags:
+        if self.over_memory and ("denyoom" in cmd.flags or cmd.name in _SCRIPT_CALLS
+                                 and denies_oom(self.node.keyspace, cmd.name, argv)):
             return OOM
         return None
 

@@ -43,8 +43,13 @@ function, with its keys and arguments.
 
 What Redis offers and this does not: ``redis.setresp(3)``, ``redis.set_repl``/
 ``replicate_commands`` (a no-op in Redis 7 too), coroutines, SCRIPT KILL and FUNCTION KILL of
-a running script (scripts are bounded instead), FUNCTION DUMP/RESTORE, and shebang lines
-(``#!lua flags=...``) in EVAL scripts.
+a running script (scripts are bounded instead).
+
+A script may start with Redis 7's shebang line, ``#!lua flags=...`` (``shebang``): with
+``no-writes`` it runs read-only (and EVAL_RO accepts it; EVAL_RO refuses a shebang without
+it), and without ``no-writes`` or ``allow-oom`` it is refused while the node is over
+``maxmemory``, as a function is (``server.limits``). EVAL of a ``no-writes`` script still
+goes through the log, as FCALL of a ``no-writes`` function does; EVAL_RO is the read.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from typing import Any
 import hiredis
 from lupa import lua51
 
+from resp.parser import split_args
 from resp.types import NULL_ARRAY, Double, ErrorReply, Map, Push, Raw, SetReply, SimpleString, Verbatim
 from server.info import REDIS_VERSION
 
@@ -72,6 +78,7 @@ MAX_INSTRUCTIONS = 50_000_000  # about 0.2 s of Lua here
 MAX_CALLS = 50_000  # about half a second of commands here: a node running a script sends no heartbeats
 MAX_MEMORY = 256 * 1024 * 1024  # Lua's own allocations; past it the script gets "not enough memory"
 _HOOK_EVERY = 100_000  # the count hook fires this often; the limit is checked there
+_RO_WRITE_FLAG = ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
 
 _PRELUDE = r"""
 local pycall, pyrandom, pyseed, pylog, sha, max_count, sources = ...
@@ -632,9 +639,48 @@ def _library_sources(rt: Any) -> Any:
     return rt.table_from({name.encode(): compiled[name] for name in _LIBRARIES})
 
 
+def shebang(body: bytes) -> tuple[int, frozenset[str] | None]:
+    """Redis 7's first line ``#!lua flags=...``: (the line's length, the flags it names) for a
+    script that starts with ``#!``, (0, None) for one that does not (Redis's compatibility
+    mode: a script that may write, with no flags). Raises the ErrorReply Redis gives for a
+    line it refuses. The flags are a function's (``FUNCTION_FLAGS``)."""
+    if not body.startswith(b"#!"):
+        return 0, None
+    end = body.find(b"\n")
+    if end < 0:
+        raise ErrorReply("ERR Invalid script shebang")
+    parts = split_args(body[:end])
+    if not parts:
+        raise ErrorReply("ERR Invalid engine in script shebang")
+    if parts[0] != b"#!lua":
+        raise ErrorReply(b"ERR Unexpected engine in script shebang: " + parts[0])
+    flags: set[str] = set()
+    for part in parts[1:]:
+        if not part.startswith(b"flags="):
+            raise ErrorReply(b"ERR Unknown lua shebang option: " + part)
+        if len(part) > 6:
+            for flag in part[6:].split(b","):
+                name = flag.decode("latin-1")
+                if name not in FUNCTION_FLAGS:
+                    raise ErrorReply(b"ERR Unexpected flag in script shebang: " + flag)
+                flags.add(name)
+    return end, frozenset(flags)
+
+
+def _source(body: bytes) -> tuple[bytes, frozenset[str] | None]:
+    """The Lua text of a script (its shebang line left out, its line feed kept, so that line
+    numbers stay the script's) and the shebang's flags."""
+    end, flags = shebang(body)
+    return (body[end:] if end else body), flags
+
+
 def compile_error(body: bytes) -> ErrorReply | None:
     """The error SCRIPT LOAD (and EVAL) gives for a script that does not compile, or None."""
-    fn, msg = _runtime().execute(_compiled()["load"], body)
+    try:
+        source, _ = _source(body)
+    except ErrorReply as e:
+        return e
+    fn, msg = _runtime().execute(_compiled()["load"], source)
     if fn is False:
         return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
     return None
@@ -698,9 +744,19 @@ def run(ctx: Any, body: bytes, keys: list[bytes], args: list[bytes], *, readonly
         execute: Any) -> Any:
     """Run the script ``body`` with KEYS and ARGV; its reply, converted as Redis does.
     ``execute(argv, readonly)`` runs one command for ``redis.call`` and returns its reply
-    (an ``ErrorReply`` for an error)."""
+    (an ``ErrorReply`` for an error). ``readonly`` is EVAL_RO's: a script whose shebang line
+    does not say ``no-writes`` is refused; one that says it runs read-only either way."""
+    try:
+        source, flags = _source(body)
+    except ErrorReply as e:
+        return e
+    if flags is not None:
+        if "no-writes" in flags:
+            readonly = True
+        elif readonly:
+            return _RO_WRITE_FLAG
     r = _Run(sha1hex(body).decode(), readonly, execute)
-    fn, msg = r.rt.execute(_compiled()["load"], body)
+    fn, msg = r.rt.execute(_compiled()["load"], source)
     if fn is False:
         return ErrorReply(b"ERR Error compiling script (new function): " + _text(msg))
     r.g.KEYS = r.rt.table_from(keys)

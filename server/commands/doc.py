@@ -67,7 +67,9 @@ NOTES: dict[str, str] = {
              "the entry's time (TIME) and a fixed random sequence; stopped after 50M Lua instructions or 50k "
              "calls (its writes so far stay); cjson, cmsgpack, bit and struct as in Redis (cjson's settings last "
              "one run); no coroutine, collectgarbage or bytecode loading; an error from a redis.call or a "
-             "library in tail position names no line; refused to users limited by ACL"),
+             "library in tail position names no line; refused to users limited by ACL; a `#!lua flags=...` "
+             "first line as in Redis 7 (`no-writes` runs it read-only, still through the log: EVAL_RO is the "
+             "read; without `no-writes` or `allow-oom` it is refused over maxmemory)"),
     "evalsha": "as EVAL; the script cache is replicated (EVAL and SCRIPT LOAD fill it on every node) and kept in "
                "snapshots",
     "eval_ro": "a read (linearizable); as EVAL otherwise, and it does not add the script to the cache",

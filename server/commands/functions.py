@@ -60,6 +60,26 @@ def _function_index(ctx: Any) -> dict[bytes, tuple[bytes, tuple[str, ...]]]:
     return {fname: (lib, flags) for lib, (_, fns) in ctx.keyspace.functions.items() for fname, flags, _ in fns}
 
 
+def denies_oom(keyspace: Any, name: bytes, argv: list[bytes]) -> bool:
+    """Whether this EVAL, EVALSHA or FCALL is refused while the node is over maxmemory, as in
+    Redis 7: a function, or a script with a shebang line, that says neither ``no-writes`` nor
+    ``allow-oom``. (A script without a shebang line is in Redis's compatibility mode: its
+    writes are what is refused.) An unknown script or function, or a shebang line in error,
+    is left to the command's own error."""
+    if name == b"fcall":
+        flags: Any = next((f for _, fns in keyspace.functions.values() for fname, f, _ in fns if fname == argv[1]),
+                          None)
+    else:
+        body = argv[1] if name == b"eval" else keyspace.scripts.get(argv[1].lower())
+        if body is None:
+            return False
+        try:
+            _, flags = scripting.shebang(body)
+        except ErrorReply:
+            return False
+    return flags is not None and "no-writes" not in flags and "allow-oom" not in flags
+
+
 # -- FCALL ----------------------------------------------------------------------------------------
 def _fcall(ctx: Any, argv: list[bytes], readonly_command: bool) -> Any:
     found = _function_index(ctx).get(argv[1])

@@ -174,6 +174,47 @@ def test_by_default_a_reply_of_any_size_is_delivered(node_factory):
     assert c.info("clients")["connected_clients"] == 1
 
 
+def test_over_maxmemory_scripts_and_functions_follow_their_flags(node_factory):
+    # As Redis 7: a function, or a script with a shebang line, that says neither no-writes
+    # nor allow-oom is refused at once; one that says either runs; a script without a
+    # shebang line (compatibility mode) runs.
+    probe = node_factory()
+    rss = probe.rss_kb() * 1024
+    probe.stop()
+    n = node_factory(["--maxmemory", str(rss + 20 * 1024 * 1024)])
+    c = n.client()
+    c.set("a", "1")
+    c.function_load("#!lua name=lib\n"
+                    "redis.register_function('plain', function() return 1 end)\n"
+                    "redis.register_function{function_name='ro', callback=function() return 2 end, flags={'no-writes'}}\n"
+                    "redis.register_function{function_name='oom', callback=function() return 3 end, flags={'allow-oom'}}")
+    plain = c.script_load("#!lua\nreturn 4")
+    ro = c.script_load("#!lua flags=no-writes\nreturn 5")
+    value = b"v" * (1 << 20)
+    for i in range(400):
+        try:
+            c.set(f"big:{i}", value)
+        except redis.exceptions.OutOfMemoryError:
+            break
+        if i % 10 == 0:
+            time.sleep(0.6)  # let the memory sweep catch up
+    oom = "OOM command not allowed when used memory > 'maxmemory'."
+    get = "local r = redis.call('get', 'a') return r"
+    assert redis_cli(n.port, "EVAL", "#!lua\n" + get, "0") == oom
+    assert redis_cli(n.port, "EVALSHA", plain, "0") == oom
+    assert redis_cli(n.port, "FCALL", "plain", "0") == oom
+    assert redis_cli(n.port, "EVAL", "#!lua flags=no-writes\n" + get, "0") == "1"
+    assert redis_cli(n.port, "EVAL", "#!lua flags=allow-oom\n" + get, "0") == "1"
+    assert redis_cli(n.port, "EVAL", get, "0") == "1"
+    assert redis_cli(n.port, "EVALSHA", ro, "0") == "5"
+    assert redis_cli(n.port, "FCALL", "ro", "0") == "2"
+    assert redis_cli(n.port, "FCALL", "oom", "0") == "3"
+    # A shebang line in error, an unknown script or function: the command's own error.
+    assert redis_cli(n.port, "EVAL", "#!lua flags=bad\nreturn 1", "0") == "ERR Unexpected flag in script shebang: bad"
+    assert redis_cli(n.port, "EVALSHA", "0" * 40, "0").startswith("NOSCRIPT")
+    assert redis_cli(n.port, "FCALL", "nosuch", "0") == "ERR Function not found"
+
+
 def test_maxmemory_refuses_denyoom_commands_and_keeps_reads(node_factory):
     probe = node_factory()
     rss = probe.rss_kb() * 1024

@@ -173,3 +173,54 @@ evalsha
 def test_scripts_match_redis(redis_server, resp3):
     problems = against_redis(redis_server, SCRIPTS, resp3=resp3, before=[("SCRIPT", "FLUSH")])
     assert not problems, "\n".join(problems)
+
+
+# Redis 7's shebang line: its errors, no-writes (read-only, and what EVAL_RO needs), the line
+# numbers it keeps, and the cache (the digest is of the whole text).
+SHEBANG = r"""
+set a 1
+eval "#!lua flags=no-writes\nlocal r = redis.call('set', 'a', '2') return r" 0
+eval "#!lua flags=no-writes\nlocal r = redis.call('get', 'a') return r" 0
+eval "#!lua flags=no-writes\nlocal r = redis.call('get', KEYS[1]) return r" 1 a
+eval "#!lua\nlocal r = redis.call('set', 'a', '3') return r" 0
+get a
+eval "#!lua\r\nreturn 1" 0
+eval "#!lua flags=\nreturn 1" 0
+eval "#!lua flags=no-writes,allow-oom\nreturn 1" 0
+eval "#!lua flags=no-writes,no-writes\nreturn 1" 0
+eval "#!lua flags=no-cluster,allow-stale,allow-cross-slot-keys\nreturn 1" 0
+eval "#!lua  flags=no-writes  \nreturn 1" 0
+eval "#!lua flags=\"no-writes\"\nreturn 1" 0
+eval "#!python\nreturn 1" 0
+eval "#!\nreturn 1" 0
+eval "#!lua flags=bad\nreturn 1" 0
+eval "#!lua flags=no-writes,\nreturn 1" 0
+eval "#!lua flags=no-writes allow-oom\nreturn 1" 0
+eval "#!lua foo=bar\nreturn 1" 0
+eval "#!lua name=x\nreturn 1" 0
+eval "#!lua \"flags=no-writes\nreturn 1" 0
+eval "#!lua flags=no-writes" 0
+eval "#!lua flags=no-writes\nerror('x')" 0
+eval "#!lua flags=no-writes\n\nlocal r = redis.call('nosuch') return r" 0
+eval "#!lua flags=no-writes\nreturn 1" 5
+eval_ro "#!lua\nreturn 1" 0
+eval_ro "#!lua flags=allow-oom\nreturn 1" 0
+eval_ro "#!lua flags=no-writes\nlocal r = redis.call('get', 'a') return r" 0
+eval_ro "#!lua flags=no-writes\nlocal r = redis.call('del', 'a') return r" 0
+eval_ro "#!lua flags=bad\nreturn 1" 0
+script load "#!lua flags=bad\nreturn 1"
+script load "#!python\nreturn 1"
+script load "#!lua flags=no-writes\nlocal r = redis.call('set', 'b', 1) return r"
+evalsha d970bed796b1d6c97d7a72ebe9ee701c82ce0580 0
+evalsha_ro d970bed796b1d6c97d7a72ebe9ee701c82ce0580 0
+script load "#!lua\nlocal r = redis.call('set', 'b', 1) return r"
+evalsha_ro 1cead29949a6f41221987e33a7fb04cc2fc8bdfc 0
+evalsha 1cead29949a6f41221987e33a7fb04cc2fc8bdfc 0
+get b
+"""
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_shebang_lines_match_redis(redis_server, resp3):
+    problems = against_redis(redis_server, SHEBANG, resp3=resp3, before=[("SCRIPT", "FLUSH")])
+    assert not problems, "\n".join(problems)
