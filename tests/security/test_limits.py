@@ -178,10 +178,7 @@ def test_over_maxmemory_scripts_and_functions_follow_their_flags(node_factory):
     # As Redis 7: a function, or a script with a shebang line, that says neither no-writes
     # nor allow-oom is refused at once; one that says either runs; a script without a
     # shebang line (compatibility mode) runs.
-    probe = node_factory()
-    rss = probe.rss_kb() * 1024
-    probe.stop()
-    n = node_factory(["--maxmemory", str(rss + 20 * 1024 * 1024)])
+    n, _ = _node_with_room(node_factory, 20 << 20)
     c = n.client()
     c.set("a", "1")
     c.function_load("#!lua name=lib\n"
@@ -190,14 +187,7 @@ def test_over_maxmemory_scripts_and_functions_follow_their_flags(node_factory):
                     "redis.register_function{function_name='oom', callback=function() return 3 end, flags={'allow-oom'}}")
     plain = c.script_load("#!lua\nreturn 4")
     ro = c.script_load("#!lua flags=no-writes\nreturn 5")
-    value = b"v" * (1 << 20)
-    for i in range(400):
-        try:
-            c.set(f"big:{i}", value)
-        except redis.exceptions.OutOfMemoryError:
-            break
-        if i % 10 == 0:
-            time.sleep(0.6)  # let the memory sweep catch up
+    _fill_until_oom(c)
     oom = "OOM command not allowed when used memory > 'maxmemory'."
     get = "local r = redis.call('get', 'a') return r"
     assert redis_cli(n.port, "EVAL", "#!lua\n" + get, "0") == oom
@@ -215,24 +205,33 @@ def test_over_maxmemory_scripts_and_functions_follow_their_flags(node_factory):
     assert redis_cli(n.port, "FCALL", "nosuch", "0") == "ERR Function not found"
 
 
-def test_maxmemory_refuses_denyoom_commands_and_keeps_reads(node_factory):
+def _node_with_room(node_factory, room: int):
+    """A node whose maxmemory is ``room`` bytes over what a fresh node takes; and its maxmemory."""
     probe = node_factory()
     rss = probe.rss_kb() * 1024
     probe.stop()
-    n = node_factory(["--maxmemory", str(rss + 40 * 1024 * 1024)])
-    c = n.client()
-    assert c.info("memory")["maxmemory"] == rss + 40 * 1024 * 1024
-    c.set("keep", "me")
+    return node_factory(["--maxmemory", str(rss + room)]), rss + room
+
+
+def _fill_until_oom(c) -> str | None:
+    """SET 1 MB values until the node refuses one; the error's text (None if none was)."""
     value = b"v" * (1024 * 1024)
-    oom = None
     for i in range(400):
         try:
             c.set(f"big:{i}", value)
         except redis.exceptions.ResponseError as e:
-            oom = str(e)
-            break
+            return str(e)
         if i % 10 == 0:
             time.sleep(0.6)  # let the memory sweep catch up
+    return None
+
+
+def test_maxmemory_refuses_denyoom_commands_and_keeps_reads(node_factory):
+    n, maxmemory = _node_with_room(node_factory, 40 << 20)
+    c = n.client()
+    assert c.info("memory")["maxmemory"] == maxmemory
+    c.set("keep", "me")
+    oom = _fill_until_oom(c)
     assert oom == "command not allowed when used memory > 'maxmemory'."  # redis-py drops the "OOM"
     assert redis_cli(n.port, "SET", "x", "y") == "OOM command not allowed when used memory > 'maxmemory'."
     assert c.get("keep") == b"me"  # reads keep working
