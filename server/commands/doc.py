@@ -113,6 +113,9 @@ NOTES: dict[str, str] = {
     "cluster|myid": "40 hex digits derived from the cluster id and the Raft node id",
     "cluster|countkeysinslot": "counts in the selected database",
     "cluster|getkeysinslot": "looks in the selected database",
+    "latency|histogram": ("each command's time from its request read to its reply ready (a write's includes its "
+                          "commit), in power-of-two buckets shown at Redis's microsecond edges; CONFIG RESETSTAT "
+                          "clears them"),
     "object|freq": "always 0: there is no LFU eviction",
     "object|idletime": "",
     "monitor": ("shows the commands this node's own clients send (on a follower, its clients' commands it relays; "

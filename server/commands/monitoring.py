@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from resp.types import OK, ErrorReply, Raw, SimpleString, Verbatim
+from resp.types import OK, ErrorReply, Map, Raw, SimpleString, Verbatim
 from server import errors
-from server.commands.registry import CONN, command, container, subcommand
-from server.stats import SlowLog
+from server.commands.registry import COMMANDS, CONN, command, container, subcommand
+from server.stats import HIST_MIN_BIT, SlowLog
 
 _FLAGS = "admin noscript loading stale"  # LATENCY's (Redis gives SLOWLOG no "noscript")
 _SLOWLOG_FLAGS = "admin loading stale"
@@ -113,6 +113,45 @@ def latency_doctor(session: Any, argv: list[bytes]):
     return Verbatim(b"txt", text.encode())
 
 
+@subcommand("latency", "histogram", -2, _FLAGS, group="server", since="7.0.0")
+def latency_histogram(session: Any, argv: list[bytes]):
+    """Return the cumulative distribution of latencies of a subset or all commands"""
+    stats = _stats(session).commands
+    if len(argv) == 2:
+        names = sorted(stats)
+    else:
+        names = []
+        for arg in argv[2:]:
+            name = arg.decode("latin-1").lower()
+            cmd = COMMANDS.get(arg.lower())
+            if cmd is not None and cmd.subcommands:  # a container: each of its subcommands
+                names += sorted(n for n in stats if n.startswith(name + "|"))
+            else:
+                names.append(name)
+    out = []
+    for name in names:
+        st = stats.get(name)
+        calls = sum(st.hist) if st is not None else 0
+        if calls:
+            out.append((name.encode(), Map([(b"calls", calls), (b"histogram_usec", Map(_cdf(st.hist)))])))
+    return Map(out)
+
+
+def _cdf(hist: list[int]) -> list[tuple[int, int]]:
+    """(microseconds, samples at or under it) per bucket that holds samples, as Redis gives
+    them from its HDR histogram: a bucket's upper edge of 2**k ns shows as the highest value
+    that histogram counts with it (2**k + 2**(k-7) - 1 ns, at two significant figures), in
+    whole microseconds: 1, 2, 4, 8, 16, 33, 66, 132 ..."""
+    out = []
+    seen = 0
+    for b, n in enumerate(hist):
+        if n:
+            seen += n
+            edge = 1 << (b + HIST_MIN_BIT)
+            out.append(((edge + (edge >> 7) - 1) // 1000, seen))
+    return out
+
+
 @subcommand("latency", "help", 2, "loading stale", group="server", since="2.8.13")
 def latency_help(session: Any, argv: list[bytes]):
     """Show helpful text about the different subcommands"""
@@ -127,6 +166,9 @@ def latency_help(session: Any, argv: list[bytes]):
         "RESET [<event> ...]",
         "    Reset latency data of one or more <event> classes.",
         "    (default: reset all data for all event classes)",
+        "HISTOGRAM [COMMAND ...]",
+        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+        "    If no commands are specified then all histograms are replied.",
         "HELP",
         "    Print this help.",
     ]

@@ -139,3 +139,57 @@ def test_client_unblock_wakes_a_blocked_client(single_node, redis_server):
         finally:
             admin.close()
             blocked.close()
+
+
+_HDR_EDGES = {((1 << k) + (1 << (k - 7)) - 1) // 1000 for k in range(10, 36)}  # 1, 2, 4, 8, 16, 33, 66, ...
+
+
+def _histograms(reply) -> list[tuple[bytes, int, list[tuple[int, int]]]]:
+    """LATENCY HISTOGRAM's reply: (command, calls, [(usec, cumulative count), ...]) each."""
+    flat = reply.value
+    out = []
+    for i in range(0, len(flat), 2):
+        fields = flat[i + 1].value
+        assert [fields[0].value, fields[2].value] == [b"calls", b"histogram_usec"]
+        cdf = fields[3].value
+        out.append((flat[i].value, fields[1].value,
+                    [(cdf[j].value, cdf[j + 1].value) for j in range(0, len(cdf), 2)]))
+    return out
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_latency_histogram_matches_redis(single_node, redis_server, resp3):
+    ours, ref = RawConn(single_node.nodes[1].port), RawConn(redis_server.port)
+    try:
+        got = {}
+        for name, c in (("raftis", ours), ("redis", ref)):
+            if resp3:
+                c.call("HELLO", "3")
+            c.call("CONFIG", "RESETSTAT")
+            for _ in range(3):
+                c.call("SET", "latency-key", "v")
+            c.call("GET", "latency-key")
+            c.call("GET", "latency-key")
+            c.call("CONFIG", "GET", "maxmemory")
+            whole = c.call("LATENCY", "HISTOGRAM")
+            some = c.call("LATENCY", "HISTOGRAM", "set", "GET", "nosuch", "config", "get")
+            assert whole.kind == some.kind == ("%" if resp3 else "*")
+            got[name] = (_histograms(whole), _histograms(some))
+            c.call("DEL", "latency-key")
+        (ours_all, ours_some), (ref_all, ref_some) = got["raftis"], got["redis"]
+        # Every command, in no particular order (Redis's is its hash table's); named ones in
+        # the order named, a container's subcommands each, unknown names left out.
+        assert sorted((n, calls) for n, calls, _ in ours_all) == sorted((n, calls) for n, calls, _ in ref_all)
+        def named(hists):  # a container's subcommands come in Redis's hash order: as a set
+            rows = [(n, calls) for n, calls, _ in hists]
+            return rows[:2] + sorted(rows[2:4]) + rows[4:]
+
+        assert named(ours_some) == named(ref_some) == [
+            (b"set", 3), (b"get", 2), (b"config|get", 1), (b"config|resetstat", 1), (b"get", 2)]
+        for n, calls, cdf in ours_all + ours_some:
+            assert cdf and cdf[-1][1] == calls, (n, cdf)
+            assert all(us in _HDR_EDGES for us, _ in cdf), (n, cdf)
+            assert [c for _, c in cdf] == sorted({c for _, c in cdf}), (n, cdf)  # rising
+    finally:
+        ours.close()
+        ref.close()

@@ -90,3 +90,13 @@ def test_latency_monitor_threshold():
     ev = s.latency.events["fsync"]
     assert ev["latest"] == 20 and ev["max"] == 50
     assert s.latency.reset(["fsync"]) == 1 and not s.latency.events
+
+
+def test_latency_histogram_edges_are_redis_microseconds():
+    # What redis-server 7.0's LATENCY HISTOGRAM shows for its buckets (its HDR histogram's
+    # highest value per power of two), one sample in each of our first eleven buckets.
+    from server.commands.monitoring import _cdf
+
+    assert _cdf([1] * 11 + [0] * 5) == [(us, i + 1) for i, us in
+                                        enumerate([1, 2, 4, 8, 16, 33, 66, 132, 264, 528, 1056])]
+    assert _cdf([0, 2, 0, 3]) == [(2, 2), (8, 5)]
