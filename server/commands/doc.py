@@ -133,6 +133,8 @@ NOTES: dict[str, str] = {
     "slaveof": "as REPLICAOF",
     "save": "takes a Raft snapshot of this node (as RAFT.SNAPSHOT) and replies once it is durable",
     "bgsave": "starts a Raft snapshot of this node (forked, as Redis); SCHEDULE as in Redis",
+    "bgrewriteaof": ("starts a Raft snapshot of this node, which drops the log before it (the node's append-only "
+                     "file is its Raft log); scheduled after a snapshot in progress, as Redis after a BGSAVE"),
     "lastsave": ("the time of this node's newest snapshot (its file's time after a restart); a SAVE with nothing "
                  "applied since counts as a save then"),
     "memory|usage": ("an estimate from Python's object sizes: the key, one table entry and the value; a "

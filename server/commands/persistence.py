@@ -1,8 +1,10 @@
-"""SAVE, BGSAVE and LASTSAVE: Redis's RDB commands as Raft snapshots of this node.
+"""SAVE, BGSAVE, BGREWRITEAOF and LASTSAVE: Redis's persistence commands as Raft snapshots of
+this node.
 
 A node's durable state is its Raft log plus its newest snapshot; a snapshot (RAFT.SNAPSHOT)
 writes the applied state in a forked child, like BGSAVE, and then compacts the log. SAVE takes
-one and replies when it is durable; BGSAVE starts one and replies at once. Either acts on the
+one and replies when it is durable; BGSAVE starts one and replies at once, and so does
+BGREWRITEAOF (the node's append-only file is its log, which a snapshot makes shorter). Each acts on the
 node that gets it only (every node snapshots on its own schedule). LASTSAVE is the wall clock
 time of the newest snapshot on this node (after a restart, its file's time); a SAVE or BGSAVE
 with nothing applied since the newest snapshot has nothing to write, and counts as a save now.
@@ -79,6 +81,19 @@ def _start(coro: Any) -> None:
     task = asyncio.get_running_loop().create_task(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+@command("bgrewriteaof", 1, "admin noscript no_async_loading", kind=CONN, group="server", since="1.0.0")
+def bgrewriteaof(session: Any, argv: list[bytes]) -> Any:
+    """Asynchronously rewrite the append-only file to disk"""
+    # The node's append-only file is its Raft log, and what rewrites it shorter is a snapshot
+    # (the log before it is dropped). As Redis while a child is saving: after it.
+    raft = session.server.raft
+    if raft._snapshot_child:
+        _start(_in_background(raft, True))
+        return SimpleString(b"Background append only file rewriting scheduled")
+    _start(_in_background(raft, False))
+    return SimpleString(b"Background append only file rewriting started")
 
 
 @command("lastsave", 1, "loading stale fast", kind=CONN, group="server", since="1.0.0", acl="@admin @dangerous")

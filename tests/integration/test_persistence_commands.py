@@ -49,3 +49,23 @@ def test_save_bgsave_lastsave(cluster_factory):
     r = c.nodes[1].client()
     assert abs(_lastsave(r) - last) <= 1
     assert r.get("k2") == b"v"
+
+
+def test_bgrewriteaof_compacts_the_log_with_a_snapshot(cluster_factory):
+    # The node's append-only file is its Raft log: BGREWRITEAOF takes a snapshot, after which
+    # the log before it is gone, and answers as Redis does.
+    c = cluster_factory(1).start()
+    r = c.nodes[1].client()
+    for i in range(50):
+        r.set(f"k{i}", i)
+    before = int(c.raft_info(1)["snapshot_index"])
+    raw = RawConn(c.nodes[1].port)
+    assert raw.call("BGREWRITEAOF").raw == b"+Background append only file rewriting started\r\n"
+    wait_for(lambda: int(c.raft_info(1)["snapshot_index"]) > before + 50, 10, what="the snapshot")
+    # Another while one runs (or just after): scheduled or started, never refused.
+    assert raw.call("BGREWRITEAOF").raw in (b"+Background append only file rewriting started\r\n",
+                                            b"+Background append only file rewriting scheduled\r\n")
+    assert raw.call("BGREWRITEAOF", "x").raw == b"-ERR wrong number of arguments for 'bgrewriteaof' command\r\n"
+    raw.close()
+    c.restart(1)
+    assert c.nodes[1].client().get("k49") == b"49"
