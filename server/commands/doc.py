@@ -132,6 +132,10 @@ NOTES: dict[str, str] = {
     "replicaof": "refused: replication is Raft's; RAFT.ADDNODE and RAFT.REMOVENODE change the members",
     "slaveof": "as REPLICAOF",
     "save": "takes a Raft snapshot of this node (as RAFT.SNAPSHOT) and replies once it is durable",
+    "module|list": "always empty: Raftis loads no Redis modules",
+    "module|load": "refused: Redis modules are C libraries for redis-server",
+    "module|loadex": "refused, as MODULE LOAD",
+    "module|unload": "there is never a module to unload",
     "bgsave": "starts a Raft snapshot of this node (forked, as Redis); SCHEDULE as in Redis",
     "bgrewriteaof": ("starts a Raft snapshot of this node, which drops the log before it (the node's append-only "
                      "file is its Raft log); scheduled after a snapshot in progress, as Redis after a BGSAVE"),

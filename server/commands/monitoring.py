@@ -185,3 +185,51 @@ def monitor(session: Any, argv: list[bytes]):
         return Raw(b"")  # Redis ignores a second MONITOR, without a reply
     monitors.add(session)
     return OK
+
+
+# -- MODULE: Redis modules are C libraries loaded into redis-server; Raftis loads none ------------
+container("module", "", CONN, group="server", summary="A container for module commands")
+_NO_MODULES = ErrorReply("ERR Raftis cannot load Redis modules (they are C libraries for redis-server)")
+
+
+@subcommand("module", "list", 2, "admin noscript", group="server", since="4.0.0")
+def module_list(session: Any, argv: list[bytes]):
+    """List all modules loaded by the server"""
+    return []
+
+
+@subcommand("module", "load", -3, "admin noscript no_async_loading", group="server", since="4.0.0")
+def module_load(session: Any, argv: list[bytes]):
+    """Load a module"""
+    return _NO_MODULES
+
+
+@subcommand("module", "loadex", -3, "admin noscript no_async_loading", group="server", since="7.0.0")
+def module_loadex(session: Any, argv: list[bytes]):
+    """Load a module with extended parameters"""
+    return _NO_MODULES
+
+
+@subcommand("module", "unload", 3, "admin noscript no_async_loading", group="server", since="4.0.0")
+def module_unload(session: Any, argv: list[bytes]):
+    """Unload a module"""
+    return ErrorReply("ERR Error unloading module: no such module with that name")
+
+
+@subcommand("module", "help", 2, "loading stale", group="server", since="5.0.0")
+def module_help(session: Any, argv: list[bytes]):
+    """Show helpful text about the different subcommands"""
+    lines = [
+        "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LIST",
+        "    Return a list of loaded modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module library from <path>, passing to it any optional arguments.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+        "UNLOAD <name>",
+        "    Unload a module.",
+        "HELP",
+        "    Print this help.",
+    ]
+    return [SimpleString(line.encode()) for line in lines]

@@ -41,6 +41,7 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
                                   ["OBJECT", "NOSUCH"], ["XINFO", "HELP"], ["XGROUP", "HELP"], ["FCALL", "f", "0"],
                                   ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"],
                                   ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"], ["PUBSUB", "HELP"], ["LATENCY", "HELP"],
+                                  ["MODULE", "HELP"], ["MODULE", "LIST"], ["MODULE", "NOSUCH"], ["MODULE", "LIST", "x"],
                                   # (nothing here writes: the servers live for the whole session)
                                   ["GEOADD", "doc:g", "200", "100", "m"], ["GEOPOS", "doc:g", "x"],
                                   ["GEORADIUS", "doc:g", "15", "37", "200", "km"], ["GEOSEARCH", "doc:g", "BYBOX"],

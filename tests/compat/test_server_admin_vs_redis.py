@@ -193,3 +193,14 @@ def test_latency_histogram_matches_redis(single_node, redis_server, resp3):
     finally:
         ours.close()
         ref.close()
+
+
+def test_module_list_is_empty_and_loading_is_refused(single_node):
+    # Clients ask MODULE LIST to find modules (RedisJSON, RediSearch...): there are none.
+    r = single_node.nodes[1].client()
+    assert r.module_list() == []
+    for argv in (["MODULE", "LOAD", "/tmp/x.so"], ["MODULE", "LOADEX", "/tmp/x.so", "ARGS", "a"]):
+        with pytest.raises(redis.ResponseError, match="^Raftis cannot load Redis modules"):
+            r.execute_command(*argv)
+    with pytest.raises(redis.ResponseError, match="^Error unloading module: no such module with that name$"):
+        r.execute_command("MODULE", "UNLOAD", "ReJSON")
