@@ -358,6 +358,15 @@ class RaftNode:
             self._send_append(target)
         return True
 
+    def abort_transfer(self) -> bool:
+        """Stop a leadership transfer under way (proposals are taken again); False if none
+        was. The target may still win, if TIMEOUT_NOW already went to it; and the leader
+        stays handing over for the rest of its term (read leases)."""
+        if self.role != Role.LEADER or not self.lead_transferee:
+            return False
+        self.lead_transferee = 0
+        return True
+
     def snapshot_meta_at(self, index: int) -> SnapshotMeta:
         """The meta for a snapshot of the state machine at ``index`` (<= applied)."""
         if index < self.log.snapshot_index or index > self.log.applied:

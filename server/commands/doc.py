@@ -129,6 +129,10 @@ NOTES: dict[str, str] = {
     "role": ("`master` on the leader with the other members as replicas (offsets are Raft log indexes: the "
              "leader's last index, each follower's match index); `slave` on a follower, pointing at the leader, "
              "with its applied index"),
+    "failover": ("a Raft leadership transfer (as RAFT.TRANSFERLEADER) to the most up-to-date voter, or to the one "
+                 "whose client address TO names; Redis's checks and replies (OK, then the transfer); FORCE is "
+                 "checked but never hands over to a node that lacks entries; ABORT stops a transfer not yet "
+                 "handed over"),
     "replicaof": "refused: replication is Raft's; RAFT.ADDNODE and RAFT.REMOVENODE change the members",
     "slaveof": "as REPLICAOF",
     "save": "takes a Raft snapshot of this node (as RAFT.SNAPSHOT) and replies once it is durable",

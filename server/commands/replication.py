@@ -1,4 +1,4 @@
-"""WAIT, ROLE, REPLICAOF and SLAVEOF: Redis's replication commands in terms of Raft.
+"""WAIT, ROLE, FAILOVER, REPLICAOF and SLAVEOF: Redis's replication commands in terms of Raft.
 
 Raftis's replicas are the Raft followers; a log index plays the part of Redis's replication
 offset. A write is on a majority before its client hears OK, so WAIT says how many *other*
@@ -12,20 +12,24 @@ nodes (voters and learners) already hold the client's last write too:
   or after the client's last write (its OK came back before), so the count never claims more
   than is true.
 
-Replication is Raft's, so REPLICAOF/SLAVEOF are refused: RAFT.ADDNODE adds a node.
+FAILOVER hands the leadership to another voter (RAFT.TRANSFERLEADER), with Redis's checks and
+replies. Replication is Raft's, so REPLICAOF/SLAVEOF are refused: RAFT.ADDNODE adds a node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 from consensus.messages import Role
-from resp.types import ErrorReply, Raw
+from resp.types import OK, ErrorReply, Raw
 from server import errors
 from server.commands.arguments import string2ll
 from server.commands.registry import CONN, command
+
+log = logging.getLogger("raftis.replication")
 
 # How often a waiting WAIT looks at the followers' progress again: often at first (a healthy
 # follower has the write within a millisecond or two), then less, so a WAIT left waiting on a
@@ -135,3 +139,74 @@ command("replicaof", 3, _REPLICAOF_FLAGS, kind=CONN, group="server", since="5.0.
         summary="Make the server a replica of another instance, or promote it as master")(_refuse)
 command("slaveof", 3, _REPLICAOF_FLAGS, kind=CONN, group="server", since="1.0.0",
         summary="Make the server a replica of another instance, or promote it as master")(_refuse)
+
+
+@command("failover", -1, "admin noscript stale", kind=CONN, group="server", since="6.2.0")
+def failover(session: Any, argv: list[bytes]) -> Any:
+    """Start a coordinated failover between this server and one of its replicas"""
+    # Redis's FAILOVER, as a Raft leadership transfer: the replicas are the other voters (a
+    # learner cannot lead), TO names one by its client address, TIMEOUT bounds the wait for
+    # it to catch up. FORCE is checked as Redis checks it, but a transfer never hands over to
+    # a node that lacks entries (Raft's rule): when the time is up, the transfer ends.
+    raft = session.server.raft
+    core = raft.core
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        if not core.abort_transfer():
+            return ErrorReply("ERR No failover in progress.")
+        return OK
+    timeout_ms = 0
+    force = False
+    target = None
+    j = 1
+    while j < len(argv):
+        word = argv[j].lower()
+        if word == b"timeout" and j + 1 < len(argv) and timeout_ms == 0:
+            timeout_ms = string2ll(argv[j + 1])
+            if timeout_ms is None:
+                return errors.NOT_INTEGER
+            if timeout_ms <= 0:
+                return ErrorReply("ERR FAILOVER timeout must be greater than 0")
+            j += 2
+        elif word == b"to" and j + 2 < len(argv) and target is None:
+            port = string2ll(argv[j + 2])
+            if port is None:
+                return errors.NOT_INTEGER
+            target = (argv[j + 1].decode("utf-8", "replace"), port)
+            j += 3
+        elif word == b"force" and not force:
+            force = True
+            j += 1
+        else:
+            return errors.SYNTAX
+    if raft.role == Role.LEADER and core.lead_transferee:
+        return ErrorReply("ERR FAILOVER already in progress.")
+    if raft.role != Role.LEADER:
+        return ErrorReply("ERR FAILOVER is not valid when server is a replica.")
+    me = raft.cfg.node_id
+    transport = raft.transport
+    voters = [nid for nid in sorted(core.membership.voters) if nid != me]
+    if not any(transport.is_connected(nid) for nid in voters):
+        return ErrorReply("ERR FAILOVER requires connected replicas.")
+    if force and (not timeout_ms or target is None):
+        return ErrorReply("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")
+    nid = 0
+    if target is not None:
+        nid = next((v for v in voters if (a := raft.address_of(v)) is not None and (a.host, a.port) == target), 0)
+        if not nid:
+            return ErrorReply("ERR FAILOVER target HOST and PORT is not a replica.")
+        if not transport.is_connected(nid):
+            return ErrorReply("ERR FAILOVER target replica is not online.")
+
+    async def transfer() -> None:
+        try:
+            await raft.transfer_leadership(nid, timeout=timeout_ms / 1000 if timeout_ms else 10.0)
+        except Exception as e:  # noqa: BLE001 - reported in the log; the client has its OK
+            log.warning("FAILOVER: %s", e)
+
+    task = asyncio.get_running_loop().create_task(transfer())
+    _failovers.add(task)
+    task.add_done_callback(_failovers.discard)
+    return OK
+
+
+_failovers: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks

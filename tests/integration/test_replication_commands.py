@@ -1,10 +1,12 @@
-"""WAIT, ROLE and REPLICAOF on three real nodes (Raft followers are the replicas)."""
+"""WAIT, ROLE, FAILOVER and REPLICAOF on three real nodes (Raft followers are the replicas)."""
 
 import signal
 import time
 
 import pytest
 import redis
+
+from tests.integration.cluster import wait_for
 
 
 def test_wait_counts_followers_that_hold_the_write(cluster_factory):
@@ -54,3 +56,40 @@ def test_role_and_replicaof(cluster_factory):
     for name in ("REPLICAOF", "SLAVEOF"):
         with pytest.raises(redis.ResponseError, match="RAFT.ADDNODE"):
             c.nodes[fol].client().execute_command(name, "NO", "ONE")
+
+
+def _err(r, *argv) -> str:
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command(*argv)
+    return str(e.value)
+
+
+def test_failover_hands_leadership_over_with_redis_checks(cluster_factory):
+    c = cluster_factory(3).start()
+    lead = c.leader()
+    fol = c.follower()
+    r, f = c.nodes[lead].client(), c.nodes[fol].client()
+    # The errors redis-server 7.0 gives, in its order (checked against it by hand).
+    assert _err(f, "FAILOVER") == "FAILOVER is not valid when server is a replica."
+    assert _err(f, "FAILOVER", "ABORT") == "No failover in progress."
+    assert _err(r, "FAILOVER", "ABORT") == "No failover in progress."
+    assert _err(r, "FAILOVER", "TIMEOUT", "0") == "FAILOVER timeout must be greater than 0"
+    assert _err(r, "FAILOVER", "TIMEOUT", "x") == "value is not an integer or out of range"
+    assert _err(r, "FAILOVER", "TO", "127.0.0.1") == "syntax error"
+    assert _err(r, "FAILOVER", "ABORT", "TIMEOUT", "10") == "syntax error"
+    assert _err(r, "FAILOVER", "FORCE") == ("FAILOVER with force option requires both a timeout and target "
+                                           "HOST and IP.")
+    assert _err(r, "FAILOVER", "TO", "127.0.0.1", "1") == "FAILOVER target HOST and PORT is not a replica."
+    # To a named follower, by its client address: OK at once, then the leadership moves.
+    assert r.execute_command("FAILOVER", "TO", "127.0.0.1", str(c.nodes[fol].port), "TIMEOUT", "5000") in (True, b"OK")
+    wait_for(lambda: c.leader() == fol, 10, what="the leadership to move to the target")
+    # Without TO: to the most up-to-date other voter.
+    new = c.nodes[fol].client()
+    assert new.execute_command("FAILOVER") in (True, b"OK")
+    wait_for(lambda: c.leader() not in (0, fol), 10, what="the leadership to move on")
+    assert c.nodes[c.leader()].client().set("after", "failover")
+
+
+def test_failover_needs_another_voter(cluster_factory):
+    c = cluster_factory(1).start()
+    assert _err(c.nodes[1].client(), "FAILOVER") == "FAILOVER requires connected replicas."

@@ -283,6 +283,16 @@ def test_handing_over_lasts_for_the_rest_of_the_leaders_term():
     assert n.role == Role.LEADER and not n.handing_over
 
 
+def test_an_aborted_transfer_takes_proposals_again_and_stays_handing_over():
+    n = elect_leader()
+    assert not n.abort_transfer()  # none under way
+    assert n.transfer_leadership(2)  # node 2 lags: the leader first sends it what it lacks
+    assert type(n.propose([b"x"])) is not Accepted
+    assert n.abort_transfer() and n.lead_transferee == 0
+    assert type(n.propose([b"x"])) is Accepted
+    assert n.handing_over and not n.abort_transfer()
+
+
 def test_single_voter_elects_itself_and_commits_after_persisting():
     n = node(1, Membership(frozenset({1}), frozenset(), {1: "a"}))
     flush(n)
