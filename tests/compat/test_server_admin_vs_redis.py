@@ -58,19 +58,24 @@ def test_memory_doctor_purge_malloc_stats(single_node):
         r.execute_command("MEMORY", "USAGE", "x", "SAMPLES", "-1")
 
 
-def _exchange(port: int, payload: bytes, wait: float = 0.3) -> bytes:
-    """Send inline commands on a fresh connection; what came back within ``wait`` seconds."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+# Sent after each payload: whatever the payload left CLIENT REPLY at, these two are answered,
+# and last; their replies mark the end of what the payload's commands sent.
+_END = b"CLIENT REPLY ON\r\nECHO end-of-exchange\r\n"
+_END_REPLIES = b"+OK\r\n$15\r\nend-of-exchange\r\n"
+
+
+def _exchange(port: int, payload: bytes) -> bytes:
+    """Send inline commands on a fresh connection; everything that came back, up to the
+    replies to ``_END`` (however long a loaded machine takes to send it)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
-        s.sendall(payload)
-        time.sleep(wait)
-        s.settimeout(0.2)
+        s.sendall(payload + _END)
         out = b""
-        try:
-            while chunk := s.recv(65536):
-                out += chunk
-        except TimeoutError:
-            pass
+        while not out.endswith(_END_REPLIES):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
         return out
     finally:
         s.close()
