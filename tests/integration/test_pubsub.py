@@ -15,6 +15,13 @@ def _collect(client, channels, patterns, n, out):
         ps.subscribe(*channels)
     if patterns:
         ps.psubscribe(*patterns)
+    # Ready once the node confirmed every subscription: it then has them all.
+    confirmed = 0
+    until = time.monotonic() + 20
+    while confirmed < len(channels) + len(patterns) and time.monotonic() < until:
+        m = ps.get_message(timeout=0.5)
+        if m and m["type"] in ("subscribe", "psubscribe"):
+            confirmed += 1
     out["ready"] = True
     got = []
     deadline = time.monotonic() + 20
@@ -37,8 +44,7 @@ def test_messages_reach_every_node_in_one_order(cluster_factory):
             t = threading.Thread(target=_collect, args=(client, ["news"], ["n*"], 40, out))
             t.start()
             threads.append(t)
-    wait_for(lambda: all(o.get("ready") for o in results.values()))
-    time.sleep(0.3)
+    wait_for(lambda: all(o.get("ready") for o in results.values()), 30)
     pubs = [c.nodes[nid].client() for nid in c.nodes]
     for i in range(20):
         n = pubs[i % 3].publish("news", f"m{i}")
