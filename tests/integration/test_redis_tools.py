@@ -65,8 +65,10 @@ def test_expiry_is_decided_once_and_reaches_followers(cluster):
     lead = cluster.leader()
     fol = cluster.follower()
     r = cluster.nodes[lead].client(db=3)
-    r.set("exp:a", "1", px=300)
+    # exp:a last, and with time to spare: the follower must be seen holding both keys before
+    # the deletion reaches it, however long a loaded machine takes to commit the SETs.
     r.set("exp:b", "1", ex=100)
+    r.set("exp:a", "1", px=2000)
     ro = cluster.nodes[fol].client(db=3)
     ro.execute_command("READONLY")
     wait_for(lambda: ro.dbsize() == 2, timeout=5, what="follower to apply both writes")
