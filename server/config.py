@@ -98,6 +98,8 @@ class NodeConfig:
     requirepass: str = ""
     aclfile: str = ""
     protected_mode: bool = True
+    enable_debug_command: str = "no"  # no | yes | local (loopback and unix-socket clients only)
+    enable_module_command: str = "no"
     maxclients: int = 10000
     timeout: int = 0  # seconds a client may stay idle; 0: forever
     request_timeout: float = 60.0  # seconds a request may stay incomplete (slow-loris); 0: forever

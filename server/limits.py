@@ -127,6 +127,39 @@ def is_loopback(addr: Any) -> bool:
     return ip.is_loopback
 
 
+# Commands that Redis 7.0 runs only when its enable-*-command setting allows (CMD_PROTECTED):
+# name -> (what the refusal calls it, the setting, the NodeConfig field).
+PROTECTED = {
+    b"debug": ("DEBUG", "enable-debug-command", "enable_debug_command"),
+    b"module|load": ("MODULE", "enable-module-command", "enable_module_command"),
+    b"module|loadex": ("MODULE", "enable-module-command", "enable_module_command"),
+    b"module|unload": ("MODULE", "enable-module-command", "enable_module_command"),
+}
+
+
+def _local_client(addr: str) -> bool:
+    """Redis's ``islocalClient``: a unix-socket client, or one from 127.0.0.1 or ::1."""
+    if not addr or ":" not in addr:
+        return True
+    host = addr.rsplit(":", 1)[0]
+    if host.startswith("["):
+        host = host[1:-1]
+    return is_loopback((host, 0))
+
+
+def protected_denial(session: Session, name: bytes) -> ErrorReply | None:
+    """Redis's refusal of a protected command (``PROTECTED``) that the node's setting does not
+    allow for this client, or None."""
+    what, option, field = PROTECTED[name]
+    cfg = getattr(session.server, "cfg", None)
+    setting = getattr(cfg, field, "no")
+    if setting == "yes" or setting == "local" and _local_client(session.addr):
+        return None
+    return ErrorReply(f"ERR {what} command not allowed. If the {option} option is set to \"local\", you can run "
+                      "it from a local connection, otherwise you need to set this option in the configuration "
+                      "file, and then restart the server.")
+
+
 def rss_bytes() -> int:
     try:
         with open("/proc/self/statm", "rb") as f:
@@ -292,6 +325,10 @@ class ClientGuard:
 
     # -- commands --------------------------------------------------------------------------------
     def check(self, session: Session, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
+        if cmd.name in PROTECTED:  # refused before authentication, as in Redis
+            denied = protected_denial(session, cmd.name)
+            if denied is not None:
+                return denied
         acl = session.acl
         if type(acl) is User:
             denied = acl.denial(cmd, argv)

@@ -139,6 +139,7 @@ class Node:
     def __init__(self, cfg: NodeConfig) -> None:
         self.cfg = cfg
         self.keyspace = Keyspace()
+        self.active_expire = True  # propose deleting expired keys nobody reads (while leading)
         self.sessions: dict[int, Session] = {}
         self._next_client_id = 1
         self.run_id = os.urandom(20).hex()
@@ -975,6 +976,8 @@ class Node:
     def propose_expirations(self) -> None:
         """Leader only: propose deleting keys whose time is up (the deletion is decided once,
         here, and every node applies the same entry)."""
+        if not self.active_expire:  # DEBUG SET-ACTIVE-EXPIRE 0
+            return
         sample = self.keyspace.expired_sample(self.read_now_ms(), 64)
         by_db: dict[int, list[bytes]] = {}
         for db, key in sample:

@@ -35,6 +35,12 @@ SECURITY_OPTIONS = [
     click.option("--aclfile", default="", help="ACL users file (Redis syntax: user NAME on >pass ~keys +@cat)."),
     click.option("--protected-mode", type=click.Choice(["yes", "no"]), default="yes", show_default=True,
                  help="With no password and no ACL users, refuse clients that are not on loopback."),
+    click.option("--enable-debug-command", type=click.Choice(["no", "yes", "local"]), default="no",
+                 show_default=True, help="Whether clients may run DEBUG: never, always, or only from "
+                 "loopback and unix-socket connections (as Redis's setting)."),
+    click.option("--enable-module-command", type=click.Choice(["no", "yes", "local"]), default="no",
+                 show_default=True, help="Whether clients may run MODULE LOAD/LOADEX/UNLOAD (Raftis loads "
+                 "no Redis modules either way: with it on, they say why)."),
     click.option("--cluster-secret-file", default="", help="Read the cluster secret from this file "
                  "(owner-only permissions) instead of --cluster-secret."),
     click.option("--maxclients", type=click.IntRange(min=1), default=10000, show_default=True,
@@ -96,6 +102,8 @@ def security_settings(kw: dict[str, Any]) -> dict[str, Any]:
         "requirepass": kw.pop("requirepass"),
         "aclfile": kw.pop("aclfile"),
         "protected_mode": _yes_no(kw.pop("protected_mode")),
+        "enable_debug_command": kw.pop("enable_debug_command"),
+        "enable_module_command": kw.pop("enable_module_command"),
         "maxclients": kw.pop("maxclients"),
         "timeout": kw.pop("client_timeout"),
         "request_timeout": kw.pop("request_timeout"),

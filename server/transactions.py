@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from resp.types import NULL_ARRAY, OK, PONG, QUEUED, ErrorReply
+from server import limits
 from server.commands.arguments import string2ll
 from server.commands.registry import CONN, READ, lookup, lookup_internal
 
@@ -53,6 +54,11 @@ def queue_command(session: Any, argv: list[bytes]) -> Any:
         tx.dirty = True
         return cmd
     name = cmd.name
+    if name in limits.PROTECTED:
+        denied = limits.protected_denial(session, name)
+        if denied is not None:
+            tx.dirty = True
+            return denied
     if cmd.kind == CONN:
         base = name.split(b"|")[0]
         if base not in QUEUEABLE_CONN:

@@ -137,7 +137,8 @@ NOTES: dict[str, str] = {
     "slaveof": "as REPLICAOF",
     "save": "takes a Raft snapshot of this node (as RAFT.SNAPSHOT) and replies once it is durable",
     "module|list": "always empty: Raftis loads no Redis modules",
-    "module|load": "refused: Redis modules are C libraries for redis-server",
+    "module|load": "refused: Redis modules are C libraries for redis-server (with Redis's refusal unless "
+                   "enable-module-command allows)",
     "module|loadex": "refused, as MODULE LOAD",
     "module|unload": "there is never a module to unload",
     "bgsave": "starts a Raft snapshot of this node (forked, as Redis); SCHEDULE as in Redis",
@@ -158,6 +159,9 @@ NOTES: dict[str, str] = {
                        "follower, whose clients' blocking commands wait there, it finds none (0)"),
     "client|reply": "as Redis; a connection costs nothing extra unless it turns replies off",
     "xread": "with BLOCK it goes through the log, like the other blocking commands",
+    "debug": "only with enable-debug-command (as in Redis); DIGEST and DIGEST-VALUE compute Redis's signatures of "
+             "this node's applied data, plus SLEEP, ERROR, PROTOCOL, LOG, SET-ACTIVE-EXPIRE; the subcommands "
+             "that inspect redis-server's own structures are refused",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 

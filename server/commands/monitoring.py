@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from resp.types import OK, ErrorReply, Map, Raw, SimpleString, Verbatim
-from server import errors
+from server import errors, limits
 from server.commands.registry import COMMANDS, CONN, command, container, subcommand
 from server.stats import HIST_MIN_BIT, SlowLog
 
@@ -201,19 +201,20 @@ def module_list(session: Any, argv: list[bytes]):
 @subcommand("module", "load", -3, "admin noscript no_async_loading", group="server", since="4.0.0")
 def module_load(session: Any, argv: list[bytes]):
     """Load a module"""
-    return _NO_MODULES
+    return limits.protected_denial(session, b"module|load") or _NO_MODULES
 
 
 @subcommand("module", "loadex", -3, "admin noscript no_async_loading", group="server", since="7.0.0")
 def module_loadex(session: Any, argv: list[bytes]):
     """Load a module with extended parameters"""
-    return _NO_MODULES
+    return limits.protected_denial(session, b"module|loadex") or _NO_MODULES
 
 
 @subcommand("module", "unload", 3, "admin noscript no_async_loading", group="server", since="4.0.0")
 def module_unload(session: Any, argv: list[bytes]):
     """Unload a module"""
-    return ErrorReply("ERR Error unloading module: no such module with that name")
+    return limits.protected_denial(session, b"module|unload") or ErrorReply(
+        "ERR Error unloading module: no such module with that name")
 
 
 @subcommand("module", "help", 2, "loading stale", group="server", since="5.0.0")
