@@ -1,4 +1,4 @@
-"""HyperLogLog: PFADD, PFCOUNT, PFMERGE.
+"""HyperLogLog: PFADD, PFCOUNT, PFMERGE, and PFDEBUG to look at the representation.
 
 The value is a string holding Redis's own representation, byte for byte (hyperloglog.c of
 Redis 7.0): a 16-byte header ("HYLL", the encoding, three unused bytes and the cached
@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from resp.types import OK, ErrorReply
+from resp.types import OK, ErrorReply, SimpleString
 from server import errors
 from server.commands.context import ExecContext
 from server.commands.registry import READ, WRITE, command
@@ -448,3 +448,59 @@ def pfmerge(ctx: ExecContext, argv: list[bytes]):
     if ctx.notify is not None:
         _announce(ctx, dest, old is None)
     return OK
+
+
+_PFDEBUG_SUBCOMMANDS = (b"getreg", b"decode", b"encoding", b"todense")
+
+
+def _decode_sparse(hll: bytes) -> bytes:
+    """PFDEBUG DECODE: the opcodes as Redis prints them (``z:<run>``, ``Z:<run>``,
+    ``v:<value>,<run>``)."""
+    words = []
+    p, end = HDR, len(hll)
+    while p < end:
+        b = hll[p]
+        if b & 0x80:
+            words.append(b"v:%d,%d" % (((b >> 2) & 0x1F) + 1, (b & 3) + 1))
+            p += 1
+        elif b & 0x40:
+            run = (((b & 0x3F) << 8) | hll[p + 1]) + 1 if p + 1 < end else 1
+            words.append(b"Z:%d" % run)
+            p += 2
+        else:
+            words.append(b"z:%d" % ((b & 0x3F) + 1))
+            p += 1
+    return b" ".join(words)
+
+
+@command("pfdebug", 3, "write denyoom admin", 2, 2, 1, WRITE, group="hyperloglog", since="2.8.9",
+         summary="Internal commands for debugging HyperLogLog values")
+def pfdebug(ctx: ExecContext, argv: list[bytes]):
+    """GETREG (which, as in Redis, makes a sparse value dense), DECODE, ENCODING and TODENSE.
+    A write, as in Redis: GETREG and TODENSE change the encoding on every node alike."""
+    sub, key = argv[1].lower(), argv[2]
+    v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
+    if v is None:
+        return ErrorReply("ERR The specified key does not exist")
+    if type(v) is not bytes:
+        raise errors.WRONGTYPE
+    _check(v)
+    if sub not in _PFDEBUG_SUBCOMMANDS:
+        return ErrorReply(b"ERR Unknown PFDEBUG subcommand '" + argv[1] + b"'")
+    if sub == b"encoding":
+        return SimpleString(b"dense" if v[4] == DENSE else b"sparse")
+    if sub == b"decode":
+        if v[4] != SPARSE:
+            return ErrorReply("ERR HLL encoding is not sparse")
+        return _decode_sparse(v)
+    converted = v[4] == SPARSE
+    if converted:
+        try:
+            dense = _dense_value(v[:HDR], _Sparse(v).registers())
+        except _Corrupt:
+            return INVALID
+        ctx.db.set_keep_ttl(key, bytes(dense), ctx.index)
+        v = bytes(dense)
+    if sub == b"todense":
+        return 1 if converted else 0
+    return _dense_registers(v)

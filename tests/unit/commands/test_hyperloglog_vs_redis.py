@@ -55,6 +55,38 @@ pfadd badsparse x
 pfadd
 pfcount
 pfmerge
+pfadd d1 a b c
+pfdebug encoding d1
+pfdebug decode d1
+pfdebug decode nokey
+pfdebug encoding s
+pfdebug encoding l
+pfdebug nosuch d1
+pfdebug nosuch nokey
+pfdebug nosuch s
+pfdebug encoding d1 extra
+pfdebug encoding
+get d1
+pfdebug todense d1
+pfdebug todense d1
+pfdebug encoding d1
+pfdebug decode d1
+get d1
+pfadd d1 x y
+get d1
+pfadd g a
+pfdebug getreg g
+pfdebug encoding g
+get g
+pfdebug GETREG g
+pfdebug TODENSE g
+pfadd g b c d
+get g
+pfdebug decode badsparse
+pfdebug todense badsparse
+pfdebug getreg badsparse
+pfdebug encoding fake
+pfdebug encoding shortdense
 """
 
 
