@@ -12,6 +12,8 @@ What it does here:
   same hex string in both. Each node reports its own applied state, as Redis reports its own
   memory: two nodes that have applied the same log prefix give the same digest, which makes it
   a check that the replicas agree (compare after writes stop and every node has applied).
+  They are computed in a forked child, on the data as it was when the command ran, so a large
+  dataset (seconds of hashing in Python) does not stop the node meanwhile.
 - ``SLEEP``: stops the node's event loop, as Redis stops its server (a leader stopped past
   the election timeout loses its leadership: that is the point of asking for it).
 - ``ERROR``, ``PROTOCOL``, ``LOG``: for client libraries' tests, replies as Redis's.
@@ -25,12 +27,15 @@ thing.
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
 import math
+import os
 import re
 import struct
 import time
+from collections.abc import Callable
+from hashlib import sha1
 from typing import Any
 
 from resp.types import OK, ErrorReply, Raw, SimpleString
@@ -39,91 +44,140 @@ from server.commands.registry import CONN, command
 from server.keyspace import Hash, List, Set
 from server.sortedset import ZSet
 from server.stream import SEQ_MASK, Stream
+from storage.dirlock import close_inherited_locks
 
 log = logging.getLogger("raftis.debug")
 
-# Redis's object type codes, which its digest mixes in before each value.
-_TYPE_CODE = {bytes: 0, List: 1, Set: 2, ZSet: 3, Hash: 4, Stream: 6}
+# Redis's object type codes (as the 4 big-endian bytes its digest mixes in before a value).
+_TYPE_CODE = {t: struct.pack(">I", code) for t, code in ((bytes, 0), (List, 1), (Set, 2), (ZSet, 3), (Hash, 4),
+                                                         (Stream, 6))}
+_EXPIRE = int.from_bytes(sha1(b"!!expire!!").digest(), "big")
 _ZERO = bytes(20)
 
 
-def _xor(digest: bytearray, data: bytes | bytearray) -> None:
-    """XOR SHA-1(data) into ``digest``: the order of such additions does not matter."""
-    h = hashlib.sha1(data).digest()
-    for i in range(20):
-        digest[i] ^= h[i]
+# A digest is a 160-bit int here (Redis's 20 bytes, big-endian), so XOR is one operation.
+def _sha(data: bytes | bytearray) -> int:
+    return int.from_bytes(sha1(data).digest(), "big")
 
 
-def _mix(digest: bytearray, data: bytes | bytearray) -> None:
-    """``digest = SHA-1(digest XOR SHA-1(data))``: the order of such additions matters."""
-    _xor(digest, data)
-    digest[:] = hashlib.sha1(digest).digest()
+def _mix(digest: int, data: bytes | bytearray) -> int:
+    """Redis's ``mixDigest``: ``SHA-1(digest XOR SHA-1(data))``, where order matters (lists,
+    stream entries); a plain XOR of ``_sha`` is its ``xorDigest``, where it does not."""
+    return _sha((digest ^ _sha(data)).to_bytes(20, "big"))
 
 
-def _score(score: float) -> bytes:
-    return b"%.17g" % score
-
-
-def _value_into(digest: bytearray, value: Any, has_ttl: bool) -> None:
-    """Redis's ``xorObjectDigest``: mix one value (its type, its elements, whether it has a
-    time to live) into ``digest``."""
-    _mix(digest, struct.pack(">I", _TYPE_CODE[type(value)]))
+def _value_into(digest: int, value: Any, has_ttl: bool) -> int:
+    """Redis's ``xorObjectDigest``: ``digest`` with one value (its type, its elements,
+    whether it has a time to live) mixed in."""
     t = type(value)
+    digest = _mix(digest, _TYPE_CODE[t])
     if t is bytes:
-        _mix(digest, value)
+        digest = _mix(digest, value)
     elif t is List:
         for item in value:
-            _mix(digest, item)
+            digest = _mix(digest, item)
     elif t is Set:
         for member in value:
-            _xor(digest, member)
+            digest ^= _sha(member)
     elif t is ZSet:
         for score, member in value.order:
-            element = bytearray(20)
-            _mix(element, member)
-            _mix(element, _score(score))
-            _xor(digest, element)
+            digest ^= _sha(_mix(_mix(0, member), b"%.17g" % score).to_bytes(20, "big"))
     elif t is Hash:
         for field, v in value.items():
-            element = bytearray(20)
-            _mix(element, field)
-            _mix(element, v)
-            _xor(digest, element)
+            digest ^= _sha(_mix(_mix(0, field), v).to_bytes(20, "big"))
     elif t is Stream:
+        entries = value.entries
         for entry_id in value.ids:
-            _mix(digest, b"%d.%d" % (entry_id >> 64, entry_id & SEQ_MASK))
-            for part in value.entries[entry_id]:
-                _mix(digest, part)
+            digest = _mix(digest, b"%d.%d" % (entry_id >> 64, entry_id & SEQ_MASK))
+            for part in entries[entry_id]:
+                digest = _mix(digest, part)
     if has_ttl:
-        _xor(digest, b"!!expire!!")
+        digest ^= _EXPIRE
+    return digest
 
 
 def value_digest(value: Any, has_ttl: bool) -> bytes:
     """DEBUG DIGEST-VALUE's signature of one value."""
-    digest = bytearray(20)
-    _value_into(digest, value, has_ttl)
-    return bytes(digest)
+    return _value_into(0, value, has_ttl).to_bytes(20, "big")
 
 
 def dataset_digest(keyspace: Any) -> bytes:
     """Redis's ``computeDatasetDigest``: every key of every database, logically expired ones
     included (as Redis's walks its dictionaries)."""
-    final = bytearray(20)
+    final = 0
     for db in keyspace.dbs:
         if not db.data:
             continue
-        _mix(final, struct.pack(">I", db.index))
+        final = _mix(final, struct.pack(">I", db.index))
         expires = db.expires
         for key, value in db.data.items():
-            digest = bytearray(20)
-            _mix(digest, key)
-            _value_into(digest, value, key in expires)
-            _xor(final, digest)
-    return bytes(final)
+            final ^= _sha(_value_into(_mix(0, key), value, key in expires).to_bytes(20, "big"))
+    return final.to_bytes(20, "big")
 
 
-def _hex(digest: bytes | bytearray) -> SimpleString:
-    return SimpleString(bytes(digest).hex().encode())
+async def _in_child(work: Callable[[], bytes]) -> bytes:
+    """``work()`` run in a forked child, on the keyspace as it is now, while this process goes
+    on serving (a digest of a large dataset takes seconds: a leader stopped that long would
+    lose its leadership). Raises OSError if the child could not be made or failed."""
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        raise
+    if pid == 0:  # child: compute, write, leave without running any of the parent's cleanup
+        code = 1
+        try:
+            os.close(r)
+            close_inherited_locks()
+            data = work()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(w, view):]
+            code = 0
+        except BaseException:  # noqa: BLE001 - the child must always _exit
+            pass
+        os._exit(code)
+    os.close(w)
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    chunks: list[bytes] = []
+
+    def readable() -> None:
+        chunk = os.read(r, 65536)
+        if chunk:
+            chunks.append(chunk)
+        elif not done.done():
+            done.set_result(None)
+
+    loop.add_reader(r, readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(r)
+        os.close(r)
+    _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+    if status != 0:
+        raise OSError("the digest's child process failed")
+    return b"".join(chunks)
+
+
+def _hex(digest: bytes) -> SimpleString:
+    return SimpleString(digest.hex().encode())
+
+
+async def _first(replies: Any) -> Any:
+    reply = await replies
+    return reply if isinstance(reply, ErrorReply) else reply[0]
+
+
+async def _digests(work: Callable[[], bytes], count: int) -> Any:
+    try:
+        data = await _in_child(work)
+    except OSError as e:
+        return ErrorReply(f"ERR DEBUG could not compute the digest: {e}")
+    return [_hex(data[i:i + 20]) for i in range(0, 20 * count, 20)]
 
 
 _PROTOCOL = {
@@ -208,14 +262,17 @@ def debug(session: Any, argv: list[bytes]):
     if sub == b"help" and n == 2:
         return [SimpleString(line.encode()) for line in _HELP]
     if sub == b"digest" and n == 2:
-        return _hex(dataset_digest(node.keyspace))
+        keyspace = node.keyspace
+        return _first(_digests(lambda: dataset_digest(keyspace), 1))
     if sub == b"digest-value":
         db = node.keyspace.dbs[session.db_index]
-        out = []
-        for key in argv[2:]:
-            value = db.data.get(key)
-            out.append(_hex(_ZERO if value is None else value_digest(value, key in db.expires)))
-        return out
+        keys = argv[2:]
+
+        def values() -> bytes:
+            return b"".join(_ZERO if (v := db.data.get(k)) is None else value_digest(v, k in db.expires)
+                            for k in keys)
+
+        return _digests(values, len(keys))
     if sub == b"sleep" and n == 3:
         seconds = _strtod(argv[2])
         if not math.isfinite(seconds):  # Redis's conversion of these is undefined; never hang

@@ -227,3 +227,31 @@ def test_module_loading_enabled_says_why_it_cannot(cluster_debug):
             r.execute_command(*argv)
     with pytest.raises(redis.ResponseError, match="^Error unloading module: no such module with that name$"):
         r.execute_command("MODULE", "UNLOAD", "ReJSON")
+
+
+def test_a_long_digest_leaves_the_node_serving(cluster_debug):
+    """The digest of a large dataset is computed in a forked child: meanwhile the node answers
+    other clients (a leader computing it on its loop would miss its heartbeats)."""
+    nid = cluster_debug.leader()
+    port = cluster_debug.nodes[nid].port
+    r = cluster_debug.nodes[nid].client()
+    r.flushall()
+    for chunk in range(100):
+        r.mset({f"big:{chunk}:{i}": i for i in range(1000)})
+    digest_conn, other = RawConn(port), RawConn(port)
+    try:
+        digest_conn.sock.sendall(encode_command([b"DEBUG", b"DIGEST"]))
+        assert other.call("PING").raw == b"+PONG\r\n"
+        digest_conn.sock.settimeout(0)
+        with pytest.raises(BlockingIOError):  # the digest has not come back yet
+            digest_conn.sock.recv(100)
+        digest_conn.sock.settimeout(60)
+        data = b""
+        while not data.endswith(b"\r\n"):
+            data += digest_conn.sock.recv(100)
+        assert len(data) == 43 and data.startswith(b"+"), data
+        assert data[1:41].decode() == r.execute_command("DEBUG", "DIGEST").decode()  # nothing changed since
+    finally:
+        digest_conn.close()
+        other.close()
+        r.flushall()
