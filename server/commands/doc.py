@@ -116,8 +116,8 @@ NOTES: dict[str, str] = {
     "latency|histogram": ("each command's time from its request read to its reply ready (a write's includes its "
                           "commit), in power-of-two buckets shown at Redis's microsecond edges; CONFIG RESETSTAT "
                           "clears them"),
-    "object|freq": "always 0: there is no LFU eviction",
-    "object|idletime": "",
+    "object|freq": "Redis's error for a server without an LFU maxmemory policy (Raftis evicts nothing)",
+    "object|idletime": "an error for a key that exists: access times are not recorded (nil for a missing key)",
     "monitor": ("shows the commands this node's own clients send (on a follower, its clients' commands it relays; "
                 "the leader does not show them again), after they ran, in Redis's format, with the `[<db> lua]` "
                 "lines of the commands a script ran (a follower may show a script without them: it can apply "

@@ -454,6 +454,12 @@ def object_encoding(ctx: ExecContext, argv: list[bytes]):
     return None if v is None else encoding_of(v)
 
 
+# Redis keeps each key's last access in the value's header; a Python object has no room for
+# it, and a per-key table would cost about as much memory as a small key itself. Answering 0
+# would tell a script looking for cold keys that every key is hot.
+_IDLE_NOT_TRACKED = ErrorReply("ERR Raftis does not record when keys were last accessed: it has no idle time to give")
+
+
 @subcommand("object", "freq", 3, "readonly", 2, 2, 1, READ, since="4.0.0")
 def object_freq(ctx: ExecContext, argv: list[bytes]):
     """Get the logarithmic access frequency counter of a Redis object"""
@@ -463,9 +469,9 @@ def object_freq(ctx: ExecContext, argv: list[bytes]):
 
 @subcommand("object", "idletime", 3, "readonly", 2, 2, 1, READ, since="2.2.3")
 def object_idletime(ctx: ExecContext, argv: list[bytes]):
-    """Get the time since a Redis object was last accessed (not tracked: always 0)"""
+    """Get the time since a Redis object was last accessed"""
     v = ctx.db.get(argv[2], ctx.now_ms)
-    return None if v is None else 0
+    return None if v is None else _IDLE_NOT_TRACKED
 
 
 @subcommand("object", "refcount", 3, "readonly", 2, 2, 1, READ, since="2.2.3")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 from commands_differential import against_redis
+from commands_harness import LocalExecutor
+
+from resp import ErrorReply
 
 STRINGS = r"""
 set a 1
@@ -592,3 +595,11 @@ def test_command_table_matches_redis(redis_server):
     finally:
         client.close()
     assert not problems, "\n".join(problems)
+
+
+def test_object_idletime_says_it_is_not_tracked():
+    ex = LocalExecutor()
+    ex.run("SET", "k", "v")
+    reply = ex.run("OBJECT", "IDLETIME", "k")
+    assert isinstance(reply, ErrorReply) and "does not record when keys were last accessed" in reply.message
+    assert ex.run("OBJECT", "IDLETIME", "nokey") is None
