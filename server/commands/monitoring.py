@@ -3,6 +3,7 @@ what this node serves, as it happens (``server.monitor``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from resp.types import OK, ErrorReply, Map, Raw, SimpleString, Verbatim
@@ -113,6 +114,70 @@ def latency_doctor(session: Any, argv: list[bytes]):
     return Verbatim(b"txt", text.encode())
 
 
+GRAPH_COLUMNS = 80
+_SPARK = "_o#"  # Redis's sparkline characters (filled style): three steps per row
+
+
+def sparkline(samples: list[tuple[float, str]], columns: int = GRAPH_COLUMNS, rows: int = 4) -> str:
+    """Redis's ``sparklineRender`` (filled, linear scale): each sample a column of ``rows``
+    characters high, scaled between the lowest and highest value, with its label written
+    downwards under it; ``columns`` samples per block."""
+    if not samples:
+        return ""
+    values = [v for v, _ in samples]
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    steps = len(_SPARK) * rows
+    labelled = any(label for _, label in samples)
+    blocks = []
+    for start in range(0, len(samples), columns):
+        part = samples[start:start + columns]
+        heights = [min(max(int(int((v - low) * steps) / span), 0), steps - 1) for v, _ in part]
+        lines = []
+        for row in range(rows):
+            line = []
+            for h in heights:
+                i = h - (rows - row - 1) * len(_SPARK)
+                line.append(_SPARK[i] if 0 <= i < len(_SPARK) else "|" if i >= len(_SPARK) else " ")
+            lines.append("".join(line))
+        if labelled:
+            lines.append(" " * len(part))  # the margin above the labels
+            for depth in range(max(len(label) for _, label in part)):
+                lines.append("".join(label[depth] if depth < len(label) else " " for _, label in part))
+        blocks.append("".join(line + "\n" for line in lines))
+    return "\n".join(blocks)
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def latency_graph_text(event: str, ev: dict[str, Any], now: int) -> str:
+    """LATENCY GRAPH's text for one event's history, labelled with how long ago (at ``now``,
+    in Unix seconds) each sample was taken."""
+    history = list(ev["history"])
+    samples = [(float(ms), _ago(now - ts)) for ts, ms in history]
+    values = [ms for _, ms in history]
+    return (f"{event} - high {max(values)} ms, low {min(values)} ms (all time high {ev['max']} ms)\n"
+            + "-" * GRAPH_COLUMNS + "\n" + sparkline(samples))
+
+
+@subcommand("latency", "graph", 3, _FLAGS, group="server", since="2.8.13")
+def latency_graph(session: Any, argv: list[bytes]):
+    """Return a latency graph for the event"""
+    name = argv[2].decode(errors="replace")
+    ev = _stats(session).latency.events.get(name.lower())
+    if ev is None or not ev["history"]:
+        return ErrorReply(b"ERR No samples available for event '" + argv[2] + b"'")
+    return Verbatim(b"txt", latency_graph_text(name.lower(), ev, int(time.time())).encode())
+
+
 @subcommand("latency", "histogram", -2, _FLAGS, group="server", since="7.0.0")
 def latency_histogram(session: Any, argv: list[bytes]):
     """Return the cumulative distribution of latencies of a subset or all commands"""
@@ -159,6 +224,8 @@ def latency_help(session: Any, argv: list[bytes]):
         "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DOCTOR",
         "    Return a human readable latency analysis report.",
+        "GRAPH <event>",
+        "    Return an ASCII latency graph for the <event> class.",
         "HISTORY <event>",
         "    Return time-latency samples for the <event> class.",
         "LATEST",

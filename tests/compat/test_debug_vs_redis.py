@@ -1,6 +1,6 @@
 """DEBUG against redis-server 7.0: refused unless enabled (and MODULE's loading with it), and
 when enabled, Redis's digests of the same data, its test replies, and the digests agreeing on
-every node of a cluster."""
+every node of a cluster. Also LATENCY GRAPH, whose samples DEBUG SLEEP makes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 import pytest
 import redis
 
+from server.commands.monitoring import latency_graph_text
 from server.limits import protected_denial
 from tests.compat.targets import RawConn, RedisServer, encode_command
 from tests.integration.cluster import Cluster
@@ -255,3 +256,49 @@ def test_a_long_digest_leaves_the_node_serving(cluster_debug):
         digest_conn.close()
         other.close()
         r.flushall()
+
+
+def _latency_samples(client, sleeps):
+    """A 'command' latency sample per DEBUG SLEEP, each in a second of its own."""
+    client.config_set("latency-monitor-threshold", 1)
+    client.execute_command("LATENCY", "RESET")
+    for seconds in sleeps:
+        client.execute_command("DEBUG", "SLEEP", seconds)
+        time.sleep(1.02 - time.time() % 1)  # into the next second
+
+
+def _graph_and_now(client, event):
+    for _ in range(5):
+        before = int(time.time())
+        graph = client.execute_command("LATENCY", "GRAPH", event)
+        if int(time.time()) == before:
+            return graph, before
+    raise AssertionError("the second changed during every LATENCY GRAPH")
+
+
+def test_latency_graph_draws_as_redis_draws(redis_debug):
+    r = redis.Redis(port=redis_debug.port)
+    _latency_samples(r, [0.005, 0.08, 0.03, 0.2, 0.05])
+    history = r.execute_command("LATENCY", "HISTORY", "command")
+    assert len(history) == 5
+    (latest,) = [e for e in r.execute_command("LATENCY", "LATEST") if e[0] == b"command"]
+    graph, now = _graph_and_now(r, "command")
+    ours = latency_graph_text("command", {"history": [tuple(h) for h in history], "max": latest[3]}, now)
+    assert ours.encode() == graph
+
+
+def test_latency_graph_of_a_node(cluster_debug, redis_debug):
+    c = cluster_debug.nodes[cluster_debug.leader()].client()
+    try:
+        _latency_samples(c, [0.01, 0.06])
+        history = [tuple(h) for h in c.execute_command("LATENCY", "HISTORY", "command")]
+        assert len(history) == 2 and history[1][1] >= 60
+        (latest,) = [e for e in c.execute_command("LATENCY", "LATEST") if e[0] == b"command"]
+        graph, now = _graph_and_now(c, "command")
+        assert graph == latency_graph_text("command", {"history": history, "max": latest[3]}, now).encode()
+        assert graph.startswith(b"command - high ") and b"\n" + b"-" * 80 + b"\n" in graph
+    finally:
+        c.config_set("latency-monitor-threshold", 0)
+    for conn in (c, redis.Redis(port=redis_debug.port)):
+        with pytest.raises(redis.ResponseError, match="^No samples available for event 'nosuch'$"):
+            conn.execute_command("LATENCY", "GRAPH", "nosuch")
