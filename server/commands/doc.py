@@ -83,6 +83,7 @@ NOTES: dict[str, str] = {
     "function|kill": "always -NOTBUSY: functions run as the log is applied and are bounded instead",
     "function|stats": "running_script is always nil",
     "script|flush": "a write: every node's cache is emptied (ASYNC and SYNC are the same)",
+    "script|debug": "NO is accepted; YES and SYNC are refused: there is no Lua debugger",
     "script|kill": "always -NOTBUSY: scripts run as the log is applied and are bounded instead",
     "exec": ("the whole transaction is one log entry, applied all or nothing on every node; if leadership "
              "moved since MULTI it is discarded (`-EXECABORT`), and since WATCH it aborts (null reply)"),
@@ -161,7 +162,7 @@ NOTES: dict[str, str] = {
     "xread": "with BLOCK it goes through the log, like the other blocking commands",
     "debug": "only with enable-debug-command (as in Redis); DIGEST and DIGEST-VALUE compute Redis's signatures of "
              "this node's applied data, plus SLEEP, ERROR, PROTOCOL, LOG, SET-ACTIVE-EXPIRE; the subcommands "
-             "that inspect redis-server's own structures are refused",
+             "that inspect redis-server's own structures are refused; not inside MULTI",
     "raft.forwarded": "sent by a follower on its relay connection to the leader; not for clients",
 }
 

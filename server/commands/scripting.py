@@ -191,11 +191,27 @@ def script_kill(session: Any, argv: list[bytes]) -> Any:
     return NOTBUSY
 
 
+@subcommand("script", "debug", 3, "noscript", kind=CONN, since="3.2.0",
+            summary="Sets the debug mode of server-side Lua scripts.")
+def script_debug(session: Any, argv: list[bytes]) -> Any:
+    """NO (the only mode there is) is accepted; YES and SYNC, which would open Redis's Lua
+    debugger on this connection, are refused with the reason (a script runs as its log entry
+    is applied on every node, where nobody can step through it)."""
+    mode = argv[2].upper()
+    if mode not in (b"YES", b"SYNC", b"NO"):
+        return ErrorReply("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    if mode == b"NO":
+        return OK
+    return ErrorReply("ERR Raftis has no Lua debugger: scripts run as the log is applied, on every node")
+
+
 @subcommand("script", "help", 2, "loading stale", kind=CONN, since="5.0.0",
             summary="Returns helpful text about the different subcommands.")
 def script_help(session: Any, argv: list[bytes]) -> Any:
     lines = [
         "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG NO",
+        "    Keep scripts out of the debugger (Raftis has none: YES and SYNC are refused).",
         "EXISTS <sha1> [<sha1> ...]",
         "    Return information about the existence of the scripts in the script cache.",
         "FLUSH [ASYNC|SYNC]",

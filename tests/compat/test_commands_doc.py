@@ -42,6 +42,8 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
                                   ["EVAL", "return 1", "0"], ["SCRIPT", "HELP"], ["FUNCTION", "HELP"],
                                   ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"], ["PUBSUB", "HELP"], ["LATENCY", "HELP"],
                                   ["MODULE", "HELP"], ["MODULE", "LIST"], ["MODULE", "NOSUCH"], ["MODULE", "LIST", "x"],
+                                  ["SCRIPT", "DEBUG", "NO"], ["SCRIPT", "DEBUG", "no"], ["SCRIPT", "DEBUG", "x"],
+                                  ["SCRIPT", "DEBUG"],
                                   # (nothing here writes: the servers live for the whole session)
                                   ["GEOADD", "doc:g", "200", "100", "m"], ["GEOPOS", "doc:g", "x"],
                                   ["GEORADIUS", "doc:g", "15", "37", "200", "km"], ["GEOSEARCH", "doc:g", "BYBOX"],
@@ -74,3 +76,14 @@ def test_help_and_unknown_replies(single_node, redis_server, argv):
     finally:
         ours.close()
         ref.close()
+
+
+def test_script_debug_refuses_the_debugger(single_node):
+    ours = RawConn(single_node.nodes[1].port)
+    try:
+        for mode in ("YES", "sync"):
+            assert ours.call("SCRIPT", "DEBUG", mode).raw == (
+                b"-ERR Raftis has no Lua debugger: scripts run as the log is applied, on every node\r\n")
+        assert ours.call("EVAL", "return 1", "0").raw == b":1\r\n"  # no debugging session was opened
+    finally:
+        ours.close()
