@@ -332,6 +332,12 @@ class ClientConnection(asyncio.Protocol):
         if self.closing:
             return
         self._reply_now(seq, reply)
+        if self.session.close_after_reply:  # type: ignore[union-attr]
+            self.closing = True
+            self.queue.clear()
+            self.flush()
+            self.transport.close()  # type: ignore[union-attr]
+            return
         self.done_one()
         self.flush()
 

@@ -41,7 +41,7 @@ from server.lzf import lzf_compress, lzf_decompress
 from server.sortedset import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet
 from server.stream import INVALID_ENTRIES_READ, SEQ_MASK, Consumer, Group, Nack, Node, Stream
 
-__all__ = ["PayloadError", "UnsupportedType", "VersionError", "dump", "load", "verify"]
+__all__ = ["PayloadError", "UnsupportedType", "VersionError", "dump", "dump_file", "load", "verify"]
 
 RDB_VERSION = 10
 _LLONG_MAX = 2**63 - 1
@@ -259,6 +259,57 @@ def _wrap64(v: int) -> int:
 def dump(value: Any) -> bytes:
     """The DUMP payload of a stored value."""
     w = _Writer()
+    _write_value(w, value)
+    body = b"".join(w.parts) + RDB_VERSION.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")
+
+
+# RDB file opcodes (rdb.h).
+OP_AUX = 250
+OP_RESIZEDB = 251
+OP_EXPIRETIME_MS = 252
+OP_SELECTDB = 254
+OP_EOF = 255
+
+
+def dump_file(keyspace: Any, now_ms: int, redis_version: bytes) -> bytes:
+    """A whole RDB file (version 10, as Redis 7.0 writes it with ``rdbcompression no``) of
+    every database's keys with their expiry times, and the function libraries: what
+    redis-server loads from its dbfilename, and what ``redis-cli --rdb`` saves."""
+    w = _Writer()
+    w.lzf_left = 0  # LZF is pure Python here: a file of the whole dataset is written raw
+    w.raw(b"REDIS%04d" % RDB_VERSION)
+    for name, value in ((b"redis-ver", redis_version), (b"redis-bits", b"64"), (b"ctime", b"%d" % (now_ms // 1000)),
+                        (b"aof-base", b"0")):
+        w.raw(bytes((OP_AUX,)))
+        w.string(name)
+        w.string(value)
+    for code, _ in keyspace.functions.values():
+        w.raw(bytes((OP_FUNCTION2,)))
+        w.string(code)
+    for db in keyspace.dbs:
+        if not db.data:
+            continue
+        expires = db.expires
+        w.raw(bytes((OP_SELECTDB,)) + _len(db.index))
+        w.raw(bytes((OP_RESIZEDB,)) + _len(len(db.data)) + _len(len(expires)))
+        for key, value in db.data.items():
+            when = expires.get(key)
+            if when is not None:
+                w.raw(bytes((OP_EXPIRETIME_MS,)) + _ms_time(when))
+            at = len(w.parts)
+            _write_value(w, value)
+            # the type byte, then the key, then the value
+            first = w.parts[at]
+            w.parts[at] = first[:1]
+            w.parts.insert(at + 1, _len(len(key)) + key + first[1:])
+    w.raw(bytes((OP_EOF,)))
+    body = b"".join(w.parts)
+    return body + crc64(body).to_bytes(8, "little")
+
+
+def _write_value(w: _Writer, value: Any) -> None:
+    """A value's type byte and its encoding."""
     t = type(value)
     if t is bytes:
         w.raw(b"\x00")
@@ -313,8 +364,6 @@ def dump(value: Any) -> bytes:
         _dump_stream(w, value)
     else:
         raise UnsupportedType(type(value).__name__)
-    body = b"".join(w.parts) + RDB_VERSION.to_bytes(2, "little")
-    return body + crc64(body).to_bytes(8, "little")
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -27,10 +27,8 @@ thing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-import os
 import re
 import struct
 import time
@@ -41,10 +39,10 @@ from typing import Any
 from resp.types import OK, ErrorReply, Raw, SimpleString
 from server import limits
 from server.commands.registry import CONN, command
+from server.forked import run_in_child
 from server.keyspace import Hash, List, Set
 from server.sortedset import ZSet
 from server.stream import SEQ_MASK, Stream
-from storage.dirlock import close_inherited_locks
 
 log = logging.getLogger("raftis.debug")
 
@@ -115,54 +113,6 @@ def dataset_digest(keyspace: Any) -> bytes:
     return final.to_bytes(20, "big")
 
 
-async def _in_child(work: Callable[[], bytes]) -> bytes:
-    """``work()`` run in a forked child, on the keyspace as it is now, while this process goes
-    on serving (a digest of a large dataset takes seconds: a leader stopped that long would
-    lose its leadership). Raises OSError if the child could not be made or failed."""
-    r, w = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(r)
-        os.close(w)
-        raise
-    if pid == 0:  # child: compute, write, leave without running any of the parent's cleanup
-        code = 1
-        try:
-            os.close(r)
-            close_inherited_locks()
-            data = work()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view):]
-            code = 0
-        except BaseException:  # noqa: BLE001 - the child must always _exit
-            pass
-        os._exit(code)
-    os.close(w)
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-    chunks: list[bytes] = []
-
-    def readable() -> None:
-        chunk = os.read(r, 65536)
-        if chunk:
-            chunks.append(chunk)
-        elif not done.done():
-            done.set_result(None)
-
-    loop.add_reader(r, readable)
-    try:
-        await done
-    finally:
-        loop.remove_reader(r)
-        os.close(r)
-    _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
-    if status != 0:
-        raise OSError("the digest's child process failed")
-    return b"".join(chunks)
-
-
 def _hex(digest: bytes) -> SimpleString:
     return SimpleString(digest.hex().encode())
 
@@ -174,7 +124,7 @@ async def _first(replies: Any) -> Any:
 
 async def _digests(work: Callable[[], bytes], count: int) -> Any:
     try:
-        data = await _in_child(work)
+        data = await run_in_child(work)
     except OSError as e:
         return ErrorReply(f"ERR DEBUG could not compute the digest: {e}")
     return [_hex(data[i:i + 20]) for i in range(0, 20 * count, 20)]

@@ -83,6 +83,10 @@ NOTES: dict[str, str] = {
     "function|kill": "always -NOTBUSY: functions run as the log is applied and are bounded instead",
     "function|stats": "running_script is always nil",
     "script|flush": "a write: every node's cache is emptied (ASYNC and SYNC are the same)",
+    "sync": "only after REPLCONF rdb-only 1 (redis-cli --rdb): an RDB file of this node's data, then the "
+            "connection closes; there is no replication stream for Redis replicas",
+    "psync": "as SYNC, after +FULLRESYNC",
+    "replconf": "listening-port, ip-address, capa, rdb-only, rdb-filter-only; ACK and GETACK are refused",
     "script|debug": "NO is accepted; YES and SYNC are refused: there is no Lua debugger",
     "script|kill": "always -NOTBUSY: scripts run as the log is applied and are bounded instead",
     "exec": ("the whole transaction is one log entry, applied all or nothing on every node; if leadership "

@@ -14,20 +14,25 @@ nodes (voters and learners) already hold the client's last write too:
 
 FAILOVER hands the leadership to another voter (RAFT.TRANSFERLEADER), with Redis's checks and
 replies. Replication is Raft's, so REPLICAOF/SLAVEOF are refused: RAFT.ADDNODE adds a node.
+REPLCONF and SYNC/PSYNC give an RDB file of the data to a client that asked for only that
+(``redis-cli --rdb``); a Redis replica that asks for a replication stream is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import Any
 
 from consensus.messages import Role
 from resp.types import OK, ErrorReply, Raw
-from server import errors
+from server import errors, rdb
 from server.commands.arguments import string2ll
 from server.commands.registry import CONN, command
+from server.forked import run_in_child
+from server.info import REDIS_VERSION
 
 log = logging.getLogger("raftis.replication")
 
@@ -210,3 +215,68 @@ def failover(session: Any, argv: list[bytes]) -> Any:
 
 
 _failovers: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+
+
+# -- REPLCONF, SYNC, PSYNC: an RDB file of the data, for redis-cli --rdb ----------------------------
+# Redis replicas cannot follow a Raftis node (its replicas are Raft's), but the first half of
+# Redis's replication handshake is how tools take a point-in-time RDB file of a server:
+# ``redis-cli --rdb FILE`` sends REPLCONF rdb-only 1 and SYNC, saves what comes back and
+# hangs up. That file loads into redis-server (a way out of Raftis) or into any RDB tool.
+_REPLCONF_OPTIONS = (b"listening-port", b"ip-address", b"capa", b"rdb-only", b"rdb-filter-only")
+_NO_REPLICAS = ErrorReply(
+    "ERR Raftis does not stream its writes to Redis replicas (its replicas are Raft followers); "
+    "after REPLCONF rdb-only 1, SYNC sends an RDB file of the data, as redis-cli --rdb asks")
+
+
+@command("replconf", -1, "admin noscript loading stale allow_busy", kind=CONN, group="server", since="3.0.0")
+def replconf(session: Any, argv: list[bytes]):
+    """An internal command for configuring the replication stream"""
+    if len(argv) % 2 == 0:
+        return errors.SYNTAX
+    for i in range(1, len(argv), 2):
+        option, value = argv[i].lower(), argv[i + 1]
+        if option in (b"ack", b"getack"):
+            return ErrorReply(f"ERR REPLCONF {option.decode().upper()} is for Redis replicas, which Raftis has none of")
+        if option not in _REPLCONF_OPTIONS:
+            return ErrorReply(b"ERR Unrecognized REPLCONF option: " + argv[i])
+        if option == b"rdb-only":
+            flag = string2ll(value)
+            if flag is None:
+                return errors.NOT_INTEGER
+            if flag not in (0, 1):
+                return ErrorReply("ERR value is out of range, value must between 0 and 1")
+            session.extra["rdb-only"] = bool(flag)
+    return OK
+
+
+def _rdb_for(session: Any, head: bytes) -> Any:
+    if not session.extra.get("rdb-only"):
+        return _NO_REPLICAS
+    node = session.server
+    keyspace = node.keyspace
+    now = node.now_ms()
+
+    async def send() -> Any:
+        try:
+            data = await run_in_child(lambda: rdb.dump_file(keyspace, now, REDIS_VERSION.encode()))
+        except OSError as e:
+            return ErrorReply(f"ERR could not write the RDB file: {e}")
+        session.close_after_reply = True  # as Redis does once an rdb-only transfer is over
+        return Raw(head + b"$%d\r\n" % len(data) + data)
+
+    return send()
+
+
+@command("sync", 1, "admin noscript no_async_loading no_multi", kind=CONN, group="server", since="1.0.0")
+def sync(session: Any, argv: list[bytes]):
+    """Internal command used for replication"""
+    return _rdb_for(session, b"")
+
+
+@command("psync", -3, "admin noscript no_async_loading no_multi", kind=CONN, group="server", since="2.8.0")
+def psync(session: Any, argv: list[bytes]):
+    """An internal command used in replication"""
+    node = session.server
+    # The replication ID names the data's history: the cluster's log (the same on every member).
+    replid = hashlib.sha1(f"raftis:{node.raft.cluster_id}:replication".encode()).hexdigest().encode()
+    return _rdb_for(session, b"+FULLRESYNC %s %d\r\n" % (replid, node.applied))
