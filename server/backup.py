@@ -14,6 +14,8 @@ Restore (``raftis restore``) seeds an empty data directory from such a file: the
 goes into DIR/snapshots with the membership of the new cluster (this node alone, or
 ``--peers``), the WAL starts empty after it, and raftis.meta names the new cluster. Every
 founding node of a restored cluster is seeded from the same file with the same ``--peers``.
+It also takes a Redis RDB file, whose data becomes the new cluster's first snapshot: the way
+into Raftis from redis-server.
 """
 
 from __future__ import annotations
@@ -177,39 +179,115 @@ def describe(path: str) -> dict[str, Any]:
 def restore(path: str, directory: str, node_id: int, peers: dict[int, PeerAddress], *,
             progress: Any = None) -> dict[str, Any]:
     """Seed ``directory`` (empty or missing) with the backup at ``path`` for node ``node_id``
-    of a cluster whose founding members are ``peers``."""
-    from server.raft import cluster_id_for
+    of a cluster whose founding members are ``peers``. A Redis RDB file (``REDIS`` at its
+    start) is read instead into a first snapshot (``restore_rdb``)."""
+    if is_rdb_file(path):
+        return restore_rdb(path, directory, node_id, peers, progress=progress)
+    _check_target(directory, node_id, peers)
+    store, meta, work = open_backup(path)
+    try:
+        def copy(writer: Any) -> None:
+            with store.open(meta) as reader:
+                for chunk in reader.chunks(DEFAULT_CHUNK):
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
 
+        cluster_id = _seed(directory, node_id, peers, meta.index, meta.term, copy, meta)
+        return {"index": meta.index, "term": meta.term, "size": meta.size, "cluster_id": cluster_id}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def is_rdb_file(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(5) == b"REDIS"
+    except OSError:
+        return False
+
+
+def restore_rdb(path: str, directory: str, node_id: int, peers: dict[int, PeerAddress], *,
+                progress: Any = None) -> dict[str, Any]:
+    """Seed ``directory`` with the data of a Redis RDB file (``SAVE``, ``BGSAVE``,
+    ``redis-cli --rdb``): every database's keys with their expiry times and the function
+    libraries, as the first snapshot (index 1, term 1) of a new cluster. The same file gives
+    every founding node the same snapshot."""
+    from server import rdb
+    from server.commands.context import ExecContext
+    from server.commands.functions import function_restore
+    from server.keyspace import Keyspace
+
+    _check_target(directory, node_id, peers)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise RestoreError(f"{path}: {e}") from e
+    try:
+        contents = rdb.load_file(data)
+    except (rdb.PayloadError, rdb.VersionError, rdb.UnsupportedType) as e:
+        raise RestoreError(f"{path} is not an RDB file Raftis can read: {e}") from e
+    if progress is not None:
+        progress(len(data))
+    keyspace = Keyspace()
+    for index, keys in sorted(contents.dbs.items()):
+        if index >= len(keyspace.dbs):
+            raise RestoreError(f"{path} has keys in database {index}; Raftis has databases 0 to "
+                               f"{len(keyspace.dbs) - 1}")
+        db = keyspace.dbs[index]
+        data, expires = db.data, db.expires
+        for key, value, expire_ms in keys:
+            data[key] = value
+            if expire_ms is not None:
+                expires[key] = expire_ms
+            else:
+                expires.pop(key, None)  # a repeated key: the last one wins, as Redis loads it
+        db.version_floor = 1  # every key came at index 1 (not one version per key to keep)
+    if contents.functions:
+        reply = function_restore(ExecContext(keyspace),
+                                 [b"FUNCTION", b"RESTORE", rdb.dump_functions(contents.functions), b"APPEND"])
+        if isinstance(reply, Exception):
+            raise RestoreError(f"{path}: its function libraries do not load: {reply}")
+    cluster_id = _seed(directory, node_id, peers, 1, 1, keyspace.snapshot_to, None)
+    return {"index": 1, "term": 1, "size": len(data), "cluster_id": cluster_id,
+            "keys": sum(len(keys) for keys in contents.dbs.values())}
+
+
+def _check_target(directory: str, node_id: int, peers: dict[int, PeerAddress]) -> None:
     if node_id not in peers:
         raise RestoreError(f"the members ({', '.join(map(str, sorted(peers)))}) do not include node {node_id}")
     if os.path.isdir(directory) and os.listdir(directory):
         raise RestoreError(f"{directory} is not empty: restore only seeds a new data directory")
-    store, meta, work = open_backup(path)
+
+
+def _seed(directory: str, node_id: int, peers: dict[int, PeerAddress], index: int, term: int,
+          write: Any, expected: Any) -> str:
+    """The data directory of a new cluster's node whose first snapshot (at ``index``,
+    ``term``) ``write(writer)`` writes; its cluster id."""
+    from server.raft import cluster_id_for
+
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    cluster_id = cluster_id_for(peers) if len(peers) > 1 else os.urandom(8).hex()
+    membership = Membership(frozenset(peers), frozenset(), {n: p.encode() for n, p in peers.items()})
+    target = SnapshotStore(os.path.join(directory, "snapshots"))
+    writer = target.create(index, term, encode_membership(membership))
+    write(writer)
+    if expected is not None:
+        writer.commit(expected_size=expected.size, expected_crc=expected.crc)
+    else:
+        writer.commit()
+    # The log starts right after the snapshot; the term is the snapshot's, so the first
+    # election of the new cluster is in a newer term than any entry it holds.
+    wal = Wal.open(os.path.join(directory, "wal"), cluster_id=cluster_id, node_id=node_id)
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        cluster_id = cluster_id_for(peers) if len(peers) > 1 else os.urandom(8).hex()
-        membership = Membership(frozenset(peers), frozenset(), {n: p.encode() for n, p in peers.items()})
-        target = SnapshotStore(os.path.join(directory, "snapshots"))
-        writer = target.create(meta.index, meta.term, encode_membership(membership))
-        with store.open(meta) as reader:
-            for chunk in reader.chunks(DEFAULT_CHUNK):
-                writer.write(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-        writer.commit(expected_size=meta.size, expected_crc=meta.crc)
-        # The log starts right after the snapshot; the term is the snapshot's, so the first
-        # election of the new cluster is in a newer term than any entry it holds.
-        wal = Wal.open(os.path.join(directory, "wal"), cluster_id=cluster_id, node_id=node_id)
-        try:
-            wal.compact(meta.index, meta.term)
-            wal.write_batches([Batch(hard_state=HardState(meta.term, 0, meta.index))])
-            wal.sync()
-        finally:
-            wal.close()
-        _write_meta(directory, {"cluster_id": cluster_id, "node_id": node_id, "format": 1})
-        return {"index": meta.index, "term": meta.term, "size": meta.size, "cluster_id": cluster_id}
+        wal.compact(index, term)
+        wal.write_batches([Batch(hard_state=HardState(term, 0, index))])
+        wal.sync()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        wal.close()
+    _write_meta(directory, {"cluster_id": cluster_id, "node_id": node_id, "format": 1})
+    return cluster_id
 
 
 def _write_meta(directory: str, meta: dict) -> None:

@@ -269,7 +269,7 @@ def backup_cmd(source: str, dest: str, chunk_size: int, quiet: bool) -> None:
               '--peers" (seed every one of them from the same file).')
 def restore_cmd(file: str, data_dir: str, node_id: int, port: int, raft_port: int, advertise: str,
                 peers: str) -> None:
-    """Seed a new node's data directory from a backup file."""
+    """Seed a new node's data directory from a backup file (or a Redis RDB file)."""
     from server.backup import RestoreError, restore
     from server.config import PeerAddress
 
@@ -284,6 +284,8 @@ def restore_cmd(file: str, data_dir: str, node_id: int, port: int, raft_port: in
     except RestoreError as e:
         raise click.ClickException(str(e)) from e
     me = members[node_id]
+    if "keys" in info:
+        click.echo(f"read {info['keys']} keys from the RDB file {file}")
     click.echo(f"restored log index {info['index']} (term {info['term']}) into {data_dir} for node {node_id}; "
                f"start it with: raftis server --id {node_id} --port {me.port} --raft-port {me.raft_port} "
                f"--dir {data_dir}")

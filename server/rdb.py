@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import struct
 from bisect import bisect_left
+from dataclasses import dataclass, field
 from typing import Any
 
 from resp.parser import string2ll
@@ -41,7 +42,8 @@ from server.lzf import lzf_compress, lzf_decompress
 from server.sortedset import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet
 from server.stream import INVALID_ENTRIES_READ, SEQ_MASK, Consumer, Group, Nack, Node, Stream
 
-__all__ = ["PayloadError", "UnsupportedType", "VersionError", "dump", "dump_file", "load", "verify"]
+__all__ = ["PayloadError", "RdbFile", "UnsupportedType", "VersionError", "dump", "dump_file", "load", "load_file",
+           "verify"]
 
 RDB_VERSION = 10
 _LLONG_MAX = 2**63 - 1
@@ -717,6 +719,74 @@ def _load_object(r: _Reader, t: int) -> Any:
     if t in (6, 7):
         raise UnsupportedType("module")
     raise _bad("unknown type")
+
+
+OP_MODULE_AUX = 247
+OP_IDLE = 248
+OP_FREQ = 249
+OP_EXPIRETIME = 253
+
+
+@dataclass
+class RdbFile:
+    """What an RDB file holds: per database index, its (key, value, expiry ms or None) in
+    file order; the function libraries' code; the AUX fields."""
+
+    dbs: dict[int, list[tuple[bytes, Any, int | None]]] = field(default_factory=dict)
+    functions: list[bytes] = field(default_factory=list)
+    aux: dict[bytes, bytes] = field(default_factory=dict)
+
+
+def load_file(data: bytes) -> RdbFile:
+    """Read a whole RDB file, versions 1 to 11 (Redis 2.x to 7.2), every encoding ``load``
+    reads: ``PayloadError`` for a malformed file, ``VersionError`` for a wrong version or
+    checksum, ``UnsupportedType`` for module data."""
+    if len(data) < 9 or data[:5] != b"REDIS" or not data[5:9].isdigit():
+        raise PayloadError("not an RDB file (no REDIS header)")
+    version = int(data[5:9])
+    if not 1 <= version <= 11:
+        raise VersionError(f"RDB version {version} is not one Raftis reads (1 to 11)")
+    r = _Reader(data, len(data))
+    r.pos = 9
+    out = RdbFile()
+    db: list[tuple[bytes, Any, int | None]] = out.dbs.setdefault(0, [])
+    expire: int | None = None
+    while True:
+        op = r.byte()
+        if op == OP_EOF:
+            break
+        if op == OP_AUX:
+            key = r.string()
+            out.aux[key] = r.string()
+        elif op == OP_SELECTDB:
+            db = out.dbs.setdefault(r.plain_length(), [])
+        elif op == OP_RESIZEDB:
+            r.plain_length()
+            r.plain_length()
+        elif op == OP_EXPIRETIME_MS:
+            expire = struct.unpack("<q", r.take(8))[0]
+        elif op == OP_EXPIRETIME:
+            expire = struct.unpack("<i", r.take(4))[0] * 1000
+        elif op == OP_FREQ:
+            r.byte()
+        elif op == OP_IDLE:
+            r.plain_length()
+        elif op == OP_FUNCTION2:
+            out.functions.append(r.string())
+        elif op == OP_FUNCTION_PRE_GA:
+            raise PayloadError("functions in the format of Redis 7.0's release candidates")
+        elif op == OP_MODULE_AUX:
+            raise UnsupportedType("module data")
+        else:
+            key = r.string()
+            db.append((key, _load_object(r, op), expire))
+            expire = None
+    if version >= 5 and r.end - r.pos >= 8:
+        stored = int.from_bytes(r.take(8), "little")
+        if stored and stored != crc64(data[: r.pos - 8]):
+            raise VersionError("the RDB file's checksum does not match its contents")
+    out.dbs = {i: keys for i, keys in out.dbs.items() if keys}
+    return out
 
 
 def verify(payload: bytes) -> None:

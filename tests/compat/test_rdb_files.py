@@ -1,6 +1,8 @@
-"""An RDB file of a node's data through Redis's replication handshake: ``redis-cli --rdb``
-saves it, and redis-server loads it to the same data (the same DEBUG DIGEST, the function
-libraries, the times to live). A Redis replica asking for a replication stream is refused."""
+"""RDB files both ways. Out: an RDB file of a node's data through Redis's replication
+handshake (``redis-cli --rdb`` saves it) that redis-server loads to the same data (the same
+DEBUG DIGEST, the function libraries, the times to live); a Redis replica asking for a
+replication stream is refused. In: ``raftis restore`` of redis-server's own dump.rdb seeds a
+new three-node cluster with the same data."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import redis
 
 from tests.compat.targets import RawConn, RedisServer
 from tests.integration.cluster import Cluster
+from tests.ops.conftest import raftis
 
 ENABLED = ["--enable-debug-command", "yes"]
 LIBRARY = "#!lua name=rdblib\nredis.register_function('seven', function() return 7 end)"
@@ -118,3 +121,53 @@ def test_a_replica_asking_for_the_stream_is_refused(single_node):
         assert conn.call("PING").raw == b"+PONG\r\n"
     finally:
         conn.close()
+
+
+def test_redis_servers_dump_restored_into_a_new_cluster(tmp_path):
+    """redis-server's SAVE (LZF-compressed strings, its own encodings), restored with
+    ``raftis restore`` into every founding node of a three-node cluster."""
+    workdir = tmp_path / "redis"
+    srv = RedisServer(str(workdir), extra=["--dbfilename", "dump.rdb", *ENABLED])
+    try:
+        theirs = redis.Redis(port=srv.port)
+        _fill(theirs, srv.port)
+        theirs.set("s:compressible", "abcdefgh" * 2000)  # LZF in Redis's file
+        assert theirs.save()
+        digest = theirs.execute_command("DEBUG", "DIGEST")
+        keys = theirs.dbsize()
+    finally:
+        srv.stop()
+    dump = str(workdir / "dump.rdb")
+    with Cluster(str(tmp_path / "restored"), 3, extra_args=ENABLED) as c:
+        for nid, nd in c.nodes.items():
+            out = raftis("restore", dump, "--dir", nd.dir, "--id", str(nid), "--peers", c.peers)
+            assert out.returncode == 0, out.stderr
+            assert "keys from the RDB file" in out.stdout
+        c.start()
+        r = c.nodes[c.leader()].client()
+        assert r.fcall("seven", 0) == 7
+        assert r.get("s:compressible") == b"abcdefgh" * 2000
+        assert r.dbsize() == keys
+        for nid, nd in c.nodes.items():  # every node holds the data redis-server held
+            assert nd.client().execute_command("DEBUG", "DIGEST") == digest, nid
+
+
+def test_restore_refuses_a_damaged_rdb_file(tmp_path):
+    good = tmp_path / "good.rdb"
+    srv = RedisServer(str(tmp_path / "redis"), extra=["--dbfilename", "dump.rdb"])
+    try:
+        r = redis.Redis(port=srv.port)
+        r.set("k", "v" * 100)
+        assert r.save()
+    finally:
+        srv.stop()
+    data = (tmp_path / "redis" / "dump.rdb").read_bytes()
+    good.write_bytes(data)
+    for name, damaged in (("flipped", data[:20] + bytes([data[20] ^ 0xFF]) + data[21:]),
+                          ("truncated", data[: len(data) // 2]), ("version", b"REDIS0099" + data[9:])):
+        bad = tmp_path / f"{name}.rdb"
+        bad.write_bytes(damaged)
+        out = raftis("restore", str(bad), "--dir", str(tmp_path / f"dir-{name}"))
+        assert out.returncode != 0 and "RDB file" in out.stderr, (name, out.stderr)
+    out = raftis("restore", str(good), "--dir", str(tmp_path / "dir-good"))
+    assert out.returncode == 0, out.stderr
