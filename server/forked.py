@@ -1,7 +1,8 @@
 """Work on the keyspace as it is at one moment, done in a forked child while the node goes on
 serving: what a snapshot's writer does (server/raft.py), for work whose result is wanted back
-(DEBUG DIGEST, an RDB file for SYNC). Python takes seconds over a large dataset, and a leader
-whose loop stopped that long would miss its heartbeats and lose its leadership."""
+(DEBUG DIGEST, an RDB file for SYNC, the digests RAFT.CHECK compares). Python takes seconds
+over a large dataset, and a leader whose loop stopped that long would miss its heartbeats and
+lose its leadership."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from collections.abc import Callable
 
 from storage.dirlock import close_inherited_locks
 
-__all__ = ["run_in_child"]
+__all__ = ["start_in_child"]
 
 
-async def run_in_child(work: Callable[[], bytes]) -> bytes:
-    """``work()`` run in a forked child, on the data as it is now, while this process goes on
-    serving; its result. Raises OSError if the child could not be made or failed."""
+def start_in_child(work: Callable[[], bytes]) -> asyncio.Future[bytes]:
+    """Fork now (the child sees the data as it is at this call) and run ``work()`` there; the
+    future gets its result, or OSError if the child failed. Raises OSError if there could be
+    no child. Needs a running event loop."""
+    loop = asyncio.get_running_loop()
     r, w = os.pipe()
     try:
         pid = os.fork()
@@ -38,24 +41,27 @@ async def run_in_child(work: Callable[[], bytes]) -> bytes:
             pass
         os._exit(code)
     os.close(w)
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
+    result: asyncio.Future[bytes] = loop.create_future()
     chunks: list[bytes] = []
+
+    def reaped(waited: asyncio.Future) -> None:
+        _, status = waited.result()
+        if result.cancelled():
+            return
+        if status != 0:
+            result.set_exception(OSError(f"the child process failed (status {status})"))
+        else:
+            result.set_result(b"".join(chunks))
 
     def readable() -> None:
         chunk = os.read(r, 65536)
         if chunk:
             chunks.append(chunk)
-        elif not done.done():
-            done.set_result(None)
-
-    loop.add_reader(r, readable)
-    try:
-        await done
-    finally:
+            return
         loop.remove_reader(r)
         os.close(r)
-    _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
-    if status != 0:
-        raise OSError(f"the child process failed (status {status})")
-    return b"".join(chunks)
+        loop.run_in_executor(None, os.waitpid, pid, 0).add_done_callback(reaped)
+
+    loop.add_reader(r, readable)
+    return result
+

@@ -39,7 +39,7 @@ from typing import Any
 from resp.types import OK, ErrorReply, Raw, SimpleString
 from server import limits
 from server.commands.registry import CONN, command
-from server.forked import run_in_child
+from server.forked import start_in_child
 from server.keyspace import Hash, List, Set
 from server.sortedset import ZSet
 from server.stream import SEQ_MASK, Stream
@@ -117,17 +117,23 @@ def _hex(digest: bytes) -> SimpleString:
     return SimpleString(digest.hex().encode())
 
 
-async def _first(replies: Any) -> Any:
-    reply = await replies
-    return reply if isinstance(reply, ErrorReply) else reply[0]
-
-
-async def _digests(work: Callable[[], bytes], count: int) -> Any:
+def _digests(work: Callable[[], bytes], count: int, first: bool = False) -> Any:
+    """The digests ``work`` computes (20 bytes each) as status replies (just the first when
+    ``first``), from a child forked now: the data as it is when the command runs."""
     try:
-        data = await run_in_child(work)
+        child = start_in_child(work)
     except OSError as e:
         return ErrorReply(f"ERR DEBUG could not compute the digest: {e}")
-    return [_hex(data[i:i + 20]) for i in range(0, 20 * count, 20)]
+
+    async def reply() -> Any:
+        try:
+            data = await child
+        except OSError as e:
+            return ErrorReply(f"ERR DEBUG could not compute the digest: {e}")
+        out = [_hex(data[i:i + 20]) for i in range(0, 20 * count, 20)]
+        return out[0] if first else out
+
+    return reply()
 
 
 _PROTOCOL = {
@@ -213,7 +219,7 @@ def debug(session: Any, argv: list[bytes]):
         return [SimpleString(line.encode()) for line in _HELP]
     if sub == b"digest" and n == 2:
         keyspace = node.keyspace
-        return _first(_digests(lambda: dataset_digest(keyspace), 1))
+        return _digests(lambda: dataset_digest(keyspace), 1, first=True)
     if sub == b"digest-value":
         db = node.keyspace.dbs[session.db_index]
         keys = argv[2:]

@@ -31,7 +31,7 @@ from resp.types import OK, ErrorReply, Raw
 from server import errors, rdb
 from server.commands.arguments import string2ll
 from server.commands.registry import CONN, command
-from server.forked import run_in_child
+from server.forked import start_in_child
 from server.info import REDIS_VERSION
 
 log = logging.getLogger("raftis.replication")
@@ -256,9 +256,14 @@ def _rdb_for(session: Any, head: bytes) -> Any:
     keyspace = node.keyspace
     now = node.now_ms()
 
+    try:  # forked now: the file holds the data as it is when the command runs
+        child = start_in_child(lambda: rdb.dump_file(keyspace, now, REDIS_VERSION.encode()))
+    except OSError as e:
+        return ErrorReply(f"ERR could not write the RDB file: {e}")
+
     async def send() -> Any:
         try:
-            data = await run_in_child(lambda: rdb.dump_file(keyspace, now, REDIS_VERSION.encode()))
+            data = await child
         except OSError as e:
             return ErrorReply(f"ERR could not write the RDB file: {e}")
         session.close_after_reply = True  # as Redis does once an rdb-only transfer is over
