@@ -317,5 +317,31 @@ def status_cmd(address: str, max_lag: int, timeout: float, as_json: bool) -> Non
     sys.exit(0 if st.healthy else 1)
 
 
+@main.command("check")
+@click.argument("address", metavar="HOST:PORT", default="127.0.0.1:6379")
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
+              help="Seconds to wait for every member's digest.")
+def check_cmd(address: str, timeout: float) -> None:
+    """Compare every member's data at one log entry (RAFT.CHECK); exit 0 if they agree, 1 if
+    they differ or a member gave no digest, 2 if the cluster is unreachable."""
+    from server.resp_client import ReplyError, RespClient, parse_hostport
+
+    try:
+        host, port = parse_hostport(address)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from e
+    try:
+        with RespClient(host, port, timeout=timeout + 10) as c:
+            reply = c.call("RAFT.CHECK", repr(timeout))
+    except (OSError, ConnectionError, ReplyError) as e:
+        click.echo(f"cannot run RAFT.CHECK through {address}: {e}", err=True)
+        sys.exit(2)
+    verdict, rows = reply[0].decode(), reply[1:]
+    for nid, index, digest in rows:
+        click.echo(f"node {nid}: " + (f"index {index} digest {digest.decode()}" if index >= 0 else digest.decode()))
+    click.echo(verdict)
+    sys.exit(0 if verdict == "consistent" else 1)
+
+
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ from consensus.messages import Accepted, Entry, EntryType, NotLeader, Role, TooM
 from resp.encoder import ENCODERS, encode
 from resp.types import NULL_ARRAY, OK, ErrorReply
 from server.blocked_clients import BlockedClients
+from server.checks import Checkpoints
 from server.commands.arguments import string2ll
 from server.commands.blocking import Blocked
 from server.commands.context import ExecContext
@@ -189,6 +190,8 @@ class Node:
         self.pubsub = PubSub()
         self.tracking = Tracking(self, getattr(cfg, "tracking_table_max_keys", 1_000_000))
         self.ctx.publish = self.pubsub.publish
+        self.checks = Checkpoints()  # digests at RAFT.CHECK's entries (server/checks.py)
+        self.ctx.checkpoint = lambda token, index: self.checks.record(token, index, self.keyspace)
         self.ctx.spublish = self.pubsub.spublish
         self.set_keyspace_events(getattr(cfg, "notify_keyspace_events", 0))
         self.stats_commands = 0

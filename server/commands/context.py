@@ -32,6 +32,7 @@ class ExecContext:
         "spublish",
         "notify",
         "monitor",
+        "checkpoint",
     )
 
     def __init__(
@@ -61,6 +62,9 @@ class ExecContext:
         # server.monitor.Monitors while a client of this node monitors it (scripts note the
         # commands they run for it), else None.
         self.monitor = None
+        # RAFTIS.DIGEST's hook (server.checks): ``checkpoint(token, index)`` as the entry is
+        # applied; None where nothing keeps digests (tests' executors).
+        self.checkpoint = None
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index
