@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections import OrderedDict
 from hashlib import sha1
 from typing import Any
+
+import hiredis
 
 from server import rdb
 from server.digest import dataset_digest
@@ -28,7 +32,9 @@ from server.stream import Stream
 
 log = logging.getLogger("raftis.checks")
 
-__all__ = ["Checkpoints", "state_digest"]
+__all__ = ["CHECK_TIMEOUT", "Checkpoints", "run_check", "state_digest", "verdict"]
+
+CHECK_TIMEOUT = 30.0  # seconds a check waits for every member's digest by default
 
 
 def state_digest(keyspace: Any) -> bytes:
@@ -58,6 +64,36 @@ class Checkpoints:
     def __init__(self) -> None:
         # token -> (log index, the child's result or None, why there is none)
         self.by_token: OrderedDict[bytes, tuple[int, asyncio.Future[bytes] | None, str]] = OrderedDict()
+        # The checks this node ran as leader: how many gave each verdict, and the last one.
+        self.verdicts: dict[str, int] = {"consistent": 0, "DIVERGED": 0, "incomplete": 0}
+        self.last: tuple[float, int, str] | None = None  # (monotonic time, index, verdict)
+        self.running = False  # a periodic check is under way
+        self.started = time.monotonic()
+
+    def maybe_start(self, node: Any, interval: float) -> None:
+        """The leader's periodic check (``--check-interval``): start one if none is under way
+        and the last is ``interval`` seconds old."""
+        if self.running or (self.last is not None and time.monotonic() - self.last[0] < interval):
+            return
+        if self.last is None and time.monotonic() - self.started < interval:
+            return  # the first one an interval after start
+        self.running = True
+
+        async def run() -> None:
+            try:
+                await run_check(node, min(CHECK_TIMEOUT, interval))
+            except Exception:  # noqa: BLE001 - a failed check must not take the node down
+                log.exception("periodic RAFT.CHECK failed")
+                self.last = (time.monotonic(), -1, "failed")
+            finally:
+                self.running = False
+
+        asyncio.get_running_loop().create_task(run())
+
+    def note(self, result: bytes, index: int) -> None:
+        name = result.decode()
+        self.verdicts[name] = self.verdicts.get(name, 0) + 1
+        self.last = (time.monotonic(), index, name)
 
     def record(self, token: bytes, index: int, keyspace: Any) -> None:
         """Applying the check's entry at ``index``: fork now, while the data is exactly that."""
@@ -94,3 +130,67 @@ class Checkpoints:
             return index, None, "the check was dropped for newer ones"
         except OSError as e:
             return index, None, str(e)
+
+
+def verdict(rows: list[tuple[int, int, bytes | None, str]]) -> bytes:
+    """``consistent`` when every member gave a digest and they are the same (and at the same
+    index); ``DIVERGED`` when two differ; ``incomplete`` when some member gave none."""
+    digests = {d for _, _, d, _ in rows if d is not None}
+    if len(digests) > 1 or len({i for _, i, d, _ in rows if d is not None}) > 1:
+        return b"DIVERGED"
+    if any(d is None for _, _, d, _ in rows):
+        return b"incomplete"
+    return b"consistent"
+
+
+async def member_digest(node: Any, nid: int, token: bytes, deadline: float) -> tuple[int, bytes | None, str]:
+    """Member ``nid``'s (index, digest, why not) for the check ``token``, asking again until it
+    has applied the check or ``deadline`` passes."""
+    from server.app import ask
+
+    raft = node.raft
+    why = "did not apply the check in time"
+    while time.monotonic() < deadline:
+        if nid == raft.cfg.node_id:
+            got = await node.checks.result(token)
+            if got is not None:
+                return got
+        else:
+            addr = raft.address_of(nid)
+            if addr is None:
+                return -1, None, "no client address known"
+            try:
+                reader = hiredis.Reader()
+                reader.feed(await ask(addr.host, addr.port, [b"RAFT.DIGEST", token],
+                                      timeout=max(0.1, deadline - time.monotonic())))
+                reply = reader.gets()
+            except (OSError, ConnectionError, TimeoutError) as e:
+                why = f"unreachable: {e}"
+                reply = None
+            if isinstance(reply, hiredis.ReplyError):
+                return -1, None, str(reply)
+            if isinstance(reply, list):
+                index, value = reply
+                if isinstance(value, hiredis.ReplyError):
+                    return index, None, str(value)
+                return index, bytes.fromhex(value.decode()), ""
+        await asyncio.sleep(0.1)
+    return -1, None, why
+
+
+async def run_check(node: Any, timeout: float) -> tuple[bytes, list[tuple[int, int, bytes | None, str]]]:
+    """On the leader: propose a check, collect every member's digest at its entry, compare.
+    The verdict and, per member, (id, index, digest or None, why not)."""
+    token = os.urandom(8).hex().encode()
+    node.propose_internal(0, [b"RAFTIS.DIGEST", token])
+    deadline = time.monotonic() + timeout
+    members = sorted(node.raft.core.membership.members())
+    got = await asyncio.gather(*(member_digest(node, nid, token, deadline) for nid in members))
+    rows = [(nid, index, digest, why) for nid, (index, digest, why) in zip(members, got, strict=True)]
+    result = verdict(rows)
+    node.checks.note(result, max((index for _, index, _, _ in rows), default=-1))
+    if result != b"consistent":
+        log.warning("RAFT.CHECK: %s: %s", result.decode(), "; ".join(
+            f"node {nid}: " + (f"index {index} digest {digest.hex()}" if digest is not None else why)
+            for nid, index, digest, why in rows))
+    return result, rows

@@ -76,6 +76,7 @@ class NodeConfig:
     election_ticks: int = 20
     heartbeat_ticks: int = 2
     snapshot_threshold: int = 64 * 1024 * 1024  # bytes of log since the last snapshot
+    check_interval: float = 0.0  # seconds between the leader's RAFT.CHECKs; 0: none
     command_timeout: float = 10.0
     cluster_secret: str = ""
     stale_reads: bool = False  # serve reads from local state on every node (not linearizable)

@@ -296,6 +296,7 @@ def raft_section(node: Any) -> str:
         ("snapshot_in_progress", 1 if raft._snapshot_child else 0),
         ("snapshot_failures", getattr(raft, "snapshot_failures", 0)),
         ("log_bytes_since_snapshot", raft.log_bytes_since_snapshot),
+        *_check_fields(node.checks),
     ]
     leader_last = core.log.last_index
     for nid, addr, match, connected in _peer_rows(node):
@@ -356,3 +357,16 @@ def config_values(node: Any) -> dict[str, str]:
 def config_items(node: Any, pattern: str) -> list[tuple[str, str]]:
     pattern = pattern.lower()
     return [(k, v) for k, v in config_values(node).items() if fnmatch.fnmatchcase(k, pattern)]
+
+
+def _check_fields(checks: Any) -> list[tuple[str, Any]]:
+    """The RAFT.CHECKs this node ran as leader: counts by verdict, and the last one's."""
+    last = checks.last
+    return [
+        ("checks_consistent", checks.verdicts.get("consistent", 0)),
+        ("checks_diverged", checks.verdicts.get("DIVERGED", 0)),
+        ("checks_incomplete", checks.verdicts.get("incomplete", 0)),
+        ("last_check", last[2] if last else "none"),
+        ("last_check_index", last[1] if last else -1),
+        ("last_check_age_seconds", f"{time.monotonic() - last[0]:.0f}" if last else -1),
+    ]

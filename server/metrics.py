@@ -93,6 +93,11 @@ class NodeCollector:
                                   value=sum(getattr(link, "bytes_out", 0) for link in list(links.values())))
         yield CounterMetricFamily("raftis_leader_changes", "Times this node saw the leader change",
                                   value=raft.leader_changes)
+        checks = CounterMetricFamily("raftis_checks", "RAFT.CHECKs this node ran as leader, by verdict",
+                                     labels=["verdict"])
+        for name, n in sorted(node.checks.verdicts.items()):
+            checks.add_metric([name], n)
+        yield checks
         yield CounterMetricFamily("raftis_snapshots", "Snapshots this node wrote", value=raft.snapshots_taken)
         yield CounterMetricFamily("raftis_snapshot_failures", "Snapshots that failed to be written",
                                   value=getattr(raft, "snapshot_failures", 0))

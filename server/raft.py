@@ -378,6 +378,8 @@ class RaftHost:
             self._poll_snapshot_child()
         if self._ticks % 4 == 0 and self.role == Role.LEADER:
             self.node.propose_expirations()
+            if self.cfg.check_interval > 0:
+                self.node.checks.maybe_start(self.node, self.cfg.check_interval)
         if self._ticks % 10 == 0:
             self.node.fail_stale_waiters()
         if self._quiet_pending and self._ticks >= self._quiet_ticks:

@@ -7,16 +7,12 @@ any member can be asked (``raftis server --join`` relies on that).
 
 from __future__ import annotations
 
-import asyncio
-import os
-import time
 from typing import Any
-
-import hiredis
 
 from consensus.messages import Role
 from resp.types import OK, ErrorReply, Verbatim
 from server import errors
+from server.checks import CHECK_TIMEOUT, run_check
 from server.commands.registry import CONN, WRITE, command
 from server.config import ConfigError, PeerAddress, split_address
 
@@ -182,8 +178,6 @@ def raft_forwarded(session: Any, argv: list[bytes]) -> Any:
 
 
 # -- RAFT.CHECK: do the members hold the same data? (server/checks.py) ---------------------------
-CHECK_TIMEOUT = 30.0  # seconds RAFT.CHECK waits for every member's digest by default
-
 
 @command("raftis.digest", 2, "write internal", 0, 0, 0, WRITE, since="7.0.0")
 def raftis_digest(ctx: Any, argv: list[bytes]) -> Any:
@@ -208,52 +202,6 @@ def raft_digest(session: Any, argv: list[bytes]) -> Any:
     return run()
 
 
-def _verdict(rows: list[tuple[int, int, bytes | None, str]]) -> bytes:
-    """``consistent`` when every member gave a digest and they are the same (and at the same
-    index); ``DIVERGED`` when two differ; ``incomplete`` when some member gave none."""
-    digests = {d for _, _, d, _ in rows if d is not None}
-    if len(digests) > 1 or len({i for _, i, d, _ in rows if d is not None}) > 1:
-        return b"DIVERGED"
-    if any(d is None for _, _, d, _ in rows):
-        return b"incomplete"
-    return b"consistent"
-
-
-async def _member_digest(node: Any, nid: int, token: bytes, deadline: float) -> tuple[int, bytes | None, str]:
-    """Member ``nid``'s (index, digest, why not) for the check ``token``, asking again until it
-    has applied the check or ``deadline`` passes."""
-    from server.app import ask
-
-    raft = node.raft
-    why = "did not apply the check in time"
-    while time.monotonic() < deadline:
-        if nid == raft.cfg.node_id:
-            got = await node.checks.result(token)
-            if got is not None:
-                return got
-        else:
-            addr = raft.address_of(nid)
-            if addr is None:
-                return -1, None, "no client address known"
-            try:
-                reader = hiredis.Reader()
-                reader.feed(await ask(addr.host, addr.port, [b"RAFT.DIGEST", token],
-                                      timeout=max(0.1, deadline - time.monotonic())))
-                reply = reader.gets()
-            except (OSError, ConnectionError, TimeoutError) as e:
-                why = f"unreachable: {e}"
-                reply = None
-            if isinstance(reply, hiredis.ReplyError):
-                return -1, None, str(reply)
-            if isinstance(reply, list):
-                index, value = reply
-                if isinstance(value, hiredis.ReplyError):
-                    return index, None, str(value)
-                return index, bytes.fromhex(value.decode()), ""
-        await asyncio.sleep(0.1)
-    return -1, None, why
-
-
 @command("raft.check", -1, "admin noscript", kind=CONN, group="raft",
          summary="Compare every member's data at one log entry: RAFT.CHECK [timeout-seconds]")
 def raft_check(session: Any, argv: list[bytes]) -> Any:
@@ -270,13 +218,8 @@ def raft_check(session: Any, argv: list[bytes]) -> Any:
     node = session.server
 
     async def action() -> Any:
-        token = os.urandom(8).hex().encode()
-        node.propose_internal(0, [b"RAFTIS.DIGEST", token])
-        deadline = time.monotonic() + timeout
-        members = sorted(node.raft.core.membership.members())
-        got = await asyncio.gather(*(_member_digest(node, nid, token, deadline) for nid in members))
-        rows = [(nid, index, digest, why) for nid, (index, digest, why) in zip(members, got, strict=True)]
-        out: list[Any] = [_verdict(rows)]
+        verdict, rows = await run_check(node, timeout)
+        out: list[Any] = [verdict]
         for nid, index, digest, why in rows:
             out.append([nid, index, digest.hex().encode() if digest is not None else why.encode()])
         return out

@@ -9,9 +9,9 @@ import pytest
 import redis
 
 from server import rdb
-from server.commands.raft_admin import _verdict
+from server.checks import verdict as _verdict
 from server.keyspace import Keyspace
-from tests.integration.cluster import Cluster
+from tests.integration.cluster import Cluster, wait_for
 from tests.ops.conftest import raftis
 
 
@@ -79,6 +79,20 @@ def test_a_member_holding_other_data_is_reported(tmp_path):
         assert rows[0][2] == rows[1][2] != rows[2][2]
         out = raftis("check", f"127.0.0.1:{c.nodes[1].port}")
         assert out.returncode == 1 and out.stdout.splitlines()[-1] == "DIVERGED", out.stdout
+        info = c.raft_info(c.leader())
+        assert int(info["checks_diverged"]) == 2 and info["last_check"] == "DIVERGED"
+
+
+def test_the_leader_checks_on_its_own_every_interval(tmp_path):
+    with Cluster(str(tmp_path), 3, extra_args=["--check-interval", "0.3"]) as c:
+        c.start()
+        lead = c.leader()
+        c.nodes[lead].client().set("k", "v")
+        wait_for(lambda: int(c.raft_info(lead).get("checks_consistent", 0)) >= 2, 20,
+                 what="two periodic checks")
+        info = c.raft_info(lead)
+        assert info["last_check"] == "consistent" and int(info["checks_diverged"]) == 0
+        assert int(info["last_check_index"]) > 0
 
 
 def test_a_member_that_is_down_makes_the_check_incomplete(tmp_path):

@@ -156,6 +156,7 @@ def test_prometheus_metrics(single):
     except Exception:  # noqa: BLE001
         pass
     r.execute_command("RAFT.SNAPSHOT")
+    assert r.execute_command("RAFT.CHECK")[0] == b"consistent"
     body = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10).read().decode()
     samples = {}
     for line in body.splitlines():
@@ -173,6 +174,8 @@ def test_prometheus_metrics(single):
     assert samples["raftis_leader_changes_total"] >= 1
     assert samples["raftis_net_input_bytes_total"] > 0 and samples["raftis_net_output_bytes_total"] > 0
     assert samples["raftis_is_leader"] == 1
+    assert samples['raftis_checks_total{verdict="consistent"}'] == 1
+    assert samples['raftis_checks_total{verdict="DIVERGED"}'] == 0
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{mport}/nothing", timeout=10)
         raise AssertionError("expected 404")
