@@ -2,7 +2,8 @@
 
 Phases, as in Jepsen and TigerBeetle's VOPR: a safety phase with faults; a healing phase
 in which every fault is undone and the cluster must serve again (liveness); final reads of
-every key through the leader; then the checkers. The run's verdict is invalid if any
+every key through the leader; RAFT.CHECK (every member's data the same at one log entry);
+then the checkers. The run's verdict is invalid if any
 checker finds a violation, a node crashed (exited on its own, or wrote a Traceback), or
 the healed cluster did not serve. Everything the run did is in its report directory.
 """
@@ -214,7 +215,35 @@ def _run_phases(cfg: CampaignConfig, rng: random.Random, cluster: JepsenCluster,
             _final_read(cluster, final, wl.final_call(key), problems, name)
     nemesis.log("final-reads", "stop")
     nemesis.heal_all()
+    # Every member must hold the same data at the same log entry.
+    _members_agree(cluster, nemesis, problems)
     nemesis.check_crashes()
+
+
+def _members_agree(cluster: JepsenCluster, nemesis: Nemesis, problems: list[str]) -> None:
+    """RAFT.CHECK on the healed cluster: every member's digest at one log entry must be the
+    same (a member still catching up is waited for, a minute at most)."""
+    nemesis.log("check", "start", "RAFT.CHECK: every member's data at one log entry")
+    deadline = time.monotonic() + 60
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            lead = cluster.wait_leader(timeout=10)
+            reply = cluster.nodes[lead].client(socket_timeout=45).execute_command("RAFT.CHECK", "30")
+        except Exception as e:  # noqa: BLE001 - a leader change during the check: ask again
+            last = repr(e)
+            time.sleep(1)
+            continue
+        verdict = reply[0].decode()
+        last = f"{verdict}: " + "; ".join(f"node {nid} index {index} {digest.decode()}" for nid, index, digest in reply[1:])
+        nemesis.log("check", "note", last)
+        if verdict == "consistent":
+            return
+        if verdict == "DIVERGED":
+            problems.append(f"the members' data diverged: {last}")
+            return
+        time.sleep(1)
+    problems.append(f"RAFT.CHECK did not see every member's digest within 60s: {last}")
 
 
 def _ok_since(recorder: Recorder, workload: str, t: float) -> bool:
