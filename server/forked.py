@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from typing import Any
 
+from resp.types import ErrorReply
 from storage.dirlock import close_inherited_locks
 
-__all__ = ["start_in_child"]
+__all__ = ["child_reply", "start_in_child"]
 
 
 def start_in_child(work: Callable[[], bytes]) -> asyncio.Future[bytes]:
@@ -65,3 +67,22 @@ def start_in_child(work: Callable[[], bytes]) -> asyncio.Future[bytes]:
     loop.add_reader(r, readable)
     return result
 
+
+
+def child_reply(work: Callable[[], bytes], failure: str, make_reply: Callable[[bytes], Any]) -> Any:
+    """A command's reply made from what ``work()`` computes in a child forked now (the data
+    as it is when the command runs): a coroutine for the connection to await, giving
+    ``make_reply(result)``, or ``ERR <failure>: <why>`` if there is no result."""
+    try:
+        child = start_in_child(work)
+    except OSError as e:
+        return ErrorReply(f"ERR {failure}: {e}")
+
+    async def reply() -> Any:
+        try:
+            data = await child
+        except OSError as e:
+            return ErrorReply(f"ERR {failure}: {e}")
+        return make_reply(data)
+
+    return reply()

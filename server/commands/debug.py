@@ -38,7 +38,7 @@ from resp.types import OK, ErrorReply, Raw, SimpleString
 from server import limits
 from server.commands.registry import CONN, command
 from server.digest import ZERO, dataset_digest, value_digest
-from server.forked import start_in_child
+from server.forked import child_reply
 
 log = logging.getLogger("raftis.debug")
 
@@ -48,21 +48,13 @@ def _hex(digest: bytes) -> SimpleString:
 
 def _digests(work: Callable[[], bytes], count: int, first: bool = False) -> Any:
     """The digests ``work`` computes (20 bytes each) as status replies (just the first when
-    ``first``), from a child forked now: the data as it is when the command runs."""
-    try:
-        child = start_in_child(work)
-    except OSError as e:
-        return ErrorReply(f"ERR DEBUG could not compute the digest: {e}")
+    ``first``), from a child forked now."""
 
-    async def reply() -> Any:
-        try:
-            data = await child
-        except OSError as e:
-            return ErrorReply(f"ERR DEBUG could not compute the digest: {e}")
+    def replies(data: bytes) -> Any:
         out = [_hex(data[i:i + 20]) for i in range(0, 20 * count, 20)]
         return out[0] if first else out
 
-    return reply()
+    return child_reply(work, "DEBUG could not compute the digest", replies)
 
 
 _PROTOCOL = {

@@ -31,7 +31,7 @@ from resp.types import OK, ErrorReply, Raw
 from server import errors, rdb
 from server.commands.arguments import string2ll
 from server.commands.registry import CONN, command
-from server.forked import start_in_child
+from server.forked import child_reply
 from server.info import REDIS_VERSION
 
 log = logging.getLogger("raftis.replication")
@@ -256,20 +256,12 @@ def _rdb_for(session: Any, head: bytes) -> Any:
     keyspace = node.keyspace
     now = node.now_ms()
 
-    try:  # forked now: the file holds the data as it is when the command runs
-        child = start_in_child(lambda: rdb.dump_file(keyspace, now, REDIS_VERSION.encode()))
-    except OSError as e:
-        return ErrorReply(f"ERR could not write the RDB file: {e}")
-
-    async def send() -> Any:
-        try:
-            data = await child
-        except OSError as e:
-            return ErrorReply(f"ERR could not write the RDB file: {e}")
+    def file_reply(data: bytes) -> Raw:
         session.close_after_reply = True  # as Redis does once an rdb-only transfer is over
         return Raw(head + b"$%d\r\n" % len(data) + data)
 
-    return send()
+    return child_reply(lambda: rdb.dump_file(keyspace, now, REDIS_VERSION.encode()), "could not write the RDB file",
+                       file_reply)
 
 
 @command("sync", 1, "admin noscript no_async_loading no_multi", kind=CONN, group="server", since="1.0.0")
