@@ -1,7 +1,7 @@
 """RAFT.CHECK: do the members hold the same data? Each compares digests taken at the same
 log entry.
 
-RAFT.CHECK (on the leader) proposes ``RAFTIS.DIGEST <token>``. Applying it changes nothing,
+RAFT.CHECK (on the leader) proposes ``RAFTIS.DIGEST <token> <deadline>``. Applying it changes nothing,
 but every member, as it applies that entry, forks a child that computes the digest of its
 data at exactly that point of the log (``Checkpoints.record``), so the members' digests are
 comparable however many writes go on around the check. The leader then asks every member
@@ -95,19 +95,24 @@ class Checkpoints:
         self.verdicts[name] = self.verdicts.get(name, 0) + 1
         self.last = (time.monotonic(), index, name)
 
-    def record(self, token: bytes, index: int, keyspace: Any) -> None:
-        """Applying the check's entry at ``index``: fork now, while the data is exactly that."""
+    def record(self, token: bytes, index: int, deadline_ms: int, keyspace: Any) -> None:
+        """Applying the check's entry at ``index``: fork now, while the data is exactly that;
+        unless the check's deadline (the leader's clock, Unix ms) has passed, as it has for a
+        node replaying its log at start: nobody waits for that digest any more."""
         running = sum(1 for _, child, _ in self.by_token.values() if child is not None and not child.done())
         child: asyncio.Future[bytes] | None = None
         why = ""
-        if running >= self.MAX_RUNNING:
+        late = time.time() * 1000 > deadline_ms
+        if late:
+            why = "applied after the check's deadline"
+        elif running >= self.MAX_RUNNING:
             why = "too many digests being computed at once"
         else:
             try:
                 child = start_in_child(lambda: state_digest(keyspace))
             except (OSError, RuntimeError) as e:  # no child, or no event loop (not serving yet)
                 why = f"could not compute the digest: {e}"
-        if why:
+        if why and not late:
             log.warning("check at index %d: %s", index, why)
         self.by_token[token] = (index, child, why)
         while len(self.by_token) > self.KEEP:
@@ -182,7 +187,7 @@ async def run_check(node: Any, timeout: float) -> tuple[bytes, list[tuple[int, i
     """On the leader: propose a check, collect every member's digest at its entry, compare.
     The verdict and, per member, (id, index, digest or None, why not)."""
     token = os.urandom(8).hex().encode()
-    node.propose_internal(0, [b"RAFTIS.DIGEST", token])
+    node.propose_internal(0, [b"RAFTIS.DIGEST", token, b"%d" % ((time.time() + timeout) * 1000)])
     deadline = time.monotonic() + timeout
     members = sorted(node.raft.core.membership.members())
     got = await asyncio.gather(*(member_digest(node, nid, token, deadline) for nid in members))

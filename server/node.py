@@ -191,7 +191,8 @@ class Node:
         self.tracking = Tracking(self, getattr(cfg, "tracking_table_max_keys", 1_000_000))
         self.ctx.publish = self.pubsub.publish
         self.checks = Checkpoints()  # digests at RAFT.CHECK's entries (server/checks.py)
-        self.ctx.checkpoint = lambda token, index: self.checks.record(token, index, self.keyspace)
+        self.ctx.checkpoint = lambda token, index, deadline_ms: self.checks.record(token, index, deadline_ms,
+                                                                                  self.keyspace)
         self.ctx.spublish = self.pubsub.spublish
         self.set_keyspace_events(getattr(cfg, "notify_keyspace_events", 0))
         self.stats_commands = 0

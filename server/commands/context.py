@@ -62,7 +62,7 @@ class ExecContext:
         # server.monitor.Monitors while a client of this node monitors it (scripts note the
         # commands they run for it), else None.
         self.monitor = None
-        # RAFTIS.DIGEST's hook (server.checks): ``checkpoint(token, index)`` as the entry is
+        # RAFTIS.DIGEST's hook (server.checks): ``checkpoint(token, index, deadline_ms)`` as the entry is
         # applied; None where nothing keeps digests (tests' executors).
         self.checkpoint = None
 

@@ -179,11 +179,12 @@ def raft_forwarded(session: Any, argv: list[bytes]) -> Any:
 
 # -- RAFT.CHECK: do the members hold the same data? (server/checks.py) ---------------------------
 
-@command("raftis.digest", 2, "write internal", 0, 0, 0, WRITE, since="7.0.0")
+@command("raftis.digest", 3, "write internal", 0, 0, 0, WRITE, since="7.0.0")
 def raftis_digest(ctx: Any, argv: list[bytes]) -> Any:
-    """Log-only: every member takes the digest of its data as it applies this entry."""
+    """Log-only: every member takes the digest of its data as it applies this entry (until
+    the check's deadline, argv[2], Unix ms)."""
     if ctx.checkpoint is not None:
-        ctx.checkpoint(argv[1], ctx.index)
+        ctx.checkpoint(argv[1], ctx.index, int(argv[2]))
     return OK
 
 

@@ -3,12 +3,15 @@ stream of writes, DIVERGED when a member holds other data, incomplete when one i
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 
 import pytest
 import redis
 
 from server import rdb
+from server.checks import Checkpoints
 from server.checks import verdict as _verdict
 from server.keyspace import Keyspace
 from tests.integration.cluster import Cluster, wait_for
@@ -117,3 +120,13 @@ def test_verdicts():
     assert _verdict([(1, 5, same, ""), (2, 6, same, "")]) == b"DIVERGED"
     assert _verdict([(1, 5, same, ""), (2, -1, None, "down")]) == b"incomplete"
     assert _verdict([(1, 5, same, ""), (2, 5, other, ""), (3, -1, None, "down")]) == b"DIVERGED"
+
+
+def test_a_check_applied_after_its_deadline_takes_no_digest():
+    """A node replaying its log at start applies old checks: nobody waits for them, and
+    forking for each would only burn its CPU."""
+    checks = Checkpoints()
+    checks.record(b"t1", 7, int(time.time() * 1000) - 1, Keyspace())
+    index, digest, why = asyncio.run(checks.result(b"t1"))
+    assert (index, digest) == (7, None) and "deadline" in why
+    assert asyncio.run(checks.result(b"unknown")) is None
