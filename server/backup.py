@@ -107,7 +107,7 @@ class BackupInfo:
 
 
 def backup(host: str, port: int, dest: str, *, chunk_size: int = DEFAULT_CHUNK,
-           progress: Any = None, timeout: float = 120.0) -> BackupInfo:
+           progress: Any = None, timeout: float = 120.0, auth: tuple[str, str] | None = None) -> BackupInfo:
     """Stream a consistent snapshot from the node at host:port into ``dest``.
 
     ``progress`` (a click progress bar, or a callable) is told the size, then each chunk's."""
@@ -116,7 +116,7 @@ def backup(host: str, port: int, dest: str, *, chunk_size: int = DEFAULT_CHUNK,
     dest = os.path.abspath(dest)
     work = tempfile.mkdtemp(prefix=".raftis-backup-", dir=os.path.dirname(dest))
     try:
-        with RespClient(host, port, timeout=timeout) as c:
+        with RespClient(host, port, timeout=timeout, auth=auth) as c:
             bid, index, term, size, crc, membership = c.call("RAFT.BACKUP", "BEGIN")
             update = getattr(progress, "update", progress)
             if progress is not None and hasattr(progress, "length"):

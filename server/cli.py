@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import click
 
@@ -234,12 +235,25 @@ def cluster_up(nodes: int, base_port: int, data_dir: str) -> None:
                 p.kill()
 
 
+def _auth_options(fn: Any) -> Any:
+    """--user and --password for the commands that talk to a node (as redis-cli's --user and
+    -a, whose REDISCLI_AUTH variable is read too)."""
+    fn = click.option("--password", default="", envvar="REDISCLI_AUTH",
+                      help="Password to AUTH with (env REDISCLI_AUTH), for nodes with --requirepass or ACL users.")(fn)
+    return click.option("--user", default="default", show_default=True, help="ACL user to AUTH as.")(fn)
+
+
+def _auth(user: str, password: str) -> tuple[str, str] | None:
+    return (user, password) if password else None
+
+
 @main.command("backup")
 @click.option("--from", "source", required=True, metavar="HOST:PORT", help="Any node's client address.")
 @click.option("--to", "dest", required=True, type=click.Path(dir_okay=False), help="Backup file to write.")
 @click.option("--chunk-size", type=click.IntRange(4096, 8 << 20), default=4 << 20, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def backup_cmd(source: str, dest: str, chunk_size: int, quiet: bool) -> None:
+@_auth_options
+def backup_cmd(source: str, dest: str, chunk_size: int, quiet: bool, user: str, password: str) -> None:
     """Copy a consistent snapshot of a running node's data into a file."""
     from server.backup import backup
     from server.resp_client import ReplyError, parse_hostport
@@ -250,11 +264,11 @@ def backup_cmd(source: str, dest: str, chunk_size: int, quiet: bool) -> None:
         raise click.UsageError(f"--from: {e}") from e
     try:
         if quiet:
-            info = backup(host, port, dest, chunk_size=chunk_size)
+            info = backup(host, port, dest, chunk_size=chunk_size, auth=_auth(user, password))
         else:
             with click.progressbar(length=1, label="backup", show_eta=True, show_percent=True,
                                    file=sys.stderr) as bar:
-                info = backup(host, port, dest, chunk_size=chunk_size, progress=bar)
+                info = backup(host, port, dest, chunk_size=chunk_size, progress=bar, auth=_auth(user, password))
     except (OSError, ConnectionError, ReplyError) as e:
         raise click.ClickException(f"backup from {source} failed: {e}") from e
     click.echo(f"backup of {source} at log index {info.index} (term {info.term}): {info.size} bytes in {dest}")
@@ -302,7 +316,8 @@ def restore_cmd(file: str, data_dir: str, node_id: int, port: int, raft_port: in
               help="Entries a member may be behind the leader before it counts as lagging.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status_cmd(address: str, max_lag: int, timeout: float, as_json: bool) -> None:
+@_auth_options
+def status_cmd(address: str, max_lag: int, timeout: float, as_json: bool, user: str, password: str) -> None:
     """Show every member's state; exit 1 if the cluster is unhealthy, 2 if unreachable."""
     import json
 
@@ -314,7 +329,7 @@ def status_cmd(address: str, max_lag: int, timeout: float, as_json: bool) -> Non
     except ConfigError as e:
         raise click.UsageError(str(e)) from e
     try:
-        st = collect(host, port, max_lag=max_lag, timeout=timeout)
+        st = collect(host, port, max_lag=max_lag, timeout=timeout, auth=_auth(user, password))
     except (OSError, ConnectionError, ReplyError) as e:
         click.echo(f"cannot ask {address} for the cluster's members: {e}", err=True)
         sys.exit(2)
@@ -326,7 +341,8 @@ def status_cmd(address: str, max_lag: int, timeout: float, as_json: bool) -> Non
 @click.argument("address", metavar="HOST:PORT", default="127.0.0.1:6379")
 @click.option("--timeout", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
               help="Seconds to wait for every member's digest.")
-def check_cmd(address: str, timeout: float) -> None:
+@_auth_options
+def check_cmd(address: str, timeout: float, user: str, password: str) -> None:
     """Compare every member's data at one log entry (RAFT.CHECK); exit 0 if they agree, 1 if
     they differ or a member gave no digest, 2 if the cluster is unreachable."""
     from server.resp_client import ReplyError, RespClient, parse_hostport
@@ -336,7 +352,7 @@ def check_cmd(address: str, timeout: float) -> None:
     except ConfigError as e:
         raise click.UsageError(str(e)) from e
     try:
-        with RespClient(host, port, timeout=timeout + 10) as c:
+        with RespClient(host, port, timeout=timeout + 10, auth=_auth(user, password)) as c:
             reply = c.call("RAFT.CHECK", repr(timeout))
     except (OSError, ConnectionError, ReplyError) as e:
         click.echo(f"cannot run RAFT.CHECK through {address}: {e}", err=True)

@@ -26,11 +26,18 @@ def parse_hostport(text: str, default_port: int = 6379) -> tuple[str, int]:
 
 
 class RespClient:
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+    def __init__(self, host: str, port: int, timeout: float = 10.0, auth: tuple[str, str] | None = None) -> None:
+        """``auth``: (user, password) to send AUTH with first (ReplyError if refused)."""
         self.host, self.port = host, port
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = hiredis.Reader()
+        if auth is not None:
+            try:
+                self.call("AUTH", *auth)
+            except BaseException:
+                self.close()
+                raise
 
     def call(self, *args: Any) -> Any:
         parts = [b"*%d\r\n" % len(args)]

@@ -62,14 +62,15 @@ class Status:
         return not self.problems
 
 
-def _ask_info(address: str, timeout: float) -> dict[str, str]:
+def _ask_info(address: str, timeout: float, auth: tuple[str, str] | None) -> dict[str, str]:
     host, _, port = address.rpartition(":")
-    with RespClient(host.strip("[]"), int(port), timeout=timeout) as c:
+    with RespClient(host.strip("[]"), int(port), timeout=timeout, auth=auth) as c:
         return parse_info(c.call("RAFT.INFO"))
 
 
-def collect(host: str, port: int, *, max_lag: int = 1000, timeout: float = 3.0) -> Status:
-    with RespClient(host, port, timeout=timeout) as c:
+def collect(host: str, port: int, *, max_lag: int = 1000, timeout: float = 3.0,
+            auth: tuple[str, str] | None = None) -> Status:
+    with RespClient(host, port, timeout=timeout, auth=auth) as c:
         rows = c.call("RAFT.NODES")
     members = []
     for row in rows:
@@ -77,7 +78,7 @@ def collect(host: str, port: int, *, max_lag: int = 1000, timeout: float = 3.0) 
         members.append(Member(nid, addr.decode() if isinstance(addr, bytes) else str(addr)))
     for m in members:
         try:
-            m.info = _ask_info(m.address, timeout)
+            m.info = _ask_info(m.address, timeout, auth)
         except (OSError, ConnectionError, ReplyError, ValueError) as e:
             m.error = str(e) or type(e).__name__
     problems: list[str] = []

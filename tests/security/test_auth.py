@@ -10,6 +10,7 @@ import time
 import pytest
 import redis
 
+from tests.ops.conftest import raftis
 from tests.security.procs import redis_cli, start_redis_server
 
 ACL = """\
@@ -174,3 +175,21 @@ def test_bad_acl_file_stops_the_node_with_a_message(tmp_path):
     proc, *_, log_path = launch(str(tmp_path / "d"), ["--aclfile", str(path)])
     assert proc.wait(timeout=20) != 0
     assert "nosuchcommand" in open(log_path).read()
+
+
+def test_admin_tools_authenticate(node_factory, tmp_path, monkeypatch):
+    """raftis status, check and backup against a node that needs a password: --password (or
+    REDISCLI_AUTH, as redis-cli reads it) logs them in; without it they say why they failed."""
+    n = node_factory(["--requirepass", "s3cret"], password="s3cret")
+    addr = f"127.0.0.1:{n.port}"
+    for args in (["status", addr], ["check", addr], ["backup", "--from", addr, "--to", str(tmp_path / "b.snap"),
+                                                      "--quiet"]):
+        refused = raftis(*args)
+        assert refused.returncode != 0 and "NOAUTH" in refused.stderr + refused.stdout, args
+        wrong = raftis(*args, "--password", "nope")
+        assert wrong.returncode != 0 and "WRONGPASS" in wrong.stderr + wrong.stdout, args
+        ok = raftis(*args, "--password", "s3cret")
+        assert ok.returncode == 0, (args, ok.stdout, ok.stderr)
+    monkeypatch.setenv("REDISCLI_AUTH", "s3cret")
+    via_env = raftis("status", addr)
+    assert via_env.returncode == 0, via_env.stderr
