@@ -22,11 +22,13 @@ log = logging.getLogger("raftis")
 INTERNAL_AUTH: list[bytes] | None = None
 
 
-async def ask(host: str, port: int, argv: list[bytes], timeout: float = 5.0) -> bytes:
-    """Send one command to a Raftis (or Redis) client port; return its raw reply."""
+async def ask(host: str, port: int, argv: list[bytes], timeout: float = 5.0,
+              before: list[list[bytes]] | None = None) -> bytes:
+    """Send one command (after the commands ``before``, a SELECT say) to a Raftis (or Redis)
+    client port; return its raw reply."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     try:
-        cmds = [INTERNAL_AUTH, argv] if INTERNAL_AUTH else [argv]
+        cmds = ([INTERNAL_AUTH] if INTERNAL_AUTH else []) + (before or []) + [argv]
         parts = [b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a) for a in cmds]
         writer.write(b"".join(parts))
         framer = ReplyFramer()

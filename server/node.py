@@ -396,16 +396,20 @@ class Node:
         if size > self.cfg.max_write_size:
             return ErrorReply(f"EXECABORT Transaction discarded: its writes come to {size} bytes, over "
                               f"max-write-size ({self.cfg.max_write_size})")
-        db = conn.session.db_index
+        self.propose_transaction(conn.session.db_index, queued, watches, (conn, seq), size)
+        return None
+
+    def propose_transaction(self, db: int, queued: list, watches: list, slot: tuple[Any, int], size: int) -> None:
+        """Propose a transaction item (EXEC's queued commands and its watches); its reply goes
+        to ``slot`` (a connection and the request's sequence number) once applied."""
         self._batch_plain = False
         self._batch_cmds.append((db, queued, watches))
-        self._batch_slots.append((conn, seq))
+        self._batch_slots.append(slot)
         self._batch_fns.append(None)
         self._batch_bytes += size
         if not self._batch_scheduled:
             self._batch_scheduled = True
             self._loop.call_soon(self.flush_proposals)  # type: ignore[union-attr]
-        return None
 
     def propose(self, conn: ClientConnection, db: int, argv: list[bytes], seq: int, cmd: Any = None) -> None:
         """Propose the write ``argv`` (``cmd``: its Command, as ``lookup`` found it, if known)."""

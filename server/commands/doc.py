@@ -83,6 +83,10 @@ NOTES: dict[str, str] = {
     "function|kill": "always -NOTBUSY: functions run as the log is applied and are bounded instead",
     "function|stats": "running_script is always nil",
     "script|flush": "a write: every node's cache is emptied (ASYNC and SYNC are the same)",
+    "migrate": "run by the leader (a follower relays it with the client's database) while it goes on serving; "
+               "the copied keys are deleted through the log only if none was written meanwhile (else none is, "
+               "and MIGRATE says so); not from scripts or inside MULTI; no connection cache, no cluster-mode "
+               "RESTORE-ASKING",
     "sync": "only after REPLCONF rdb-only 1 (redis-cli --rdb): an RDB file of this node's data, then the "
             "connection closes; there is no replication stream for Redis replicas",
     "psync": "as SYNC, after +FULLRESYNC",
