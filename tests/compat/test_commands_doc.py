@@ -43,7 +43,7 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
                                   ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"], ["PUBSUB", "HELP"], ["LATENCY", "HELP"],
                                   ["MODULE", "HELP"], ["MODULE", "LIST"], ["MODULE", "NOSUCH"], ["MODULE", "LIST", "x"],
                                   ["SCRIPT", "DEBUG", "NO"], ["SCRIPT", "DEBUG", "no"], ["SCRIPT", "DEBUG", "x"],
-                                  ["SCRIPT", "DEBUG"],
+                                  ["SCRIPT", "DEBUG"], ["PFSELFTEST", "x"],
                                   # (nothing here writes: the servers live for the whole session)
                                   ["GEOADD", "doc:g", "200", "100", "m"], ["GEOPOS", "doc:g", "x"],
                                   ["GEORADIUS", "doc:g", "15", "37", "200", "km"], ["GEOSEARCH", "doc:g", "BYBOX"],
@@ -87,3 +87,12 @@ def test_script_debug_refuses_the_debugger(single_node):
         assert ours.call("EVAL", "return 1", "0").raw == b":1\r\n"  # no debugging session was opened
     finally:
         ours.close()
+
+
+def test_pfselftest_passes(single_node, redis_server):
+    ours, theirs = RawConn(single_node.nodes[1].port), RawConn(redis_server.port)
+    try:
+        assert ours.call("PFSELFTEST").raw == theirs.call("PFSELFTEST").raw == b"+OK\r\n"
+    finally:
+        ours.close()
+        theirs.close()

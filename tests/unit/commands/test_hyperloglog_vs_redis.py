@@ -13,6 +13,8 @@ import random
 import pytest
 from commands_differential import against_redis
 
+from server.commands import hyperloglog
+
 SCRIPT = r"""
 pfadd h a b c
 pfadd h a
@@ -122,3 +124,14 @@ def _random_script(seed: int, steps: int) -> list[tuple[int, str, list[bytes]]]:
 def test_random_hyperloglogs_match_redis(redis_server, seed):
     problems = against_redis(redis_server, _random_script(seed, 1200))
     assert not problems, "\n".join(problems[:5])
+
+
+def test_selftest_passes_and_fails_when_the_implementation_is_broken(monkeypatch):
+    assert hyperloglog.selftest(random.Random(3), elements=10_000, cycles=1) == b""
+    with monkeypatch.context() as m:
+        real = hyperloglog._dense_get
+        m.setattr(hyperloglog, "_dense_get", lambda hll, i: real(hll, i) ^ (i == 777))
+        assert hyperloglog.selftest(random.Random(3), elements=10, cycles=1) == b"TESTFAILED Register error at 777"
+    with monkeypatch.context() as m:
+        m.setattr(hyperloglog, "count", lambda regs: sum(1 for r in regs if r) * 2)
+        assert hyperloglog.selftest(random.Random(3), elements=100, cycles=1).startswith(b"TESTFAILED Too big error")
