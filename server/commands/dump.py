@@ -84,3 +84,11 @@ def restore(ctx: ExecContext, argv: list[bytes]):
     if ttl:
         db.set_expire(key, ttl, ctx.index)
     return OK
+
+
+
+@command("restore-asking", -4, "write denyoom asking", 1, 1, 1, WRITE, since="3.0.0", acl="@dangerous")
+def restore_asking(ctx: ExecContext, argv: list[bytes]):
+    """An internal command for migrating keys in a cluster: RESTORE, for the slot-migration
+    clients of Redis Cluster (Raftis's one shard owns every slot, so ASKING changes nothing)."""
+    return restore(ctx, argv)

@@ -44,6 +44,7 @@ def test_unsupported_commands_answer_unknown_command(single_node, redis_server):
                                   ["MODULE", "HELP"], ["MODULE", "LIST"], ["MODULE", "NOSUCH"], ["MODULE", "LIST", "x"],
                                   ["SCRIPT", "DEBUG", "NO"], ["SCRIPT", "DEBUG", "no"], ["SCRIPT", "DEBUG", "x"],
                                   ["SCRIPT", "DEBUG"], ["PFSELFTEST", "x"],
+                                  ["RESTORE-ASKING", "doc:r", "0", "x"], ["RESTORE-ASKING", "doc:r", "-1", "x"],
                                   # (nothing here writes: the servers live for the whole session)
                                   ["GEOADD", "doc:g", "200", "100", "m"], ["GEOPOS", "doc:g", "x"],
                                   ["GEORADIUS", "doc:g", "15", "37", "200", "km"], ["GEOSEARCH", "doc:g", "BYBOX"],

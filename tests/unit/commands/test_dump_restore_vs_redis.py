@@ -578,3 +578,12 @@ def test_function_payload_flips_and_cuts_are_refused_cleanly():
         except rdb.PayloadError as e:
             reasons.add(str(e))
     assert reasons == {"given type is not a function", "Failed loading library payload"}
+
+
+def test_restore_asking_restores_as_restore():
+    ex = LocalExecutor()
+    ex.run("RPUSH", "l", "a", "b")
+    payload = ex.run("DUMP", "l")
+    assert ex.run("RESTORE-ASKING", "l2", 0, payload) == ex.run("RESTORE", "l3", 0, payload)
+    assert ex.run("LRANGE", "l2", 0, -1) == [b"a", b"b"]
+    assert _ours_err(ex.run("RESTORE-ASKING", "l2", 0, payload)).startswith("BUSYKEY")
