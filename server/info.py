@@ -147,6 +147,8 @@ def stats_section(node: Any) -> str:
         ("rejected_writes", node.stats_rejected),
         ("expired_keys", node.stats_expired),
         ("evicted_keys", 0),  # noeviction: writes over the memory limit are refused instead
+        ("keyspace_hits", node.ctx.hits),
+        ("keyspace_misses", node.ctx.misses),
         ("pubsub_channels", len(node.pubsub.channels)),
         ("pubsub_patterns", len(node.pubsub.patterns)),
         ("tracking_total_keys", len(node.tracking.keys)),

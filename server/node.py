@@ -310,6 +310,7 @@ class Node:
 
     def reset_stats(self) -> None:
         self.ops_stats.reset()
+        self.ctx.hits = self.ctx.misses = 0
 
     # -- routing ------------------------------------------------------------------------------
     def route(self, session: Session, cmd: Any, argv: list[bytes]) -> Route:
@@ -524,6 +525,9 @@ class Node:
                     if ctx.index != index or ctx.db_index != db or ctx.db is not dbs[db]:
                         ctx.for_write(index, now_ms, db)
                     ctx.rng_seed = seed | pos
+                    # Key lookups count as hits and misses where the command ran: on the
+                    # node that proposed it for its client, not on every member applying it.
+                    ctx.counting = w is not None and w.slots[pos] is not None
                     try:
                         if len(item) > 2:
                             reply = apply_exec(self, ctx, item[1], item[2])

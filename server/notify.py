@@ -127,7 +127,7 @@ class Notifier:
 def notifier_for(flags: int, publish: Any) -> Notifier | None:
     """What ``ExecContext.notify`` should be for the setting ``flags``: None when no event
     can be delivered (no class, or neither K nor E)."""
-    if not flags & (KEYSPACE | KEYEVENT) or not flags & (ALL | NEW):
+    if not flags & (KEYSPACE | KEYEVENT) or not flags & (ALL | NEW | KEY_MISS):
         return None
     return Notifier(int(flags), publish)
 

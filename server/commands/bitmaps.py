@@ -11,7 +11,7 @@ from __future__ import annotations
 from resp.parser import string2ll
 from resp.types import ErrorReply
 from server import errors
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.registry import READ, WRITE, command
 from server.notify import GENERIC, NEW, STRING
 
@@ -31,7 +31,7 @@ _U64 = (1 << 64) - 1
 
 
 def _string(ctx: ExecContext, key: bytes) -> bytes | None:
-    v = ctx.db.get(key, ctx.now_ms)
+    v = lookup_read(ctx, key)
     if v is None or type(v) is bytes:
         return v
     raise errors.WRONGTYPE

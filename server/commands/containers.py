@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from server import errors
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.notify import GENERIC, NEW
 
 
 def read_typed(ctx: ExecContext, key: bytes, cls: type) -> Any:
-    v = ctx.db.get(key, ctx.now_ms)
+    v = lookup_read(ctx, key)
     if v is None or type(v) is cls:
         return v
     raise errors.WRONGTYPE

@@ -10,10 +10,12 @@ READ: ``index`` is 0, ``readonly`` is True, ``now_ms`` is the serving node's clo
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from server.keyspace import Database, Keyspace
+from server.notify import KEY_MISS
 
-__all__ = ["ExecContext"]
+__all__ = ["ExecContext", "counted", "lookup_read", "missed"]
 
 
 class ExecContext:
@@ -33,6 +35,9 @@ class ExecContext:
         "notify",
         "monitor",
         "checkpoint",
+        "counting",
+        "hits",
+        "misses",
     )
 
     def __init__(
@@ -65,6 +70,12 @@ class ExecContext:
         # RAFTIS.DIGEST's hook (server.checks): ``checkpoint(token, index, deadline_ms)`` as the entry is
         # applied; None where nothing keeps digests (tests' executors).
         self.checkpoint = None
+        # INFO's keyspace_hits and keyspace_misses: what ``lookup_read`` found while
+        # ``counting`` (a read this node serves, or a write it applies for its own client;
+        # not a write applied from the log on behalf of another node's client).
+        self.counting = False
+        self.hits = 0
+        self.misses = 0
 
     def select(self, db_index: int) -> None:
         self.db_index = db_index
@@ -85,6 +96,7 @@ class ExecContext:
         self.index = 0
         self.now_ms = now_ms
         self.readonly = True
+        self.counting = True
         self.rng_seed = None
         if db_index != self.db_index or self.db is not self.keyspace.dbs[db_index]:
             self.select(db_index)
@@ -104,3 +116,37 @@ class ExecContext:
         self._rng = value
         self.rng_seed = None
         self._rng_seeded = None
+
+
+def lookup_read(ctx: ExecContext, key: bytes) -> Any:
+    """Redis's ``lookupKeyRead``: the live value of ``key`` in the context's database (None
+    when absent), counted as a keyspace hit or miss, a miss announced as ``keymiss``. For the
+    lookups Redis makes to read a key, by reads and by the writes that read one (SET ... GET,
+    GETDEL, COPY's source); a write's own lookups (``get_for_write``) are not counted."""
+    v = ctx.db.get(key, ctx.now_ms)
+    if ctx.counting:
+        if v is None:
+            missed(ctx, key)
+        else:
+            ctx.hits += 1
+    return v
+
+
+def counted(ctx: ExecContext, key: bytes, v: Any, announce: bool = True) -> Any:
+    """Count ``v``, what a lookup of ``key`` found by other means, as ``lookup_read`` would
+    (without the ``keymiss`` event if not ``announce``, as for Redis's OBJECT)."""
+    if ctx.counting:
+        if v is not None:
+            ctx.hits += 1
+        elif announce:
+            missed(ctx, key)
+        else:
+            ctx.misses += 1
+    return v
+
+
+def missed(ctx: ExecContext, key: bytes) -> None:
+    """A counted lookup found no ``key`` (call only while ``ctx.counting``)."""
+    ctx.misses += 1
+    if ctx.notify is not None:
+        ctx.notify(KEY_MISS, b"keymiss", key, ctx.db_index)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from resp.types import OK
 from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.registry import READ, WRITE, command
 from server.rdb import PayloadError, UnsupportedType, VersionError, dump, load
 
@@ -25,7 +25,7 @@ from server.rdb import PayloadError, UnsupportedType, VersionError, dump, load
 @command("dump", 2, "readonly", 1, 1, 1, READ, since="2.6.0")
 def dump_(ctx: ExecContext, argv: list[bytes]):
     """Return a serialized version of the value stored at the specified key."""
-    value = ctx.db.get(argv[1], ctx.now_ms)
+    value = lookup_read(ctx, argv[1])
     if value is None:
         return None
     return dump(value)

@@ -15,7 +15,7 @@ from server.commands.arguments import (
     parse_long_double,
     string2ll,
 )
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
@@ -30,6 +30,14 @@ _LISTPACK_VALUE = 64
 
 
 def _read(ctx: ExecContext, key: bytes) -> Hash | None:
+    v = lookup_read(ctx, key)
+    if v is None or type(v) is Hash:
+        return v
+    raise _WRONGTYPE
+
+
+def _peek(ctx: ExecContext, key: bytes) -> Hash | None:
+    """``_read`` for a write that looks before it changes (not counted as a lookup to read)."""
     v = ctx.db.get(key, ctx.now_ms)
     if v is None or type(v) is Hash:
         return v
@@ -95,7 +103,7 @@ def hmset(ctx: ExecContext, argv: list[bytes]):
 @command("hsetnx", 4, "write denyoom fast", 1, 1, 1, WRITE, group="hash", since="2.0.0")
 def hsetnx(ctx: ExecContext, argv: list[bytes]):
     """Set the value of a hash field, only if the field does not exist"""
-    h = _read(ctx, argv[1])
+    h = _peek(ctx, argv[1])
     if h is not None and argv[2] in h:
         return 0
     h = _write(ctx, argv[1], True)
@@ -195,7 +203,7 @@ def hgetall(ctx: ExecContext, argv: list[bytes]):
 def hincrby(ctx: ExecContext, argv: list[bytes]):
     """Increment the integer value of a hash field by the given number"""
     incr = parse_int(argv[3])
-    h = _read(ctx, argv[1])
+    h = _peek(ctx, argv[1])
     old = None if h is None else h.get(argv[2])
     if old is None:
         value = 0
@@ -224,7 +232,7 @@ def hincrbyfloat(ctx: ExecContext, argv: list[bytes]):
     incr = parse_long_double(argv[3])
     if isinstance(incr, float):
         return _NAN_OR_INFINITY_VALUE
-    h = _read(ctx, argv[1])
+    h = _peek(ctx, argv[1])
     old = None if h is None else h.get(argv[2])
     value = 0 if old is None else parse_long_double(old, errors.HASH_VALUE_NOT_FLOAT)
     result = add_long_double(value, incr)

@@ -23,7 +23,7 @@ from typing import Any
 
 from resp.types import OK, ErrorReply, SimpleString
 from server import errors
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.registry import CONN, READ, WRITE, command
 from server.forked import child_reply
 from server.notify import NEW, STRING
@@ -354,7 +354,7 @@ def count(registers: list[int]) -> int:
 
 
 def _hll_or_none(ctx: ExecContext, key: bytes) -> bytes | None:
-    v = ctx.db.get(key, ctx.now_ms)
+    v = lookup_read(ctx, key)
     if v is None:
         return None
     if type(v) is not bytes:

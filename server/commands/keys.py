@@ -13,7 +13,7 @@ from itertools import islice
 from resp.types import OK, ErrorReply, SimpleString
 from server import errors
 from server.commands.arguments import LLONG_MAX, LLONG_MIN, parse_int, string2ll
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, counted, lookup_read
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command, container, subcommand
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
@@ -63,9 +63,7 @@ def unlink(ctx: ExecContext, argv: list[bytes]):
 @command("exists", -2, "readonly fast", 1, -1, 1, READ)
 def exists(ctx: ExecContext, argv: list[bytes]):
     """Determine if a key exists"""
-    db = ctx.db
-    now = ctx.now_ms
-    return sum(1 for key in argv[1:] if db.get(key, now) is not None)
+    return sum(1 for key in argv[1:] if lookup_read(ctx, key) is not None)
 
 
 @command("touch", -2, "readonly fast", 1, -1, 1, READ, since="3.2.1")
@@ -77,7 +75,7 @@ def touch(ctx: ExecContext, argv: list[bytes]):
 @command("type", 2, "readonly fast", 1, 1, 1, READ)
 def type_(ctx: ExecContext, argv: list[bytes]):
     """Determine the type stored at key"""
-    v = ctx.db.get(argv[1], ctx.now_ms)
+    v = lookup_read(ctx, argv[1])
     return SimpleString(b"none" if v is None else type_name(v))
 
 
@@ -156,7 +154,7 @@ def pexpireat(ctx: ExecContext, argv: list[bytes]):
 
 def _ttl(ctx: ExecContext, key: bytes, ms: bool, absolute: bool) -> int:
     db = ctx.db
-    if db.get(key, ctx.now_ms) is None:
+    if lookup_read(ctx, key) is None:
         return -2
     when = db.expires.get(key)
     if when is None:
@@ -242,10 +240,12 @@ def scan(ctx: ExecContext, argv: list[bytes]):
     match = compile_glob(pattern) if pattern is not None else None
     out = []
     for k in candidates:
-        v = db.get(k, now)
-        if v is None:
-            continue
         if match is not None and not match(k):
+            continue
+        v = db.get(k, now)
+        if type_filter is not None:
+            counted(ctx, k, v)  # Redis looks the key up (to read its type) when it filters by type
+        if v is None:
             continue
         if type_filter is not None and type_name(v) != type_filter:
             continue
@@ -360,7 +360,7 @@ def copy(ctx: ExecContext, argv: list[bytes]):
     key, newkey = argv[1], argv[2]
     if src_db is dst_db and key == newkey:
         return errors.SAME_OBJECT
-    value = src_db.get(key, ctx.now_ms)
+    value = counted(ctx, key, src_db.get(key, ctx.now_ms))
     if value is None:
         return 0
     when = src_db.expires.get(key)
@@ -450,7 +450,7 @@ def encoding_of(value: object) -> bytes:
 @subcommand("object", "encoding", 3, "readonly", 2, 2, 1, READ, since="2.2.3")
 def object_encoding(ctx: ExecContext, argv: list[bytes]):
     """Inspect the internal encoding of a Redis object"""
-    v = ctx.db.get(argv[2], ctx.now_ms)
+    v = counted(ctx, argv[2], ctx.db.get(argv[2], ctx.now_ms), announce=False)
     return None if v is None else encoding_of(v)
 
 
@@ -463,21 +463,21 @@ _IDLE_NOT_TRACKED = ErrorReply("ERR Raftis does not record when keys were last a
 @subcommand("object", "freq", 3, "readonly", 2, 2, 1, READ, since="4.0.0")
 def object_freq(ctx: ExecContext, argv: list[bytes]):
     """Get the logarithmic access frequency counter of a Redis object"""
-    v = ctx.db.get(argv[2], ctx.now_ms)
+    v = counted(ctx, argv[2], ctx.db.get(argv[2], ctx.now_ms), announce=False)
     return None if v is None else _LFU_NOT_SELECTED
 
 
 @subcommand("object", "idletime", 3, "readonly", 2, 2, 1, READ, since="2.2.3")
 def object_idletime(ctx: ExecContext, argv: list[bytes]):
     """Get the time since a Redis object was last accessed"""
-    v = ctx.db.get(argv[2], ctx.now_ms)
+    v = counted(ctx, argv[2], ctx.db.get(argv[2], ctx.now_ms), announce=False)
     return None if v is None else _IDLE_NOT_TRACKED
 
 
 @subcommand("object", "refcount", 3, "readonly", 2, 2, 1, READ, since="2.2.3")
 def object_refcount(ctx: ExecContext, argv: list[bytes]):
     """Get the number of references to the value of the key"""
-    v = ctx.db.get(argv[2], ctx.now_ms)
+    v = counted(ctx, argv[2], ctx.db.get(argv[2], ctx.now_ms), announce=False)
     if v is None:
         return None
     if type(v) is bytes and len(v) <= 20:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from resp.types import ErrorReply, Map
 from server import errors
 from server.commands.arguments import parse_int
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.registry import READ, command
 
 NOT_STRINGS = ErrorReply("ERR The specified keys must contain string values")
@@ -64,8 +64,8 @@ class _Table:
 
 
 def _strings(ctx: ExecContext, argv: list[bytes]) -> tuple[bytes, bytes]:
-    a = ctx.db.get(argv[1], ctx.now_ms)
-    b = ctx.db.get(argv[2], ctx.now_ms)
+    a = lookup_read(ctx, argv[1])
+    b = lookup_read(ctx, argv[2])
     if (a is not None and type(a) is not bytes) or (b is not None and type(b) is not bytes):
         raise NOT_STRINGS
     return a or b"", b or b""

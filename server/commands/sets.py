@@ -19,7 +19,7 @@ from resp.types import ErrorReply, SetReply
 from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int, string2ll
 from server.commands.containers import changed, created, read_typed, write_typed
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, counted
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
@@ -213,7 +213,9 @@ def _sources(ctx: ExecContext, keys: list[bytes], for_write: bool) -> list[Set |
     """Every source set (``None`` for a missing key), type-checked before any work."""
     out: list[Set | None] = []
     for key in keys:
-        v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index) if for_write else ctx.db.get(key, ctx.now_ms)
+        # Counted either way: Redis reads the sources of SINTERSTORE and friends with lookupKeyRead.
+        v = counted(ctx, key, ctx.db.get_for_write(key, ctx.now_ms, ctx.index) if for_write
+                    else ctx.db.get(key, ctx.now_ms))
         if v is not None and type(v) is not Set:
             raise _WRONGTYPE
         out.append(v)

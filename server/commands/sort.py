@@ -17,7 +17,7 @@ from resp.parser import string2ll
 from resp.types import ErrorReply
 from server import errors
 from server.commands.arguments import _strtod_exact
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.registry import READ, WRITE, command
 from server.keyspace import Hash, List, Set
 from server.notify import GENERIC, LIST, NEW
@@ -62,7 +62,7 @@ def _by_pattern(ctx: ExecContext, pattern: bytes, element: bytes) -> bytes | Non
         key = pattern[:star] + element + pattern[star + 1:arrow]
     else:
         key = pattern[:star] + element + pattern[star + 1:]
-    v = ctx.db.get(key, ctx.now_ms)
+    v = lookup_read(ctx, key)
     if v is None:
         return None
     if field is not None:
@@ -104,7 +104,7 @@ def _sort(ctx: ExecContext, argv: list[bytes], readonly: bool):
             raise errors.SYNTAX
         j += 1
 
-    value = ctx.db.get(argv[1], ctx.now_ms)
+    value = lookup_read(ctx, argv[1])
     kind = type(value)
     if value is not None and kind not in (List, Set, ZSet):
         raise errors.WRONGTYPE

@@ -26,7 +26,7 @@ from server import errors
 from server.commands.arguments import LLONG_MAX, parse_int
 from server.commands.blocking import BLOCKING_COMMANDS, Blocked, in_exec
 from server.commands.containers import read_typed, write_typed
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, counted
 from server.commands.registry import READ, WRITE, command, container, subcommand
 from server.notify import NEW, STREAM, announce
 from server.stream import (
@@ -146,6 +146,14 @@ def _read(ctx: ExecContext, key: bytes) -> Stream | None:
 
 def _write(ctx: ExecContext, key: bytes) -> Stream | None:
     return write_typed(ctx, key, Stream)
+
+
+def _write_counted(ctx: ExecContext, key: bytes) -> Stream | None:
+    """``_write`` for XACK, XCLAIM and XAUTOCLAIM, whose lookup Redis counts as a read."""
+    v = counted(ctx, key, ctx.db.get_for_write(key, ctx.now_ms, ctx.index))
+    if v is None or type(v) is Stream:
+        return v
+    raise errors.WRONGTYPE
 
 
 def _changed(ctx: ExecContext, key: bytes) -> None:
@@ -566,7 +574,7 @@ def _xread(ctx: ExecContext, argv: list[bytes], group_read: bool):
     now = ctx.now_ms
     served: list[tuple[bytes, list]] = []
     for j in range(n):
-        s = streams[j]
+        s = counted(ctx, r.keys[j], streams[j])  # Redis looks each key up again to serve it
         if s is None:
             continue
         gt = ids[j]
@@ -841,7 +849,7 @@ def xgroup_help(ctx: ExecContext, argv: list[bytes]):
 def xack(ctx: ExecContext, argv: list[bytes]):
     """Marks pending messages as processed, removing them from the group's pending entries list"""
     key = argv[1]
-    s = _write(ctx, key)
+    s = _write_counted(ctx, key)
     g = s.groups.get(argv[2]) if s is not None else None
     if g is None:
         return 0
@@ -918,7 +926,7 @@ def _claimed_reply(s: Stream, i: int, justid: bool):
 def xclaim(ctx: ExecContext, argv: list[bytes]):
     """Changes (or acquires) ownership of messages in a consumer group, as if delivered to the consumer"""
     key = argv[1]
-    s = _write(ctx, key)
+    s = _write_counted(ctx, key)
     g = _group_or_nogroup(s, key, argv[2])
     assert s is not None
     min_idle = max(parse_int(argv[4], ErrorReply("ERR Invalid min-idle-time argument for XCLAIM")), 0)
@@ -1017,7 +1025,7 @@ def xautoclaim(ctx: ExecContext, argv: list[bytes]):
             raise errors.SYNTAX
         j += 1
     key = argv[1]
-    s = _write(ctx, key)
+    s = _write_counted(ctx, key)
     g = _group_or_nogroup(s, key, argv[2])
     assert s is not None
     attempts = count * 10

@@ -18,7 +18,7 @@ from server.commands.arguments import (
     parse_long_double,
     string2ll,
 )
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, counted, lookup_read, missed
 from server.commands.registry import READ, WRITE, command
 from server.notify import GENERIC, NEW, STRING
 
@@ -33,7 +33,7 @@ _ANY_EXPIRE = _EX | _PX | _EXAT | _PXAT
 
 def _string_or_none(ctx: ExecContext, key: bytes) -> bytes | None:
     """The live string at ``key`` (None when absent); raise WRONGTYPE for other types."""
-    v = ctx.db.get(key, ctx.now_ms)
+    v = lookup_read(ctx, key)
     if v is None or type(v) is bytes:
         return v
     raise _WRONGTYPE
@@ -41,6 +41,15 @@ def _string_or_none(ctx: ExecContext, key: bytes) -> bytes | None:
 
 def _string_for_write(ctx: ExecContext, key: bytes) -> bytes | None:
     v = ctx.db.get_for_write(key, ctx.now_ms, ctx.index)
+    if v is None or type(v) is bytes:
+        return v
+    raise _WRONGTYPE
+
+
+def _string_read_for_write(ctx: ExecContext, key: bytes) -> bytes | None:
+    """A write's read of the string at ``key`` (GETDEL, GETEX, GETSET): counted as a lookup
+    to read, as Redis's getGenericCommand does."""
+    v = counted(ctx, key, ctx.db.get_for_write(key, ctx.now_ms, ctx.index))
     if v is None or type(v) is bytes:
         return v
     raise _WRONGTYPE
@@ -116,11 +125,17 @@ def get(ctx: ExecContext, argv: list[bytes]):
     db = ctx.db
     v = db.data.get(argv[1])
     if v is None:
+        if ctx.counting:
+            missed(ctx, argv[1])
         return None
     if db.expires:
         when = db.expires.get(argv[1])
         if when is not None and ctx.now_ms > when:
+            if ctx.counting:
+                missed(ctx, argv[1])
             return None
+    if ctx.counting:
+        ctx.hits += 1
     if type(v) is bytes:
         return v
     return _WRONGTYPE
@@ -165,7 +180,7 @@ def getex(ctx: ExecContext, argv: list[bytes]):
     """Get the value of a key and optionally set its expiration"""
     flags, expire = _parse_extended(argv, False)
     key = argv[1]
-    v = _string_for_write(ctx, key)
+    v = _string_read_for_write(ctx, key)
     if v is None:
         return None
     db = ctx.db
@@ -189,7 +204,7 @@ def getex(ctx: ExecContext, argv: list[bytes]):
 @command("getdel", 2, "write fast", 1, 1, 1, WRITE, group="string", since="6.2.0")
 def getdel(ctx: ExecContext, argv: list[bytes]):
     """Get the value of a key and delete the key"""
-    v = _string_for_write(ctx, argv[1])
+    v = _string_read_for_write(ctx, argv[1])
     if v is not None:
         ctx.db.delete(argv[1], ctx.index)
         if ctx.notify is not None:
@@ -200,7 +215,7 @@ def getdel(ctx: ExecContext, argv: list[bytes]):
 @command("getset", 3, "write denyoom fast", 1, 1, 1, WRITE, group="string")
 def getset(ctx: ExecContext, argv: list[bytes]):
     """Set the string value of a key and return its old value"""
-    old = _string_for_write(ctx, argv[1])
+    old = _string_read_for_write(ctx, argv[1])
     ctx.db.set(argv[1], argv[2], ctx.index)
     if ctx.notify is not None:
         _announce(ctx, argv[1], old is None, b"set")
@@ -250,7 +265,7 @@ def mget(ctx: ExecContext, argv: list[bytes]):
     now = ctx.now_ms
     out = []
     for key in argv[1:]:
-        v = db.get(key, now)
+        v = counted(ctx, key, db.get(key, now))
         out.append(v if type(v) is bytes else None)
     return out
 

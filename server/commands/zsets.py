@@ -27,7 +27,7 @@ from server.commands.arguments import (
 )
 from server.commands.blocking import BLOCKING_COMMANDS, Blocked, in_exec, parse_timeout
 from server.commands.containers import changed, read_typed, write_typed
-from server.commands.context import ExecContext
+from server.commands.context import ExecContext, lookup_read
 from server.commands.glob import compile_glob
 from server.commands.registry import READ, WRITE, command
 from server.commands.scanning import parse_cursor, parse_scan_options, scan_step
@@ -817,7 +817,7 @@ _SUM, _MIN, _MAX = 0, 1, 2
 
 def _source(ctx: ExecContext, key: bytes) -> dict[bytes, float] | None:
     """An input of the set operations: a sorted set, or a plain set (every score 1)."""
-    v = ctx.db.get(key, ctx.now_ms)
+    v = lookup_read(ctx, key)
     if v is None:
         return None
     if type(v) is ZSet:
