@@ -63,10 +63,10 @@ from .readindex import ReadIndexQueue
 # The hot paths read enum members through plain classes (see ``members``): these names
 # stand for the enums in this module and give the same member objects.
 MT = members(MessageType)
-Role = members(Role)
-EntryType = members(EntryType)
-ProgressState = members(ProgressState)
-VoteResult = members(VoteResult)
+Role = members(Role)  # type: ignore[misc]
+EntryType = members(EntryType)  # type: ignore[misc]
+ProgressState = members(ProgressState)  # type: ignore[misc]
+VoteResult = members(VoteResult)  # type: ignore[misc]
 
 
 def bootstrap_entries(membership: Membership) -> list[Entry]:

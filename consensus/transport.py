@@ -39,6 +39,7 @@ import ssl
 import struct
 from collections.abc import Callable
 from hashlib import sha256
+from typing import cast
 
 import msgspec
 
@@ -286,14 +287,14 @@ class _Outbound(asyncio.Protocol):
         self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.tr = transport  # type: ignore[assignment]
+        tr = self.tr = cast(asyncio.Transport, transport)
         pt = self.link.pt
         fields = [MAGIC.decode(), PROTOCOL_VERSION, pt.cluster_id, pt.node_id, self.link.peer_id,
                   self.nonce, pt.advertise]
         if pt.vote_quiet_ms:  # a node without the promise says nothing, as nodes before it did
             fields.append(pt.vote_quiet_ms)
         hello = _enc.encode(fields)
-        self.tr.write(frame(K_HELLO, hello))
+        tr.write(frame(K_HELLO, hello))
 
     def data_received(self, data: bytes) -> None:
         try:

@@ -9,6 +9,7 @@ precomputed tables.  Floats follow Redis 7.0's ``addReplyDouble``: ``%.17g``, wi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from resp.types import (
     NULL_ARRAY,
@@ -61,7 +62,7 @@ def _format_double(v: float) -> bytes:
 
 
 def _make(resp3: bool) -> Callable[[object], bytes]:
-    table: dict[type, Callable[[object], bytes]] = {}
+    table: dict[type, Callable[[Any], bytes]] = {}
 
     def enc(x: object) -> bytes:
         t = type(x)

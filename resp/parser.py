@@ -291,7 +291,7 @@ class RequestParser:
         self._reader = None
         if reader is None:
             reader = hiredis.Reader()
-        reader.feed(buf, pos, limit - pos)
+        reader.feed(buf, pos, limit - pos)  # type: ignore[arg-type]  # any buffer works; the stub says bytes
         gets = reader.gets
         maxb = self.max_bulk_len
         small = 4096 if maxb >= 4096 else maxb + 1  # lengths the table covers and the limit allows

@@ -105,6 +105,23 @@ class _Segment:
 
 
 class Wal:
+    # Set by ``open`` (the constructor is not for use).
+    directory: str
+    cluster_id: str
+    node_id: int
+    segment_size: int
+    preallocate: int
+    recovered: Recovery
+    _fs: OsFs
+    _write_lock: threading.RLock
+    _lock: threading.Lock
+    _failed: BaseException | None
+    _repair: bool
+    _segments: list[_Segment]
+    _durable_last: int
+    _dirlock: DirLock | None
+    _idx: LogIndex
+
     def __init__(self, *_: object) -> None:
         raise TypeError("use Wal.open(...)")
 
@@ -139,7 +156,7 @@ class Wal:
         half as much again. A sealed segment is cut to its records; on opening, zeros after
         the last record are cut (see the module docstring).
         """
-        self = object.__new__(cls)
+        self: Wal = object.__new__(cls)
         self.directory = directory
         self.cluster_id = cluster_id
         self.node_id = node_id
@@ -148,9 +165,9 @@ class Wal:
         self._fs = fs or OsFs()
         self._write_lock = threading.RLock()
         self._lock = threading.Lock()
-        self._failed: BaseException | None = None
+        self._failed = None
         self._repair = False
-        self._segments: list[_Segment] = []
+        self._segments = []
         self._durable_last = 0
         self._dirlock = None
         fs_ = self._fs

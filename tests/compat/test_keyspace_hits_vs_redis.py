@@ -143,7 +143,7 @@ def test_hits_and_misses_command_by_command(redis_server, single_node):
     theirs = _deltas(redis_server.port)
     ours = _deltas(single_node.nodes[1].port)
     assert len(ours) == len(theirs)
-    diffs = [(step, t, o) for (step, t, _), (_, o, _) in zip(theirs, ours) if t != o]
+    diffs = [(step, t, o) for (step, t, _), (_, o, _) in zip(theirs, ours, strict=True) if t != o]
     assert not diffs, "\n".join(f"{step}: redis {t}, raftis {o}" for step, t, o in diffs)
     # The script exercises both counters (it would pass trivially if neither moved).
     assert sum(d[1][0] for d in ours) > 100 and sum(d[1][1] for d in ours) > 50
@@ -204,7 +204,7 @@ def test_cluster_counts_where_the_command_ran(three_nodes):
     # The followers applied the SET and the GETDEL too: they counted nothing.
     index = int(three_nodes.raft_info(leader)["applied_index"])
     for f in followers:
-        wait_for(lambda: int(three_nodes.raft_info(f)["applied_index"]) >= index, timeout=10)
+        wait_for(lambda f=f: int(three_nodes.raft_info(f)["applied_index"]) >= index, timeout=10)
     for f in followers:
         assert _counts(conns[f]) == (0, 0)
     # A follower's READONLY read runs there, and is counted there.
