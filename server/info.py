@@ -10,10 +10,12 @@ import fnmatch
 import os
 import resource
 import sys
+import threading
 import time
 from typing import Any
 
 from consensus.messages import Role
+from server.forked import FORKS
 
 REDIS_VERSION = "7.2.0"
 RAFTIS_VERSION = "0.1.0"
@@ -21,9 +23,9 @@ RAFTIS_VERSION = "0.1.0"
 # Plain INFO answers in Redis's shape only: its `role` is replication's master/slave. The raft
 # section (its `role` is leader/follower/...) comes with INFO raft, INFO all and RAFT.INFO.
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                    "errorstats", "keyspace")
+                    "errorstats", "cluster", "keyspace")
 ALL_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                "commandstats", "errorstats", "latencystats", "keyspace", "raft")
+                "commandstats", "errorstats", "latencystats", "cluster", "keyspace", "raft")
 
 
 def _rss_bytes() -> int:
@@ -55,6 +57,7 @@ def server_section(node: Any) -> str:
         ("run_id", node.run_id),
         ("tcp_port", cfg.port),
         ("raft_port", cfg.raft_port),
+        ("server_time_usec", time.time_ns() // 1000),
         ("uptime_in_seconds", up),
         ("uptime_in_days", up // 86400),
         ("executable", sys.argv[0]),
@@ -92,6 +95,7 @@ def memory_section(node: Any) -> str:
     peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # the kernel's high-water mark
     system = _system_memory()
     scripts = node.keyspace.scripts
+    functions = node.keyspace.functions
     script_bytes = sum(len(body) for body in scripts.values())
     return _section("Memory", [
         ("used_memory", rss),
@@ -107,6 +111,8 @@ def memory_section(node: Any) -> str:
         ("maxmemory_policy", "noeviction"),
         ("used_memory_scripts_eval", script_bytes),  # the scripts' text (each run's Lua state is freed)
         ("number_of_cached_scripts", len(scripts)),
+        ("number_of_functions", sum(len(fns) for _, fns in functions.values())),
+        ("number_of_libraries", len(functions)),
         ("used_memory_scripts", script_bytes),
         ("used_memory_scripts_human", _human(script_bytes)),
     ])
@@ -151,6 +157,9 @@ def stats_section(node: Any) -> str:
         ("keyspace_misses", node.ctx.misses),
         ("pubsub_channels", len(node.pubsub.channels)),
         ("pubsub_patterns", len(node.pubsub.patterns)),
+        ("pubsubshard_channels", len(node.pubsub.shard_channels)),
+        ("latest_fork_usec", FORKS.latest_usec),  # snapshots, DEBUG DIGEST, RAFT.CHECK, SYNC
+        ("total_forks", FORKS.total),
         ("tracking_total_keys", len(node.tracking.keys)),
         ("tracking_total_items", node.tracking.items),
         ("tracking_total_prefixes", len(node.tracking.prefixes)),
@@ -224,12 +233,24 @@ def replication_section(node: Any) -> str:
 def cpu_section(node: Any) -> str:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return _section("CPU", [
+    fields = [
         ("used_cpu_sys", f"{ru.ru_stime:.6f}"),
         ("used_cpu_user", f"{ru.ru_utime:.6f}"),
         ("used_cpu_sys_children", f"{ch.ru_stime:.6f}"),
         ("used_cpu_user_children", f"{ch.ru_utime:.6f}"),
-    ])
+    ]
+    if threading.current_thread() is threading.main_thread():  # the event loop's thread
+        th = resource.getrusage(resource.RUSAGE_THREAD)
+        fields += [("used_cpu_sys_main_thread", f"{th.ru_stime:.6f}"),
+                   ("used_cpu_user_main_thread", f"{th.ru_utime:.6f}")]
+    return _section("CPU", fields)
+
+
+def cluster_section(node: Any) -> str:
+    # One shard holding every key, and every database: CLUSTER SLOTS and friends describe it
+    # for cluster-mode clients, but a client that reads this to pick its mode should take the
+    # plain one (SELECT works, any node serves any key).
+    return _section("Cluster", [("cluster_enabled", 0)])
 
 
 def keyspace_section(node: Any) -> str:
@@ -333,6 +354,7 @@ SECTIONS = {
     "commandstats": commandstats_section,
     "errorstats": errorstats_section,
     "latencystats": latencystats_section,
+    "cluster": cluster_section,
     "keyspace": keyspace_section,
     "raft": raft_section,
 }

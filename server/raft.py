@@ -41,6 +41,7 @@ from consensus.transport import PeerTransport
 from resp.types import ErrorReply
 from server.config import NodeConfig, PeerAddress
 from server.driver import RaftDriver
+from server.forked import fork
 from server.persistence import NodeStorage, encode_membership
 from server.tls import peer_ssl_contexts
 from storage.dirlock import close_inherited_locks
@@ -439,7 +440,7 @@ class RaftHost:
         meta = self.core.snapshot_meta_at(index)
         membership = encode_membership(meta.membership)
         self._snapshot_started = time.perf_counter()
-        pid = os.fork()
+        pid = fork()
         if pid != 0:
             self.node.ops_stats.latency.add("fork", (time.perf_counter() - self._snapshot_started) * 1000)
         if pid == 0:  # child: write the snapshot and leave without running any parent cleanup

@@ -10,6 +10,7 @@ READ: ``index`` is 0, ``readonly`` is True, ``now_ms`` is the serving node's clo
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from server.keyspace import Database, Keyspace
@@ -58,15 +59,15 @@ class ExecContext:
         self.in_exec = False  # inside MULTI/EXEC: blocking commands answer at once
         # PUBLISH's delivery to this node's subscribers (returns how many got it); None
         # where there are no subscribers to deliver to.
-        self.publish = None
-        self.spublish = None  # SPUBLISH's, likewise
+        self.publish: Callable[[bytes, bytes], int] | None = None
+        self.spublish: Callable[[bytes, bytes], int] | None = None  # SPUBLISH's, likewise
         # Keyspace notifications (server.notify.Notifier): ``notify(flag, event, key, db)``
         # after a change; None while notify-keyspace-events is empty, so a handler checks
         # ``if ctx.notify is not None`` and pays nothing more when they are off.
-        self.notify = None
+        self.notify: Callable[[int, bytes, bytes, int], None] | None = None
         # server.monitor.Monitors while a client of this node monitors it (scripts note the
         # commands they run for it), else None.
-        self.monitor = None
+        self.monitor: Any = None
         # RAFTIS.DIGEST's hook (server.checks): ``checkpoint(token, index, deadline_ms)`` as the entry is
         # applied; None where nothing keeps digests (tests' executors).
         self.checkpoint = None

@@ -73,9 +73,28 @@ def test_info_sections_and_command_stats(single):
     p.psubscribe("n*")
     for _ in range(3):  # the three confirmations: the server has them all
         assert p.get_message(timeout=5) is not None
+    p.execute_command("SSUBSCRIBE", "shard-news")
+    assert p.get_message(timeout=5) is not None
     stats = info(r, "stats")
     assert stats["pubsub_channels"] == "2" and stats["pubsub_patterns"] == "1"
+    assert stats["pubsubshard_channels"] == "1"
     p.close()
+    # Forks: a snapshot is written by a child process.
+    forks = int(info(r, "stats")["total_forks"])
+    r.execute_command("RAFT.SNAPSHOT")
+    after = info(r, "stats")
+    assert int(after["total_forks"]) == forks + 1 and int(after["latest_fork_usec"]) > 0
+    # Functions and libraries, the CPU of the event loop's thread, the clock, the cluster mode.
+    r.execute_command("FUNCTION", "LOAD", "#!lua name=obslib\n"
+                      "redis.register_function('f1', function() return 1 end)\n"
+                      "redis.register_function('f2', function() return 2 end)")
+    memory = info(r, "memory")
+    assert memory["number_of_libraries"] == "1" and memory["number_of_functions"] == "2"
+    r.execute_command("FUNCTION", "FLUSH")
+    cpu = info(r, "cpu")
+    assert 0 < float(cpu["used_cpu_user_main_thread"]) <= float(cpu["used_cpu_user"])
+    assert abs(int(default["server_time_usec"]) / 1e6 - time.time()) < 60
+    assert default["cluster_enabled"] == "0"
 
     stats = info(r, "commandstats")
     s = fields(stats["cmdstat_set"])
