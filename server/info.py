@@ -70,7 +70,7 @@ def clients_section(node: Any) -> str:
         ("connected_clients", len(node.sessions)),
         ("blocked_clients", len({id(p.conn) for p in node.blocked.parked})),
         ("tracking_clients", node.tracking.clients),
-        ("maxclients", 10000),
+        ("maxclients", node.guard.maxclients),
     ])
 
 

@@ -89,6 +89,9 @@ def test_maxclients(limited):
         for s in held:
             s.close()
     wait_for(lambda: limited.client().ping(), 5)
+    # INFO and CONFIG GET report the limit in force.
+    assert limited.client().info("clients")["maxclients"] == 20
+    assert limited.client().config_get("maxclients") == {"maxclients": "20"}
 
 
 def test_idle_timeout_and_slow_loris(limited):
