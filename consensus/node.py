@@ -132,6 +132,13 @@ class RaftNode:
         self.handing_over = False
         # Ticks since this node started, counted up to vote_quiet_ticks.
         self._ticks_since_start = 0
+        # Ticks since a leader last reached this node (an append, a heartbeat, a snapshot
+        # chunk, or part of a large message), counted up to election_tick. Unlike
+        # election_elapsed and leader_id, a change of term does not reset it: the promise a
+        # follower makes by acknowledging a leader (no vote for anyone else for an election
+        # timeout, which read leases count on) outlives a higher term learnt from a message
+        # that is not a leader's, such as a late pre-vote rejection.
+        self._since_leader = config.election_tick
         self._reads = ReadIndexQueue(self.id)
         # Reads forwarded to the leader: request id -> (token, leader asked). Ids start at a
         # random point so that an answer meant for this node before a restart cannot be
@@ -208,6 +215,8 @@ class RaftNode:
     def tick(self) -> None:
         if self._ticks_since_start < self.config.vote_quiet_ticks:
             self._ticks_since_start += 1
+        if self._since_leader < self.config.election_tick:
+            self._since_leader += 1
         if self.role == Role.LEADER:
             self._tick_leader()
         else:
@@ -232,6 +241,7 @@ class RaftNode:
             if self.election_elapsed:
                 self._send(Message(MT.HEARTBEAT_RESP, peer, self.id, self.term, reject=True))
             self.election_elapsed = 0
+            self._since_leader = 0
 
     def campaign_at_start(self) -> bool:
         """Call once, before any other input: a node that is its configuration's only voter
@@ -389,13 +399,7 @@ class RaftNode:
         t = m.type
         if m.term > self.term:
             if t == MT.VOTE or t == MT.PRE_VOTE:
-                force = m.context == CAMPAIGN_TRANSFER
-                cfg = self.config
-                in_lease = cfg.check_quorum and (
-                    (self.leader_id != 0 and self.election_elapsed < cfg.election_tick)
-                    or self._ticks_since_start < cfg.vote_quiet_ticks
-                )
-                if in_lease and not force:
+                if m.context != CAMPAIGN_TRANSFER and self._keeping_promise():
                     return  # leader stickiness: we heard from a live leader recently
             if t == MT.PRE_VOTE or (t == MT.PRE_VOTE_RESP and not m.reject):
                 pass  # pre-votes never change the term
@@ -985,8 +989,8 @@ class RaftNode:
         resp_type = MT.PRE_VOTE_RESP if pre else MT.VOTE_RESP
         can_vote = (
             self.vote == m.from_
-            or (self.vote == 0 and self.leader_id == 0)
-            or (pre and m.term > self.term)
+            or (self.vote == 0 and self.leader_id == 0 and not self._promised_against(m))
+            or (pre and m.term > self.term and not self._promised_against(m))
         )
         if can_vote and self._log_ok_for_vote(m):
             if pre:
@@ -998,6 +1002,24 @@ class RaftNode:
                 self._send_after_persist(Message(resp_type, m.from_, self.id, self.term))
         else:
             self._send(Message(resp_type, m.from_, self.id, self.term, reject=True))
+
+    def _keeping_promise(self) -> bool:
+        """Leader stickiness (with check quorum on): whether this node helps elect nobody
+        now, because a leader reached it less than an election timeout ago (it may have
+        answered that leader's read round, which a read lease counts on), because it leads
+        and its check-quorum period is not over, or because it started less than
+        ``vote_quiet_ticks`` ago (it may have answered a round just before it restarted)."""
+        cfg = self.config
+        return cfg.check_quorum and (
+            (self.leader_id != 0 and self.election_elapsed < cfg.election_tick)
+            or self._since_leader < cfg.election_tick
+            or self._ticks_since_start < cfg.vote_quiet_ticks
+        )
+
+    def _promised_against(self, m: Message) -> bool:
+        """The promise applied to the (pre-)vote request ``m``: a leadership transfer's
+        campaign is exempt (the leader handing over gave up its lease)."""
+        return m.context != CAMPAIGN_TRANSFER and self._keeping_promise()
 
     def _log_ok_for_vote(self, m: Message) -> bool:
         return self.log.is_up_to_date(m.index, m.log_term)
@@ -1028,15 +1050,18 @@ class RaftNode:
         t = m.type
         if t == MT.APPEND:
             self.election_elapsed = 0
+            self._since_leader = 0
             self.leader_id = m.from_
             self._handle_append(m)
         elif t == MT.HEARTBEAT:
             self.election_elapsed = 0
+            self._since_leader = 0
             self.leader_id = m.from_
             self.log.commit_to(m.commit)
             self._send(Message(MT.HEARTBEAT_RESP, m.from_, self.id, self.term, context=m.context))
         elif t == MT.INSTALL_SNAPSHOT:
             self.election_elapsed = 0
+            self._since_leader = 0
             self.leader_id = m.from_
             self._handle_snapshot_chunk(m)
         elif t == MT.TIMEOUT_NOW:

@@ -55,10 +55,19 @@ class AckBeforePersist(RaftNode):
         self._send(m)
 
 
+class VoteDuringLease(RaftNode):
+    """Helps elect another leader while it keeps a promise to its own (no leader stickiness):
+    a leader's read lease no longer holds."""
+
+    def _keeping_promise(self) -> bool:
+        return False
+
+
 VARIANTS: dict[str, type[RaftNode]] = {
     "commit-old-term": CommitOldTermEntries,
     "vote-ignoring-log": VoteIgnoringLog,
     "forget-vote": ForgetVoteOnRestart,
     "read-without-heartbeat": ReadWithoutHeartbeat,
     "ack-before-persist": AckBeforePersist,
+    "vote-during-lease": VoteDuringLease,
 }

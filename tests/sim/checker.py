@@ -10,6 +10,12 @@
 * A leader moves its commit index only to an entry of its own term (Raft 5.4.2): older
   entries commit along with it, never by counting their replicas (figure 8).
 * Linearizable reads: a read index is at least the commit index known when the read was asked.
+* Read leases (when modelled, ``lease_steps``): while a leader may serve reads under the lease
+  a read round gave it (server/node.py, --lease-reads: from the step the round was asked, for
+  half the least time a follower that answered it refuses other candidates), no node leads a
+  later term; and a node that a leader reached helps elect no other candidate (grants no
+  vote or pre-vote, a leadership transfer's aside) for election_tick - 1 ticks, the promise
+  those leases rest on.
 * Every proposal reported committed (applied anywhere) is in the final log (simulator.py).
 """
 
@@ -17,7 +23,10 @@ from __future__ import annotations
 
 import zlib
 
-from consensus.messages import Entry, ReadState
+from consensus.messages import CAMPAIGN_TRANSFER, Entry, Message, MessageType, ReadState, Role
+
+MT = MessageType
+_FROM_LEADER = (MT.APPEND, MT.HEARTBEAT, MT.INSTALL_SNAPSHOT)
 
 
 class SimViolation(AssertionError):
@@ -44,6 +53,15 @@ class Checker:
         self._votes: dict[tuple[int, int], int] = {}  # (node id, term) -> durable vote
         self.reads_served = 0
         self.now = 0
+        # Read leases: modelled when set (steps a lease lasts); read token -> step asked;
+        # node id -> (term, step its lease ends, membership it was taken under).
+        self.lease_steps: int | None = None
+        self._asked: dict[object, int] = {}
+        self.leases: dict[int, tuple] = {}
+        self._heard: dict[int, tuple[int, int]] = {}  # node id -> (step a leader reached it, leader)
+        self._transfers: set[tuple[int, int]] = set()  # (candidate, term) campaigning by transfer
+        # (voter, candidate, term, request type) -> what _heard said as the voter stepped it
+        self._vote_requests: dict[tuple, tuple[int, int] | None] = {}
 
     def fail(self, what: str) -> None:
         raise SimViolation(f"step {self.now}: {what}")
@@ -151,6 +169,8 @@ class Checker:
 
     def on_read_request(self, token: object) -> None:
         self._reads[token] = self.commit_high
+        if self.lease_steps is not None:
+            self._asked[token] = self.now
 
     def on_read_state(self, node_id: int, rs: ReadState) -> None:
         need = self._reads.pop(rs.token, None)
@@ -160,3 +180,54 @@ class Checker:
             self.fail(f"stale read: node {node_id} got read index {rs.index} for a read asked when "
                       f"{need} was already committed")
         self.reads_served += 1
+
+    # --- read leases -------------------------------------------------------------------
+
+    def on_lease_round(self, node, rs: ReadState) -> None:
+        """A read round came back on ``node``: as a leader with --lease-reads, it now holds a
+        lease from the step the round was asked (server/node.py ``_read_at``)."""
+        asked = self._asked.pop(rs.token, None)
+        if self.lease_steps is None or asked is None or node.role != Role.LEADER or node.handing_over:
+            return
+        until = asked + self.lease_steps
+        held = self.leases.get(node.id)
+        if held is None or held[0] != node.term or held[1] < until:
+            self.leases[node.id] = (node.term, until, node.membership)
+
+    def check_leases(self, nodes: dict) -> None:
+        """No node leads a later term while a leader may still serve reads under its lease.
+        A lease ends when its time is up, or when its holder stops leading that term, starts
+        a leadership transfer or sees its membership change (as the server's does)."""
+        for nid, (term, until, membership) in list(self.leases.items()):
+            holder = nodes.get(nid)
+            if (self.now >= until or holder is None or holder.role != Role.LEADER or holder.term != term
+                    or holder.handing_over or holder.membership != membership):
+                del self.leases[nid]
+                continue
+            for other in nodes.values():
+                if other is not None and other.role == Role.LEADER and other.term > term:
+                    self.fail(f"read lease: node {other.id} leads term {other.term} while node {nid} "
+                              f"may serve reads of term {term} under its lease until step {until}")
+
+    def on_delivering(self, node_id: int, m: Message) -> None:
+        """Node ``node_id`` is about to step ``m``."""
+        if m.type == MT.VOTE or m.type == MT.PRE_VOTE:
+            if m.context == CAMPAIGN_TRANSFER:
+                self._transfers.add((m.from_, m.term))
+            self._vote_requests[(node_id, m.from_, m.term, m.type)] = self._heard.get(node_id)
+
+    def on_delivered(self, node, m: Message) -> None:
+        """``node`` has just stepped ``m``."""
+        if m.type in _FROM_LEADER and node.leader_id == m.from_ and node.term == m.term:
+            self._heard[node.id] = (self.now, m.from_)
+
+    def on_vote_sent(self, m: Message) -> None:
+        """A vote or pre-vote response leaves its node: judged by when the node stepped the
+        request it answers."""
+        request = MT.VOTE if m.type == MT.VOTE_RESP else MT.PRE_VOTE
+        heard = self._vote_requests.pop((m.from_, m.to, m.term, request), None)
+        if m.reject or heard is None or (m.to, m.term) in self._transfers:
+            return
+        if heard[1] != m.to and self.now - heard[0] < 2 * self.lease_steps:  # type: ignore[operator]
+            self.fail(f"vote promise: node {m.from_} granted {m.type.name} for term {m.term} to node {m.to} "
+                      f"{self.now - heard[0]} steps after leader {heard[1]} reached it")

@@ -17,7 +17,7 @@ from consensus.config import Config
 from consensus.messages import ConfChange, ConfChangeOp, Membership, ProposalResult, Ready, Role
 from consensus.node import RaftNode
 
-from .checker import Checker, SimViolation
+from .checker import MT, Checker, SimViolation
 from .network import SimNetwork
 from .storage import SimSnapshotSource, SimStorage
 
@@ -203,6 +203,7 @@ class SimCluster:
     def step(self) -> None:
         self.now += 1
         self.checker.now = self.now
+        leases = self.checker.lease_steps is not None
         for sn in self.live():
             if sn.held and sn.paused_until <= self.now:
                 # Waking up: whatever the process had queued locally goes out before it reads
@@ -210,7 +211,11 @@ class SimCluster:
                 self._drive(sn)
                 held, sn.held = sn.held, []
                 for m in held:
+                    if leases:
+                        self.checker.on_delivering(sn.id, m)
                     sn.node.step(m)
+                    if leases:
+                        self.checker.on_delivered(sn.node, m)
         if self.ticking:
             for sn in self.live():
                 if sn.paused_until > self.now:
@@ -232,7 +237,11 @@ class SimCluster:
                 if sn.paused_until > self.now:
                     sn.held.append(m)
                 else:
+                    if leases:
+                        self.checker.on_delivering(sn.id, m)
                     sn.node.step(m)
+                    if leases:
+                        self.checker.on_delivered(sn.node, m)
         if self.on_step is not None:
             self.on_step()
         for sn in self.live():
@@ -267,10 +276,15 @@ class SimCluster:
                 return
             rd = n.ready()
             prev = n.log.term_at(rd.entries[0].index - 1) if rd.entries else None
+            if self.checker.lease_steps is not None:
+                for m in (*rd.messages, *rd.persisted_messages):
+                    if m.type == MT.VOTE_RESP or m.type == MT.PRE_VOTE_RESP:
+                        self.checker.on_vote_sent(m)
             for m in rd.messages:
                 self.net.send(m, self.now)
             for rs in rd.read_states:
                 self.checker.on_read_state(sn.id, rs)
+                self.checker.on_lease_round(n, rs)
             for e in rd.committed_entries:  # durable already: applied while the rest is written
                 self.checker.on_apply(sn, e)
             if not (n.needs_advance(rd) or rd.persisted_messages or rd.snapshot_chunks):
@@ -329,3 +343,5 @@ class SimCluster:
             ck.record_commits(n)
             if n.role == Role.LEADER:
                 ck.on_leader(n)
+        if ck.leases:
+            ck.check_leases({sid: sn.node for sid, sn in self.nodes.items()})

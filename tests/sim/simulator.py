@@ -19,11 +19,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from consensus.config import Config
 from consensus.messages import Accepted, ConfChangeOp
 from consensus.node import RaftNode
 
 from .checker import SimViolation
-from .cluster import SimCluster
+from .cluster import TICK_STEPS, SimCluster
 from .network import SimNetwork
 
 
@@ -115,12 +116,21 @@ class Simulation:
         sw.config["read_round_to_quorum"] = side.choice([True, False])
         leader_hold = side.choice([0, 0, 10, 40])
         streaming = side.choice([0.0, 0.0, 0.3, 1.0])
+        # Read leases need check quorum; a node then also keeps quiet after a restart for an
+        # election timeout (what the server's persisted vote promise gives).
+        leases = side.choice([False, True]) and sw.config["check_quorum"]
+        if leases:
+            sw.config["vote_quiet_ticks"] = Config(id=1).election_tick
         self.safety_steps = safety_steps
         self.liveness_steps = liveness_steps
         net = SimNetwork(rng, min_delay=1, max_delay=sw.max_delay, drop=sw.drop, duplicate=sw.duplicate)
         self.cluster = SimCluster(rng, voters=sw.voters, node_cls=node_cls, config=sw.config, net=net,
                                   persist_delay=sw.persist_delay, pipeline=sw.pipeline)
         self.cluster.clock_skew = sw.clock_skew
+        if leases:
+            # Half the least time a follower that answered a round refuses other candidates:
+            # election_tick - 1 ticks (the first may come at once).
+            self.cluster.checker.lease_steps = (Config(id=1).election_tick - 1) * TICK_STEPS // 2
         self.cluster.leader_hold = leader_hold
         self.cluster.streaming = streaming
         self.cluster.stream_rng = random.Random(seed * 104729 + 3)

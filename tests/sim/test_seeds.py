@@ -21,3 +21,14 @@ def test_random_seeds(start: int) -> None:
         if not res.ok:
             failures.append(f"seed {seed}: {res.violation}\n  reproduce: {res.reproduce()}")
     assert not failures, "\n".join(failures)
+
+
+# Seeds that caught a follower helping elect another leader while it kept its promise to its
+# own (read leases rest on that promise): a higher term learnt from a message that was not a
+# leader's, such as a late pre-vote rejection, used to end it (consensus/node.py, _since_leader).
+PROMISE_SEEDS = (1526, 2276, 2484)
+
+
+def test_vote_promise_seeds() -> None:
+    failures = [f"seed {s}: {r.violation}" for s in PROMISE_SEEDS if not (r := run_seed(s)).ok]
+    assert not failures, "\n".join(failures)
