@@ -405,6 +405,13 @@ class RaftNode:
                 pass  # pre-votes never change the term
             elif t == MT.APPEND or t == MT.HEARTBEAT or t == MT.INSTALL_SNAPSHOT:
                 self._become_follower(m.term, m.from_)
+            elif t == MT.VOTE and self.role != Role.LEADER:
+                # The election timer goes on: only a vote granted restarts it (Raft, figure 2).
+                # A candidate whose log is behind, campaigning again and again without pre-vote,
+                # would otherwise keep the node that could win from ever timing out.
+                elapsed = self.election_elapsed
+                self._become_follower(m.term, 0)
+                self.election_elapsed = elapsed
             else:
                 self._become_follower(m.term, 0)
         elif m.term < self.term:

@@ -60,8 +60,6 @@ class Checker:
         self.leases: dict[int, tuple] = {}
         self._heard: dict[int, tuple[int, int]] = {}  # node id -> (step a leader reached it, leader)
         self._transfers: set[tuple[int, int]] = set()  # (candidate, term) campaigning by transfer
-        # (voter, candidate, term, request type) -> what _heard said as the voter stepped it
-        self._vote_requests: dict[tuple, tuple[int, int] | None] = {}
 
     def fail(self, what: str) -> None:
         raise SimViolation(f"step {self.now}: {what}")
@@ -209,25 +207,29 @@ class Checker:
                     self.fail(f"read lease: node {other.id} leads term {other.term} while node {nid} "
                               f"may serve reads of term {term} under its lease until step {until}")
 
-    def on_delivering(self, node_id: int, m: Message) -> None:
-        """Node ``node_id`` is about to step ``m``."""
-        if m.type == MT.VOTE or m.type == MT.PRE_VOTE:
-            if m.context == CAMPAIGN_TRANSFER:
-                self._transfers.add((m.from_, m.term))
-            self._vote_requests[(node_id, m.from_, m.term, m.type)] = self._heard.get(node_id)
+    def before_step(self, node, m: Message) -> tuple | None:
+        """``node`` is about to step ``m``: for a vote request, what to judge its answer by."""
+        if m.type != MT.VOTE and m.type != MT.PRE_VOTE:
+            return None
+        if m.context == CAMPAIGN_TRANSFER:
+            self._transfers.add((m.from_, m.term))
+        return self._heard.get(node.id), len(node._msgs), len(node._msgs_after_persist)
 
-    def on_delivered(self, node, m: Message) -> None:
-        """``node`` has just stepped ``m``."""
-        if m.type in _FROM_LEADER and node.leader_id == m.from_ and node.term == m.term:
-            self._heard[node.id] = (self.now, m.from_)
-
-    def on_vote_sent(self, m: Message) -> None:
-        """A vote or pre-vote response leaves its node: judged by when the node stepped the
-        request it answers."""
-        request = MT.VOTE if m.type == MT.VOTE_RESP else MT.PRE_VOTE
-        heard = self._vote_requests.pop((m.from_, m.to, m.term, request), None)
-        if m.reject or heard is None or (m.to, m.term) in self._transfers:
+    def after_step(self, node, m: Message, before: tuple | None) -> None:
+        """``node`` has just stepped ``m``: a leader reached it, or it answered a vote request
+        (judged by what it had heard when the request came)."""
+        if m.type in _FROM_LEADER:
+            if node.leader_id == m.from_ and node.term == m.term:
+                self._heard[node.id] = (self.now, m.from_)
             return
-        if heard[1] != m.to and self.now - heard[0] < 2 * self.lease_steps:  # type: ignore[operator]
-            self.fail(f"vote promise: node {m.from_} granted {m.type.name} for term {m.term} to node {m.to} "
-                      f"{self.now - heard[0]} steps after leader {heard[1]} reached it")
+        if before is None:
+            return
+        heard, n_msgs, n_after = before
+        if heard is None or heard[1] == m.from_ or (m.from_, m.term) in self._transfers:
+            return
+        if self.now - heard[0] >= 2 * self.lease_steps:  # type: ignore[operator]
+            return
+        for r in (*node._msgs[n_msgs:], *node._msgs_after_persist[n_after:]):
+            if r.to == m.from_ and (r.type == MT.VOTE_RESP or r.type == MT.PRE_VOTE_RESP) and not r.reject:
+                self.fail(f"vote promise: node {node.id} granted {r.type.name} for term {r.term} to node {m.from_} "
+                          f"{self.now - heard[0]} steps after leader {heard[1]} reached it")

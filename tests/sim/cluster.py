@@ -17,7 +17,7 @@ from consensus.config import Config
 from consensus.messages import ConfChange, ConfChangeOp, Membership, ProposalResult, Ready, Role
 from consensus.node import RaftNode
 
-from .checker import MT, Checker, SimViolation
+from .checker import Checker, SimViolation
 from .network import SimNetwork
 from .storage import SimSnapshotSource, SimStorage
 
@@ -211,11 +211,7 @@ class SimCluster:
                 self._drive(sn)
                 held, sn.held = sn.held, []
                 for m in held:
-                    if leases:
-                        self.checker.on_delivering(sn.id, m)
-                    sn.node.step(m)
-                    if leases:
-                        self.checker.on_delivered(sn.node, m)
+                    self._step(sn, m, leases)
         if self.ticking:
             for sn in self.live():
                 if sn.paused_until > self.now:
@@ -237,17 +233,21 @@ class SimCluster:
                 if sn.paused_until > self.now:
                     sn.held.append(m)
                 else:
-                    if leases:
-                        self.checker.on_delivering(sn.id, m)
-                    sn.node.step(m)
-                    if leases:
-                        self.checker.on_delivered(sn.node, m)
+                    self._step(sn, m, leases)
         if self.on_step is not None:
             self.on_step()
         for sn in self.live():
             if sn.paused_until <= self.now:
                 self._drive(sn)
         self.check()
+
+    def _step(self, sn: SimNode, m, leases: bool) -> None:
+        if not leases:
+            sn.node.step(m)
+            return
+        before = self.checker.before_step(sn.node, m)
+        sn.node.step(m)
+        self.checker.after_step(sn.node, m, before)
 
     def run(self, steps: int) -> None:
         for _ in range(steps):
@@ -276,10 +276,6 @@ class SimCluster:
                 return
             rd = n.ready()
             prev = n.log.term_at(rd.entries[0].index - 1) if rd.entries else None
-            if self.checker.lease_steps is not None:
-                for m in (*rd.messages, *rd.persisted_messages):
-                    if m.type == MT.VOTE_RESP or m.type == MT.PRE_VOTE_RESP:
-                        self.checker.on_vote_sent(m)
             for m in rd.messages:
                 self.net.send(m, self.now)
             for rs in rd.read_states:

@@ -32,3 +32,14 @@ PROMISE_SEEDS = (1526, 2276, 2484)
 def test_vote_promise_seeds() -> None:
     failures = [f"seed {s}: {r.violation}" for s in PROMISE_SEEDS if not (r := run_seed(s)).ok]
     assert not failures, "\n".join(failures)
+
+
+# Liveness seeds, both without pre-vote: a candidate whose log was behind kept campaigning,
+# and each of its vote requests, rejected, restarted the election timer of the node that could
+# have won (on a slow clock in 913207), so no leader came (consensus/node.py, ``step``).
+TIMER_SEEDS = (913207, 101011)
+
+
+def test_rejected_vote_requests_do_not_stall_elections_seeds() -> None:
+    failures = [f"seed {s}: {r.violation}" for s in TIMER_SEEDS if not (r := run_seed(s)).ok]
+    assert not failures, "\n".join(failures)

@@ -74,6 +74,25 @@ def test_vote_request_needs_up_to_date_log_and_one_vote_per_term():
     assert [m.reject for m in flush(n)] == [True]
 
 
+def test_a_rejected_vote_request_of_a_higher_term_leaves_the_election_timer_running():
+    """Only a vote granted restarts the election timer (Raft, figure 2). A candidate whose log
+    is behind, campaigning again and again without pre-vote, used to reset it on every
+    request, and a node on a slow clock that could win never timed out (simulator seed
+    913207: two voters, the one with the newer log never campaigned)."""
+    n = node(1, pre_vote=False)
+    flush(n)
+    last, term = n.log.last_index, n.log.last_term
+    for _ in range(5):
+        n.tick()
+    assert n.election_elapsed == 5
+    n.step(Message(MT.VOTE, 1, 2, 5, log_term=term, index=last - 1))  # behind: rejected
+    assert [m.reject for m in flush(n)] == [True]
+    assert n.term == 5 and n.election_elapsed == 5
+    n.step(Message(MT.VOTE, 1, 3, 6, log_term=term, index=last))  # granted: restarts it
+    assert [m.reject for m in flush(n)] == [False]
+    assert n.term == 6 and n.election_elapsed == 0
+
+
 def test_vote_survives_restart():
     n = restarted(1, HardState(5, 2, 0), [])
     n.step(Message(MT.VOTE, 1, 3, 5, log_term=0, index=0))
