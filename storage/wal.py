@@ -553,26 +553,30 @@ class Wal:
             idx = self._idx
             if index <= idx.snap_index:
                 return
+            # The marker goes into the active segment and is synced first, beyond the log's
+            # end too: replaying it makes the log continue at index + 1, so a crash (or an
+            # unlink that fails) while a new segment starting there sits beside the old ones
+            # still leaves a log that opens.
+            parts: list[Any] = []
+            rec.encode_snapshot(parts, index, term)
+            buf = b"".join(parts)
+            active = self._segments[-1]
+            off = active.size
+            try:
+                self._fs.write_at(active.fd, buf, off)
+            except OSError as e:
+                self._cut_back(active, off, e)
+                raise WalWriteError(f"WAL write to {active.path} failed: {e}") from e
+            active.size += len(buf)
+            if active.size > active.allocated:
+                active.allocated = active.size
+            self.sync()
             if index > idx.last:
                 self._roll(index + 1, snapshot=(index, term))
                 with self._lock:
                     idx.compact(index, term)
                     self._durable_last = idx.last
             else:
-                parts: list[Any] = []
-                rec.encode_snapshot(parts, index, term)
-                buf = b"".join(parts)
-                active = self._segments[-1]
-                off = active.size
-                try:
-                    self._fs.write_at(active.fd, buf, off)
-                except OSError as e:
-                    self._cut_back(active, off, e)
-                    raise WalWriteError(f"WAL write to {active.path} failed: {e}") from e
-                active.size += len(buf)
-                if active.size > active.allocated:
-                    active.allocated = active.size
-                self.sync()
                 with self._lock:
                     idx.compact(index, term)
             self._delete_old_segments(index)
@@ -592,8 +596,9 @@ class Wal:
             try:
                 self._fs.unlink(s.path)
             except OSError as e:
-                # The marker is durable, so a leftover segment is only wasted space;
-                # recovery replays it harmlessly. Log and retry at the next compaction.
+                # The marker is durable (in this segment or a later one), so a leftover
+                # segment is only wasted space; recovery replays it harmlessly. Log and
+                # retry at the next compaction.
                 log.warning("WAL: could not delete %s: %s", s.path, e)
         try:
             self._fs.fsync_dir(self.directory)
