@@ -190,8 +190,10 @@ class NodeStorage:
             keyspace.restore_from(reader)
 
     def write_snapshot_in_child(self, index: int, term: int, membership: bytes, keyspace: Any) -> None:
-        # A fresh store object: the parent's locks may have been held by another thread at fork.
-        store = SnapshotStore(os.path.join(self.directory, "snapshots"))
+        # A fresh store object: the parent's locks may have been held by another thread at
+        # fork. It leaves the temporary files alone: the parent may be receiving a leader's
+        # snapshot into one meanwhile.
+        store = SnapshotStore(os.path.join(self.directory, "snapshots"), clean=False)
         writer = store.create(index, term, membership)
         keyspace.snapshot_to(writer)
         writer.commit()

@@ -249,7 +249,10 @@ class SnapshotReader:
 
 
 class SnapshotStore:
-    def __init__(self, directory: str, keep: int = 2, *, fs: OsFs | None = None) -> None:
+    def __init__(self, directory: str, keep: int = 2, *, fs: OsFs | None = None, clean: bool = True) -> None:
+        """``clean``: remove the temporary files a killed process left (only the store's owner
+        may: a second store in a forked child would delete snapshots being written or
+        received by the parent)."""
         if keep < 1:
             raise ValueError("keep must be at least 1")
         self.directory = directory
@@ -258,7 +261,7 @@ class SnapshotStore:
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._fs.make_dirs_durable(directory)
-        stale = [n for n in self._fs.listdir(directory) if n.endswith(TMP_SUFFIX)]
+        stale = [n for n in self._fs.listdir(directory) if n.endswith(TMP_SUFFIX)] if clean else []
         for n in stale:
             self._fs.unlink(os.path.join(directory, n))
         # Also covers a rename whose directory fsync a killed process never made.

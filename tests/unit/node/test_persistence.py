@@ -58,3 +58,32 @@ def test_a_crash_loses_only_the_deferred_commit_index(tmp_path):
     assert (hard.term, hard.vote) == (2, 1) and hard.commit == 0
     assert [e.index for e in entries] == [1, 2]
     st.close()
+
+
+def test_a_snapshot_written_in_a_child_leaves_a_leader_snapshot_being_received_alone(tmp_path):
+    """The child that writes the node's own snapshot opens a second store on the same
+    directory; it must not delete the temporary file of a leader's snapshot the node is
+    receiving meanwhile (the node's rename of it would fail, a fatal storage error)."""
+    from consensus.messages import Membership, SnapshotChunk, SnapshotMeta
+    from server.keyspace import Keyspace
+    from server.persistence import encode_membership
+
+    st = _open(tmp_path)
+    st.persist_all([Ready(hard_state=HardState(2, 1, 2), entries=(Entry(1, 2), Entry(2, 2)))])
+    members = Membership(frozenset({1, 2, 3}), frozenset(), {1: "a", 2: "b", 3: "c"})
+    leader = Keyspace()
+    leader.dbs[0].data[b"k"] = b"v"
+    src = NodeStorage(str(tmp_path / "leader"), cluster_id="c1", node_id=2)
+    src.write_snapshot_in_child(50, 3, encode_membership(members), leader)
+    meta = SnapshotMeta(50, 3, members)
+    data = src.read_chunk(meta, 0, 1 << 20)
+    src.close()
+    half = len(data) // 2
+    st.persist_all([Ready(snapshot_chunks=(SnapshotChunk(meta, 0, data[:half], False),))])
+    # Meanwhile the node's own snapshot, as its forked child writes it.
+    st.write_snapshot_in_child(2, 2, encode_membership(members), Keyspace())
+    st.persist_all([Ready(snapshot_chunks=(SnapshotChunk(meta, half, data[half:], True),), snapshot=meta)])
+    restored = Keyspace()
+    st.load_into(meta, restored)
+    assert restored.dbs[0].data == {b"k": b"v"}
+    st.close()
