@@ -45,6 +45,7 @@ from server.forked import fork
 from server.persistence import NodeStorage, encode_membership
 from server.tls import peer_ssl_contexts
 from storage.dirlock import close_inherited_locks
+from storage.fs import OsFs
 
 if TYPE_CHECKING:
     from server.node import Node
@@ -179,7 +180,10 @@ class RaftHost:
 
     async def start(self, join_cluster_id: str = "") -> None:
         cfg = self.cfg
-        os.makedirs(cfg.dir, mode=0o700, exist_ok=True)
+        # Created durably (each new directory's entry fsync'd in its parent): a power cut
+        # just after the first start must not take the data directory, and what a node
+        # acknowledged, with it.
+        OsFs().make_dirs_durable(cfg.dir)
         meta = self._load_meta()
         fresh = not meta
         bootstrap: Membership | None = None
