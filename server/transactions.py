@@ -112,8 +112,10 @@ def watch(node: Node, session: Any, argv: list[bytes]) -> Any:
     db_index = session.db_index
     db = node.keyspace.dbs[db_index]
     now = node.read_now_ms()
+    watched = session.watched
     for key in argv[1:]:
-        session.watched[(db_index, key)] = (db.version(key), db.exists(key, now))
+        if (db_index, key) not in watched:  # as Redis: a key already watched keeps its first look
+            watched[(db_index, key)] = (db.version(key), db.exists(key, now))
     return OK
 
 

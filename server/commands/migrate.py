@@ -86,10 +86,21 @@ def _parse(argv: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
 def migrate(session: Any, argv: list[bytes]) -> Any:
     opts, keys = _parse(argv)
     node = session.server
-    raft = node.raft
-    if raft.role != Role.LEADER:
+    if node.raft.role != Role.LEADER:
         return _relay(node, session, argv)
-    db = node.keyspace.dbs[session.db_index]
+    return _migrate(node, session.db_index, argv, opts, keys)
+
+
+async def _migrate(node: Any, db_index: int, argv: list[bytes], opts: dict, keys: list[bytes]) -> Any:
+    # Read the keys between log entries, never in the middle of applying one (the reply to
+    # this client's previous write, sent as it is applied, starts this command there): a
+    # version is the index of the entry that last changed the key, so a later command of the
+    # same entry would change the key again under the version copied, and the guarded delete
+    # would take the newer value.
+    await asyncio.sleep(0)
+    if node.raft.role != Role.LEADER:
+        return errors.TRYAGAIN_NOT_LEADER
+    db = node.keyspace.dbs[db_index]
     now = node.read_now_ms()
     found = []  # (key, payload, ttl ms, version)
     for key in keys:
@@ -105,7 +116,7 @@ def migrate(session: Any, argv: list[bytes]) -> Any:
         found.append((key, payload, ttl, db.version(key)))
     if not found:
         return NOKEY
-    return _transfer(node, session.db_index, argv[1], argv[2], opts, found)
+    return await _transfer(node, db_index, argv[1], argv[2], opts, found)
 
 
 async def _relay(node: Any, session: Any, argv: list[bytes]) -> Any:
