@@ -269,6 +269,10 @@ class ClientConnection(asyncio.Protocol):
                 self.running = FORWARDED
                 self.inflight += 1
                 node.forward(self, argv, seq, cmd)
+                if cmd.name == b"multi":
+                    # A relayed MULTI: what follows is relayed to be queued only once the
+                    # leader has opened the transaction (Node.forward).
+                    self.running = ASYNC
             elif route == Route.EXEC:
                 if self.running not in (IDLE, WRITES):
                     return

@@ -353,6 +353,7 @@ class Node:
                 # A new relayed transaction (a nested MULTI is an error on the leader, and
                 # must not forget a SELECT queued before it).
                 session.extra.pop("tx_db", None)
+                session.extra["multi_opening"] = True
             session.forward_multi = True
         elif name in (b"exec", b"discard"):
             session.forward_multi = False
@@ -395,6 +396,7 @@ class Node:
         queued, watches = item
         size = 16 + sum(len(a) for _, argv in queued for a in argv)
         if size > self.cfg.max_write_size:
+            conn.session.extra.pop("exec_db", None)  # it does not run: the connection stays in its db
             return ErrorReply(f"EXECABORT Transaction discarded: its writes come to {size} bytes, over "
                               f"max-write-size ({self.cfg.max_write_size})")
         self.propose_transaction(conn.session.db_index, queued, watches, (conn, seq), size)
@@ -834,9 +836,19 @@ class Node:
             if link is None:
                 return
         on_reply = None
+        before = session.relay
         if name in _RELAY_STATE:
             _track_relay(session, name, link)
-        if name == b"discard":
+        if name == b"multi" and session.extra.pop("multi_opening", False):
+            # The connection sends nothing more until the leader answers (ClientConnection.pump):
+            # if it refuses (it is no longer the leader, say), no transaction is open there,
+            # and what follows must not be relayed to be queued, or its connection commands
+            # (CLIENT REPLY, HELLO, SELECT) would run in the leader's session for the link.
+            def on_reply(raw: bytes, before: Any = before) -> None:
+                if raw[:1] in (b"-", b"!"):
+                    session.forward_multi = False
+                    session.relay = before
+        elif name == b"discard":
             session.extra.pop("tx_db", None)
         elif name == b"select" and session.forward_multi:
             # SELECT inside a relayed MULTI takes effect on the leader's session when EXEC

@@ -131,12 +131,10 @@ def exec_item(session: Any) -> tuple[list, list] | ErrorReply:
     if tx.dirty:
         return EXECABORT
     if tx.db != session.db_index:
-        if watches:
-            # Redis moves the connection to the SELECTed db only if the transaction runs;
-            # with WATCH that is known once the entry is applied (``Node.apply_entries``).
-            session.extra["exec_db"] = tx.db
-        else:
-            session.db_index = tx.db
+        # Redis moves the connection to the SELECTed db only if the transaction runs, which is
+        # known once the entry is applied (``Node.apply_entries``): it may yet be refused
+        # (over max-write-size), fail to commit, or abort on a watched key.
+        session.extra["exec_db"] = tx.db
     return tx.queued, watches
 
 
