@@ -866,6 +866,25 @@ class Node:
 
         link.send(session.db_index, session.resp3, argv, conn, seq, on_reply)
 
+    def leader_moved(self, old: int) -> None:
+        """``old`` is no longer the leader this node knows. Links relaying to it that still
+        wait for replies get the command timeout to drain (an old leader that is alive
+        answers them, a blocked client with "nothing was popped"); then they are closed and
+        what they still wait for is answered -TIMEOUT (it may or may not have been applied).
+        A frozen or cut-off old leader would otherwise keep those clients waiting for ever."""
+        self._loop.call_later(self.cfg.command_timeout, self._close_links_to, old)  # type: ignore[union-attr]
+
+    def _close_links_to(self, old: int) -> None:
+        if self.raft.leader_id == old:
+            return  # it leads again: its links serve on
+        links = [s.extra["conn"].upstream for s in list(self.sessions.values()) if "conn" in s.extra]
+        links.append(self.shared_link)
+        for link in links:
+            if link is not None and not link.closed and link.leader_id == old and not link.idle:
+                log.warning("closing the link to former leader %d: replies it still owes are answered "
+                            "-TIMEOUT", old)
+                link.close()
+
     # -- transaction state that can no longer reach EXEC ------------------------------------------
     # MULTI and WATCH live where EXEC runs: in this node's session while it leads, or, relayed
     # by a follower, in the leader's session for the connection's relay link. When leadership

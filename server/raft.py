@@ -296,6 +296,8 @@ class RaftHost:
             self.leader_changes += 1
             log.info("node %d: leader is now %s (term %d)", self.cfg.node_id, ss.leader_id or "unknown",
                      self.core.term)
+            if self.leader_id and self.leader_id != self.cfg.node_id:
+                self.node.leader_moved(self.leader_id)
         was_leader = self.role == Role.LEADER
         self.role = ss.role
         self.leader_id = ss.leader_id

@@ -90,3 +90,29 @@ def test_a_relayed_multi_the_old_leader_refused_does_not_let_it_run_connection_c
         # Every request was answered: the connection goes on.
         _send_all(sock, [["ECHO", "after"]])
         assert _read_replies(sock, reader, 1, 5.0) == [b"after"]
+
+
+def test_a_frozen_leader_does_not_keep_a_follower_s_clients_waiting(cluster_factory):
+    # A follower's client waits on a BLPOP relayed to the leader; the leader freezes (SIGSTOP:
+    # its sockets stay open, nothing ever answers or closes). Once the others elect a new
+    # leader, the follower gives the old one the command timeout to answer, then closes the
+    # link and answers -TIMEOUT, and the client's connection goes on. Before, it waited for
+    # ever behind the BLPOP.
+    import signal
+
+    c = cluster_factory(3, extra_args=["--command-timeout", "2"]).start()
+    lead, fol = c.leader(), c.follower()
+    reader = hiredis.Reader()
+    try:
+        with socket.create_connection(("127.0.0.1", c.nodes[fol].port), timeout=30) as sock:
+            _send_all(sock, [["BLPOP", "frozen-q", "0"]])
+            time.sleep(0.5)  # parked on the leader
+            c.kill(lead, signal.SIGSTOP)
+            wait_for(lambda: c.leader(among=[n for n in c.nodes if n != lead]) != lead, 20,
+                     what="a new leader")
+            replies = _read_replies(sock, reader, 1, 15.0)
+            assert len(replies) == 1 and str(replies[0]).startswith("TIMEOUT"), replies
+            _send_all(sock, [["ECHO", "after"]])
+            assert _read_replies(sock, reader, 1, 5.0) == [b"after"]
+    finally:
+        c.kill(lead, signal.SIGCONT)
