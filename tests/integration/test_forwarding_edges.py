@@ -58,7 +58,7 @@ def _read_replies(sock: socket.socket, reader: hiredis.Reader, n: int, wait: flo
             if not data:
                 break
             reader.feed(data)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         pass
     return replies
 
