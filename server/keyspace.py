@@ -355,10 +355,14 @@ class Keyspace:
     """All databases, plus snapshotting.  Command handlers work on ``Database`` objects through
     an ``ExecContext``; this class holds what spans databases."""
 
-    __slots__ = ("dbs", "scripts", "functions")
+    __slots__ = ("dbs", "scripts", "functions", "time_ms")
 
     def __init__(self, databases: int = NUM_DATABASES) -> None:
         self.dbs = [Database(i) for i in range(databases)]
+        # The time (ms) of the newest entry applied: the log's clock, which never goes back
+        # (a new entry's time is at least this). Snapshots carry it, so a node restarted
+        # from one, or that installs one, never stamps an entry earlier than what it holds.
+        self.time_ms = 0
         # Lua scripts by SHA1 (hex): EVAL and SCRIPT LOAD add, SCRIPT FLUSH empties. Replicated
         # state like the data, so EVALSHA finds the same scripts on every node.
         self.scripts: dict[bytes, bytes] = {}
@@ -406,9 +410,13 @@ class Keyspace:
 
         types = _TYPES_BY_CLASS
         for db in self.dbs:
-            if not db.data and not db.versions and not db.version_floor:
+            if db.index == 0:
+                # Always written for db 0, with the log's clock last (older readers ignore it).
+                frame((_DB, 0, db.version_floor, list(db.versions.items()), self.time_ms))
+            elif not db.data and not db.versions and not db.version_floor:
                 continue
-            frame((_DB, db.index, db.version_floor, list(db.versions.items())))
+            else:
+                frame((_DB, db.index, db.version_floor, list(db.versions.items())))
             expires = db.expires
             chunk: list = []
             for key, value in db.data.items():
@@ -436,6 +444,7 @@ class Keyspace:
         fresh = [Database(i) for i in range(len(self.dbs))]
         scripts: dict[bytes, bytes] = {}
         functions: dict = {}
+        time_ms = 0
         tags = _TYPES_BY_TAG
         while True:
             (size,) = _FRAME.unpack(_read_exact(reader, _FRAME.size))
@@ -453,6 +462,8 @@ class Keyspace:
             if kind == _DB:
                 db.version_floor = rec[2]
                 db.versions = {k: v for k, v in rec[3]}
+                if len(rec) > 4:
+                    time_ms = rec[4]
             elif kind == _KEYS:
                 data = db.data
                 expires = db.expires
@@ -472,6 +483,7 @@ class Keyspace:
             db._expiry_heap = None
         self.scripts = scripts
         self.functions = functions
+        self.time_ms = time_ms
 
 
 def _read_exact(reader: SnapshotReader, n: int) -> bytes:

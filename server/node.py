@@ -54,7 +54,7 @@ from server.keyspace import Keyspace
 from server.limits import ClientGuard
 from server.monitor import Monitors
 from server.notify import notifier_for
-from server.proposals import decode_batch, encode_batch
+from server.proposals import batch_time, decode_batch, encode_batch
 from server.pubsub import PubSub
 from server.session import Session
 from server.stats import NodeStats
@@ -511,6 +511,8 @@ class Node:
                     fns = None
                 if now_ms > self.last_batch_ms:
                     self.last_batch_ms = now_ms
+                if now_ms > self.keyspace.time_ms:
+                    self.keyspace.time_ms = now_ms
                 index = e.index
                 seed = index << 20
                 dbs = ctx.keyspace.dbs
@@ -612,6 +614,7 @@ class Node:
         """The keyspace was replaced by the leader's snapshot up to ``index``."""
         self.applied = index
         self.applied_term = term
+        self.keep_time_at_least(self.keyspace.time_ms)
         if self.tracking.clients:
             self.tracking.flushed()
         for i in [i for i in self.waiters if i <= index]:
@@ -865,6 +868,29 @@ class Node:
                     link.db = tx_db
 
         link.send(session.db_index, session.resp3, argv, conn, seq, on_reply)
+
+    def keep_time_at_least(self, ms: int) -> None:
+        """Never stamp an entry, nor judge a read, earlier than ``ms`` (a time the log holds)."""
+        if ms > self.last_batch_ms:
+            self.last_batch_ms = ms
+
+    def time_floor_from_log(self) -> None:
+        """On becoming leader: the entries in its log that it has not applied yet will commit
+        with its first entry, and a new entry must not carry a time before theirs (a clock
+        behind the old leader's would bring back keys that had expired)."""
+        log = self.raft.core.log
+        lo = max(self.applied, log.snapshot_index) + 1
+        hi = log.last_index
+        if hi < lo:
+            return
+        newest = 0
+        for e in log.slice(lo, hi):
+            if e.type == EntryType.NORMAL and e.data:
+                try:
+                    newest = max(newest, batch_time(e.data))
+                except ValueError:
+                    continue
+        self.keep_time_at_least(newest)
 
     def leader_moved(self, old: int) -> None:
         """``old`` is no longer the leader this node knows. Links relaying to it that still

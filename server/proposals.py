@@ -28,3 +28,14 @@ def encode_batch(now_ms: int, commands: list) -> bytes:
 def decode_batch(data: bytes) -> tuple[int, list]:
     now_ms, commands = _dec.decode(data)
     return now_ms, commands
+
+
+_time_dec = msgspec.msgpack.Decoder(tuple[int, msgspec.Raw])
+
+
+def batch_time(data: bytes) -> int:
+    """A batch's ``now_ms`` alone (its commands are not decoded). ValueError if malformed."""
+    try:
+        return _time_dec.decode(data)[0]
+    except msgspec.DecodeError as e:
+        raise ValueError(str(e)) from None

@@ -205,6 +205,7 @@ class RaftHost:
 
         self.storage = NodeStorage(cfg.dir, self.cluster_id, cfg.node_id)
         hard_state, snapshot, entries = self.storage.recover(self.node.keyspace)
+        self.node.keep_time_at_least(self.node.keyspace.time_ms)
         if snapshot is not None:
             self.node.applied = snapshot.index
             self.node.applied_term = snapshot.term
@@ -301,6 +302,8 @@ class RaftHost:
         was_leader = self.role == Role.LEADER
         self.role = ss.role
         self.leader_id = ss.leader_id
+        if ss.role == Role.LEADER and not was_leader:
+            self.node.time_floor_from_log()
         if was_leader and ss.role != Role.LEADER:
             log.info("node %d stepped down in term %d", self.cfg.node_id, self.core.term)
             self.node.blocked.fail_all(BLOCKED_LEADER_LOST)
