@@ -16,11 +16,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from consensus.messages import Role
 from resp.encoder import encode
 from resp.types import NULL_ARRAY, ErrorReply
 from server.keyspace import List
 from server.sortedset import ZSet
 from server.stream import Stream
+
+LEADER_LOST = ErrorReply("TRYAGAIN leadership changed while the client was blocked; nothing was popped")
 
 if TYPE_CHECKING:
     from server.connection import ClientConnection
@@ -71,6 +74,11 @@ class BlockedClients:
 
     def park(self, conn: ClientConnection, seq: int, db: int, argv: list[bytes], blocked: Any,
              first_deadline: float | None = None) -> None:
+        if self.node.raft.role != Role.LEADER:
+            # Applied after this node stepped down (``fail_all`` has run, and no write here
+            # will wake it): answer as the others were.
+            self._answer(Parked(conn, seq, db, argv, tuple(blocked.keys), (), 0.0), LEADER_LOST)
+            return
         database = self.node.keyspace.dbs[db]
         versions = tuple(_mark(database, k) for k in blocked.keys)
         if first_deadline is None:

@@ -38,7 +38,7 @@ from consensus.messages import (
     members,
 )
 from consensus.transport import PeerTransport
-from resp.types import ErrorReply
+from server.blocked_clients import LEADER_LOST as BLOCKED_LEADER_LOST
 from server.config import NodeConfig, PeerAddress
 from server.driver import RaftDriver
 from server.forked import fork
@@ -59,8 +59,6 @@ log = logging.getLogger("raftis.raft")
 # voter, so the cluster takes writes again while this node waits for its disk.
 STUCK_DISK_HANDOFF_SECONDS = 3.0
 MAX_INFLIGHT_APPENDS = 1  # see the core config in start()
-
-BLOCKED_LEADER_LOST = ErrorReply("TRYAGAIN leadership changed while the client was blocked; nothing was popped")
 
 
 class AdminError(Exception):
