@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from consensus.messages import Role
 from server.blocked_clients import BlockedClients
 from server.commands.blocking import Blocked
 from server.keyspace import Keyspace
@@ -28,7 +29,7 @@ def _node():
     proposed = []
     node = SimpleNamespace(keyspace=Keyspace(), proposed=proposed,
                            propose=lambda conn, db, argv, seq: proposed.append((conn, seq, argv)),
-                           mark_dirty=lambda conn: None)
+                           mark_dirty=lambda conn: None, raft=SimpleNamespace(role=Role.LEADER))
     return node
 
 

@@ -1,27 +1,9 @@
 """A blocked client never stays parked on a node that stopped leading: it hears that nothing
 was popped."""
 
-import pytest
 
-from benchmarks.inproc import start_single_node
-from benchmarks.processes import free_ports
 from consensus.messages import Role, SoftState
-from server.config import NodeConfig
-from tests.unit.node.fake_clients import fake_client, until
-
-
-def _cmd(*argv: bytes) -> bytes:
-    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
-
-
-@pytest.fixture
-async def node(tmp_path):
-    port, raft_port = free_ports(2)
-    node, task = await start_single_node(NodeConfig(dir=str(tmp_path / "n"), port=port, raft_port=raft_port,
-                                                    bind="127.0.0.1"))
-    yield node
-    node.shutdown_requested.set()
-    await task
+from tests.unit.node.fake_clients import command, fake_client, until
 
 
 async def test_a_blpop_applied_after_a_step_down_is_not_left_parked_on_a_follower(node):
@@ -40,7 +22,7 @@ async def test_a_blpop_applied_after_a_step_down_is_not_left_parked_on_a_followe
 
     node.apply_entries = step_down_then_apply
     a, out_a = fake_client(node)
-    a.data_received(_cmd(b"BLPOP", b"k", b"0"))
+    a.data_received(command(b"BLPOP", b"k", b"0"))
     await until(lambda: out_a or node.blocked.parked, "the BLPOP applied")
     assert raft.role != Role.LEADER
     assert not node.blocked.parked, "a client is parked on a node that does not lead"

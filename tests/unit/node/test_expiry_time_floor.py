@@ -5,18 +5,15 @@ clock is behind the entries already in the log (a new leader's clock may be too)
 from benchmarks.inproc import start_single_node
 from benchmarks.processes import free_ports
 from server.config import NodeConfig
-from tests.unit.node.fake_clients import fake_client, until
+from tests.unit.node.fake_clients import command, fake_client, until
 
 T = 2_000_000_000_000  # k expires at this Unix time in ms (well ahead of the real clock)
 
 
-def _cmd(*args: bytes) -> bytes:
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-
 
 async def _run(node, *args: bytes) -> bytes:
     conn, out = fake_client(node)
-    conn.data_received(_cmd(*args))
+    conn.data_received(command(*args))
     await until(lambda: out, f"the reply to {args!r}")
     return bytes(out)
 

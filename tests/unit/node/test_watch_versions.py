@@ -4,35 +4,22 @@ import asyncio
 
 import hiredis
 
-from benchmarks.inproc import start_single_node
-from benchmarks.processes import free_ports
-from server.config import NodeConfig
-from tests.unit.node.fake_clients import fake_client, until
-
-
-def enc(*argv: bytes) -> bytes:
-    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
-
-
-async def _node(tmp_path):
-    port, raft_port = free_ports(2)
-    return await start_single_node(NodeConfig(dir=str(tmp_path / "n"), port=port, raft_port=raft_port,
-                                              bind="127.0.0.1"))
+from tests.unit.node.fake_clients import command, fake_client, single_node, until
 
 
 async def test_watching_a_key_again_does_not_forget_a_change_since_the_first_watch(tmp_path):
     # Redis 7.0 (multi.c watchForKey): a key already watched is not watched again, and the
     # change after the first WATCH has already made the client's EXEC fail.
-    node, task = await _node(tmp_path)
+    node, task = await single_node(str(tmp_path / "n"))
     try:
         a, out_a = fake_client(node)
         b, out_b = fake_client(node)
-        a.data_received(enc(b"SET", b"k", b"0") + enc(b"WATCH", b"k"))
+        a.data_received(command(b"SET", b"k", b"0") + command(b"WATCH", b"k"))
         await until(lambda: out_a.count(b"\r\n") >= 2, "SET and WATCH")
-        b.data_received(enc(b"SET", b"k", b"changed"))
+        b.data_received(command(b"SET", b"k", b"changed"))
         await until(lambda: out_b, "the other client's SET")
         del out_a[:]
-        a.data_received(enc(b"WATCH", b"k") + enc(b"MULTI") + enc(b"SET", b"k", b"mine") + enc(b"EXEC"))
+        a.data_received(command(b"WATCH", b"k") + command(b"MULTI") + command(b"SET", b"k", b"mine") + command(b"EXEC"))
         await until(lambda: out_a.count(b"\r\n") >= 4, "WATCH, MULTI, SET, EXEC")
         assert bytes(out_a) == b"+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n"  # EXEC aborts
     finally:
@@ -59,16 +46,16 @@ async def test_migrate_does_not_delete_a_key_written_later_in_the_same_log_entry
 
     server = await asyncio.start_server(target, "127.0.0.1", 0)
     tport = b"%d" % server.sockets[0].getsockname()[1]
-    node, task = await _node(tmp_path)
+    node, task = await single_node(str(tmp_path / "n"))
     try:
         a, out_a = fake_client(node)
         b, out_b = fake_client(node)
         c, out_c = fake_client(node)
         applied = node.applied
         # One loop turn: one log entry [b: SET k old, a: SET foo 1, c: SET k new].
-        b.data_received(enc(b"SET", b"k", b"old"))
-        a.data_received(enc(b"SET", b"foo", b"1") + enc(b"MIGRATE", b"127.0.0.1", tport, b"k", b"0", b"5000"))
-        c.data_received(enc(b"SET", b"k", b"new"))
+        b.data_received(command(b"SET", b"k", b"old"))
+        a.data_received(command(b"SET", b"foo", b"1") + command(b"MIGRATE", b"127.0.0.1", tport, b"k", b"0", b"5000"))
+        c.data_received(command(b"SET", b"k", b"new"))
         await until(lambda: out_a.count(b"\r\n") >= 2 and out_b and out_c, "the replies")
         assert node.applied >= applied + 1
         copied = [r[3] for r in restored if r[0].upper() == b"RESTORE"]
