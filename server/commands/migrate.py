@@ -91,6 +91,10 @@ def migrate(session: Any, argv: list[bytes]) -> Any:
     return _migrate(node, session.db_index, argv, opts, keys)
 
 
+_NOT_CAUGHT_UP = ErrorReply("TRYAGAIN this leader has not applied its log up to its own term yet; nothing was "
+                            "copied")
+
+
 async def _migrate(node: Any, db_index: int, argv: list[bytes], opts: dict, keys: list[bytes]) -> Any:
     # Read the keys between log entries, never in the middle of applying one (the reply to
     # this client's previous write, sent as it is applied, starts this command there): a
@@ -100,6 +104,10 @@ async def _migrate(node: Any, db_index: int, argv: list[bytes], opts: dict, keys
     await asyncio.sleep(0)
     if node.raft.role != Role.LEADER:
         return errors.TRYAGAIN_NOT_LEADER
+    if node.applied_term != node.raft.core.term:
+        # A new leader that has not applied an entry of its own term may miss writes
+        # acknowledged by the leader before it (they commit with that entry).
+        return _NOT_CAUGHT_UP
     db = node.keyspace.dbs[db_index]
     now = node.read_now_ms()
     found = []  # (key, payload, ttl ms, version)

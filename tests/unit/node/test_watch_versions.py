@@ -66,3 +66,19 @@ async def test_migrate_does_not_delete_a_key_written_later_in_the_same_log_entry
         node.shutdown_requested.set()
         await task
         server.close()
+
+
+async def test_migrate_waits_until_a_new_leader_has_applied_its_log(node):
+    # A leader that has not applied an entry of its own term may lack writes the leader
+    # before it acknowledged: MIGRATE (COPY too) copies nothing from it yet.
+    a, out_a = fake_client(node)
+    a.data_received(command(b"SET", b"k", b"v"))
+    await until(lambda: out_a, "SET")
+    del out_a[:]
+    applied_term, node.applied_term = node.applied_term, node.applied_term - 1  # as just elected
+    try:
+        a.data_received(command(b"MIGRATE", b"127.0.0.1", b"1", b"k", b"0", b"1000", b"COPY"))
+        await until(lambda: out_a, "MIGRATE")
+        assert out_a.startswith(b"-TRYAGAIN"), bytes(out_a)
+    finally:
+        node.applied_term = applied_term
