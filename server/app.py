@@ -122,7 +122,7 @@ async def serve(cfg: NodeConfig, on_ready: Callable[[Node], None] | None = None)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     join_task = None
-    if cfg.join and not raft.is_member():
+    if cfg.join and not raft.is_voter():  # a learner whose join did not finish asks again
         join_task = loop.create_task(join_cluster(node, cfg))
     if on_ready is not None:
         on_ready(node)

@@ -273,6 +273,9 @@ class RaftHost:
     def term(self) -> int:
         return self.core.term
 
+    def is_voter(self) -> bool:
+        return self.cfg.node_id in self.core.membership.voters
+
     def is_member(self) -> bool:
         return self.cfg.node_id in self.core.membership
 
@@ -566,6 +569,14 @@ class RaftHost:
             if m.addresses.get(node_id) == address.encode():
                 return
             raise AdminError(f"ERR node {node_id} is already a member with address {m.addresses.get(node_id)}")
+        if node_id in m.learners and m.addresses.get(node_id) != address.encode():
+            raise AdminError(f"ERR node {node_id} is already a learner with address {m.addresses.get(node_id)}; "
+                             "remove it first to give it another")
+        for other in m.members():
+            known = self.address_of(other)
+            if other != node_id and known is not None and (known.host, known.raft_port) == (address.host,
+                                                                                             address.raft_port):
+                raise AdminError(f"ERR address {address.host}:{address.raft_port} is already used by node {other}")
         if node_id not in m.learners:
             await self._propose_change(ConfChange(ConfChangeOp.ADD_LEARNER, node_id, address.encode()), deadline)
         # Promote once the learner has caught up with the leader's log.
@@ -573,7 +584,9 @@ class RaftHost:
             if self.role != Role.LEADER:
                 raise AdminError("TRYAGAIN this node is not the leader any more")
             pr = self.core.progress.get(node_id)
-            if pr is not None and pr.match >= self.core.commit:
+            # Caught up, and heard from in this check-quorum period: a learner that went
+            # away after catching up must not become a voter a majority then waits for.
+            if pr is not None and pr.match >= self.core.commit and pr.recent_active:
                 break
             if time.monotonic() > deadline:
                 raise AdminError(f"TIMEOUT node {node_id} did not catch up in time; it stays a learner")
